@@ -409,7 +409,7 @@ def generate(args) -> None:
                       args.dir_whiteouts, args.opaque)
     t_plan = time.monotonic() - t0
     block = make_block(args.seed)
-    tag = args.tag or f"layerscope-bench/{os.path.basename(out).split('.')[0]}:latest"
+    tag = args.tag or f"layerscope-bench/{args.preset or os.path.basename(out).split('.')[0]}:latest"
     repo, _, tagname = tag.rpartition(":")
     level = args.gzip_level if args.gzip else None
 
@@ -700,7 +700,7 @@ def main(argv=None) -> int:
                     help="gzip layers and write the OCI layout variant")
     ap.add_argument("--gzip-level", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--tag", help="RepoTags entry (default layerscope-bench/<name>:latest)")
+    ap.add_argument("--tag", help="RepoTags entry (default layerscope-bench/<preset or file stem>:latest)")
     ap.add_argument("--verify", metavar="IMAGE", help="check an image instead of generating")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)

@@ -4,6 +4,7 @@ use sha2::{Digest as _, Sha256};
 use std::io::{self, Read};
 
 /// The sha256 of 1024 zero bytes: the canonical empty layer (moby `DigestSHA256EmptyTar`).
+#[cfg(test)]
 pub const EMPTY_TAR_DIFF_ID: &str =
     "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
 
@@ -59,16 +60,6 @@ pub(crate) struct HashingReader<R> {
 impl<R: Read> HashingReader<R> {
     pub(crate) fn new(inner: R) -> Self {
         HashingReader { inner, hasher: Sha256::new(), count: 0 }
-    }
-
-    /// Bytes read so far.
-    pub(crate) fn count(&self) -> u64 {
-        self.count
-    }
-
-    /// The inner reader, to read the rest of the stream through this one.
-    pub(crate) fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
     }
 
     /// Finish: the digest and the byte count.

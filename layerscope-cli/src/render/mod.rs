@@ -1,0 +1,75 @@
+//! The only place that formats output.
+
+pub mod json;
+pub mod table;
+
+use std::io::IsTerminal;
+
+/// Colour on a terminal, never when writing a file or when `NO_COLOR` is set.
+pub fn color_for(to_file: bool) -> bool {
+    !to_file && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// `1.5 MB`-style size (SI, as `docker images` prints), exact bytes stay in JSON.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}
+
+/// `12,345,678`.
+pub fn grouped(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A percentage with one decimal.
+pub fn percent(r: f64) -> String {
+    format!("{:.1}%", r * 100.0)
+}
+
+/// The first 12 hex digits of a digest.
+pub fn short_digest(d: &str) -> String {
+    let hex = d.split_once(':').map_or(d, |(_, h)| h);
+    hex.chars().take(12).collect()
+}
+
+/// A history instruction made readable: builder prefixes and suffixes stripped.
+pub fn instruction(created_by: Option<&str>) -> String {
+    let Some(s) = created_by else { return String::from("-") };
+    let mut s = s.trim();
+    if let Some(rest) = s.strip_prefix("/bin/sh -c #(nop) ") {
+        s = rest.trim();
+    } else if let Some(rest) = s.strip_prefix("/bin/sh -c ") {
+        return format!("RUN {}", rest.trim().trim_end_matches(" # buildkit"));
+    }
+    s.trim_end_matches(" # buildkit").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human(999), "999 B");
+        assert_eq!(human(1_500_000), "1.5 MB");
+        assert_eq!(grouped(1234567), "1,234,567");
+        assert_eq!(grouped(12), "12");
+        assert_eq!(short_digest("sha256:0123456789abcdef"), "0123456789ab");
+        assert_eq!(instruction(Some("/bin/sh -c #(nop) COPY dir:ab in . ")), "COPY dir:ab in .");
+        assert_eq!(instruction(Some("/bin/sh -c echo hi")), "RUN echo hi");
+    }
+}

@@ -1,0 +1,415 @@
+//! `Analysis::run`: read every layer in parallel (the one rayon seam), verify digests, merge
+//! the filesystem view, and derive the figures of the report.
+
+use crate::attribution::{HistoryAlignment, align_history};
+use crate::digest::to_hex;
+use crate::error::{Error, Result};
+use crate::layer::{EntryKind, LayerContents, read_layer};
+use crate::report::{
+    BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report, SCHEMA_VERSION,
+    ToolInfo, Totals, WasteItem,
+};
+use crate::source::{Image, LayerAvailability};
+use crate::tree::{ChangeKind, Tree, WasteKind};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+/// Options for [`Analysis::run`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct AnalysisOptions {
+    /// Report digest and DiffID mismatches as warnings instead of errors.
+    pub allow_digest_mismatch: bool,
+    /// Bottom layers to treat as the base image (overrides detection from history).
+    pub base_layers: Option<usize>,
+    /// Receives the count of blob bytes read so far, for a progress display.
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+impl AnalysisOptions {
+    /// Downgrade digest mismatches to warnings.
+    pub fn allow_digest_mismatch(mut self, yes: bool) -> Self {
+        self.allow_digest_mismatch = yes;
+        self
+    }
+    /// Count the bottom `n` layers as the base image.
+    pub fn base_layers(mut self, n: usize) -> Self {
+        self.base_layers = Some(n);
+        self
+    }
+    /// Count blob bytes read into `counter`.
+    pub fn progress(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.progress = Some(counter);
+        self
+    }
+}
+
+/// The result of analysing one image: per-layer contents, the merged view, and its figures.
+#[derive(Debug)]
+pub struct Analysis {
+    info: ImageInfo,
+    layers: Vec<LayerContents>,
+    layer_meta: Vec<LayerMeta>,
+    tree: Tree,
+    alignment: HistoryAlignment,
+    history: Vec<crate::source::HistoryEntry>,
+    base: (usize, &'static str),
+    warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct LayerMeta {
+    media_type: String,
+    available: bool,
+    diff_id: String,
+}
+
+impl Analysis {
+    /// Read and analyse every layer of `image`.
+    ///
+    /// # Errors
+    /// A layer that cannot be read (corrupt or truncated tar, bad gzip/zstd), a missing blob,
+    /// or a digest/DiffID mismatch (unless `allow_digest_mismatch`).
+    pub fn run(image: &Image, options: &AnalysisOptions) -> Result<Analysis> {
+        let refs = image.layers();
+        let results: Vec<Result<LayerContents>> = refs
+            .par_iter()
+            .map(|l| {
+                let Some((reader, _)) = image.open_layer(l)? else {
+                    return Ok(LayerContents::missing(l.digest.as_deref()));
+                };
+                read_layer(reader, options.progress.clone()).map_err(|f| Error::Layer {
+                    image: image.path().to_path_buf(),
+                    index: l.index,
+                    digest: l.digest.clone().or_else(|| l.diff_id.clone()).unwrap_or_default(),
+                    entry: f.entry.map(|e| format!(", entry {e:?}")).unwrap_or_default(),
+                    reason: f.reason,
+                })
+            })
+            .collect();
+        let mut layers = Vec::with_capacity(results.len());
+        for r in results {
+            layers.push(r?);
+        }
+        let mut warnings: Vec<String> = image.warnings().to_vec();
+        let mut layer_meta = Vec::with_capacity(refs.len());
+        for (l, c) in refs.iter().zip(&layers) {
+            let available = l.availability == LayerAvailability::Present;
+            if available {
+                let checks = [
+                    ("blob", l.digest.as_deref(), c.blob_digest.as_str()),
+                    ("diff_id", l.diff_id.as_deref(), c.diff_id.as_str()),
+                ];
+                for (what, expected, actual) in checks {
+                    let Some(expected) = expected else { continue };
+                    if !expected.starts_with("sha256:") {
+                        warnings.push(format!("layer {}: {what} {expected} uses an algorithm layerscope does not verify", l.index));
+                        continue;
+                    }
+                    if expected != actual {
+                        let err = Error::DigestMismatch {
+                            image: image.path().to_path_buf(),
+                            what: format!("layer {} {what}", l.index),
+                            expected: expected.to_string(),
+                            actual: actual.to_string(),
+                        };
+                        if options.allow_digest_mismatch {
+                            warnings.push(err.to_string());
+                        } else {
+                            return Err(err);
+                        }
+                    }
+                }
+                if let Some(size) = l.size
+                    && size != c.blob_size
+                {
+                    let msg = format!("layer {}: the manifest says {size} bytes, the blob has {}", l.index, c.blob_size);
+                    if options.allow_digest_mismatch {
+                        warnings.push(msg);
+                    } else {
+                        return Err(Error::DigestMismatch {
+                            image: image.path().to_path_buf(),
+                            what: format!("layer {} size", l.index),
+                            expected: size.to_string(),
+                            actual: c.blob_size.to_string(),
+                        });
+                    }
+                }
+                if c.clamped_paths > 0 {
+                    warnings.push(format!("layer {}: {} entries had paths climbing above the root (`../`); they were confined to it", l.index, c.clamped_paths));
+                }
+            }
+            layer_meta.push(LayerMeta {
+                media_type: l.media_type.clone(),
+                available,
+                diff_id: if available { c.diff_id.clone() } else { l.diff_id.clone().unwrap_or_default() },
+            });
+        }
+        let tree = Tree::merge(&layers);
+        for (i, lc) in tree.layers.iter().enumerate() {
+            if lc.dangling_hardlinks > 0 {
+                warnings.push(format!("layer {i}: {} hardlinks point at paths that do not exist", lc.dangling_hardlinks));
+            }
+        }
+        let config = image.config();
+        let alignment = align_history(&config.history, layers.len());
+        if let Some(note) = &alignment.note {
+            warnings.push(format!("history: {note}"));
+        }
+        let base = match options.base_layers {
+            Some(n) => (n.min(layers.len()), "flag"),
+            None => match detect_base_from_history(&config.history, &alignment) {
+                Some(n) => (n, "history"),
+                None => (0, "none"),
+            },
+        };
+        let info = ImageInfo {
+            source: image.path().display().to_string(),
+            format: image.format(),
+            reference: image.reference().map(str::to_string),
+            platform: image.platform(),
+            config_digest: image.config_digest().to_string(),
+            manifest_digest: image.manifest_digest().map(str::to_string),
+            created: config.created.clone(),
+            user: config.config.user.clone(),
+            exposed_ports: config.config.exposed_ports.keys().cloned().collect(),
+        };
+        // Compressed sizes of absent layers come from the manifest.
+        let mut layers = layers;
+        for (l, c) in refs.iter().zip(layers.iter_mut()) {
+            if l.availability != LayerAvailability::Present {
+                c.blob_size = l.size.unwrap_or(0);
+            }
+        }
+        Ok(Analysis { info, layers, layer_meta, tree, alignment, history: config.history.clone(), base, warnings })
+    }
+
+    /// Set the base-image boundary after the fact (e.g. from a base image's diff_ids).
+    pub fn set_base_layers(&mut self, n: usize, source: &'static str) {
+        self.base = (n.min(self.layers.len()), source);
+    }
+
+    /// The DiffIDs of the layers, base first.
+    pub fn diff_ids(&self) -> Vec<String> {
+        self.layer_meta.iter().map(|m| m.diff_id.clone()).collect()
+    }
+
+    /// The instruction (history `created_by`) of a layer.
+    pub fn created_by(&self, layer: usize) -> Option<&str> {
+        let idx = (*self.alignment.layer_entries.get(layer)?)?;
+        self.history.get(idx)?.created_by.as_deref()
+    }
+
+    /// Every visible file of the final image (non-directories), sorted by path.
+    pub fn final_files(&self) -> Vec<FileRecord> {
+        self.tree
+            .visible(&self.layers)
+            .into_iter()
+            .map(|v| FileRecord {
+                path: v.path,
+                kind: v.kind,
+                size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
+                layer: v.layer,
+                mode: v.mode,
+                uid: v.uid,
+                gid: v.gid,
+                mtime: v.mtime,
+                has_xattrs: v.has_xattrs,
+                change: None,
+            })
+            .collect()
+    }
+
+    /// The changes one layer made (added, modified, metadata-only, deleted), sorted by path.
+    pub fn layer_changes(&self, layer: usize) -> Vec<FileRecord> {
+        let mut v: Vec<FileRecord> = self
+            .tree
+            .layers
+            .get(layer)
+            .map(|lc| {
+                lc.changes
+                    .iter()
+                    .map(|c| FileRecord {
+                        path: c.path.clone(),
+                        kind: c.entry_kind,
+                        size_bytes: if c.kind == ChangeKind::Deleted { c.removed_bytes } else { c.size },
+                        layer,
+                        mode: 0,
+                        uid: 0,
+                        gid: 0,
+                        mtime: 0,
+                        has_xattrs: false,
+                        change: Some(c.kind),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort_by(|a, b| a.path.cmp(&b.path));
+        v
+    }
+
+    /// Build the serialisable report.
+    pub fn report(&self) -> Report {
+        let base_n = self.base.0;
+        let mut per_layer_introduced = vec![0u64; self.layers.len()];
+        let mut per_layer_hides = vec![0u64; self.layers.len()];
+        let mut by_kind: BTreeMap<WasteKind, u64> = BTreeMap::new();
+        let mut user_wasted = 0u64;
+        let mut waste: Vec<WasteItem> = Vec::with_capacity(self.tree.hidden.len());
+        for h in &self.tree.hidden {
+            if let Some(x) = per_layer_introduced.get_mut(h.added_by) {
+                *x += h.bytes;
+            }
+            if let Some(x) = per_layer_hides.get_mut(h.hidden_by) {
+                *x += h.bytes;
+            }
+            *by_kind.entry(h.kind).or_default() += h.bytes;
+            if h.hidden_by >= base_n {
+                user_wasted += h.bytes;
+            }
+            waste.push(WasteItem {
+                path: h.path.clone(),
+                bytes: h.bytes,
+                kind: h.kind,
+                added_by_layer: h.added_by,
+                added_by: self.created_by(h.added_by).map(str::to_string),
+                hidden_by_layer: h.hidden_by,
+                hidden_by: self.created_by(h.hidden_by).map(str::to_string),
+                sha256: format!("sha256:{}", to_hex(&h.sha256)),
+            });
+        }
+        waste.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)).then(a.added_by_layer.cmp(&b.added_by_layer)));
+
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for (i, (c, m)) in self.layers.iter().zip(&self.layer_meta).enumerate() {
+            let size_bytes: u64 = c.entries.iter().filter(|e| e.kind == EntryKind::File).map(|e| e.size).sum();
+            let (mut added, mut modified, mut meta_only, mut deleted) = (0, 0, 0, 0);
+            if let Some(lc) = self.tree.layers.get(i) {
+                for ch in lc.changes.iter().filter(|c| c.entry_kind != EntryKind::Dir) {
+                    match ch.kind {
+                        ChangeKind::Added => added += 1,
+                        ChangeKind::Modified => modified += 1,
+                        ChangeKind::MetadataOnly => {
+                            modified += 1;
+                            meta_only += 1;
+                        }
+                        ChangeKind::Deleted => deleted += 1,
+                    }
+                }
+            }
+            layers.push(LayerReport {
+                index: i,
+                digest: c.blob_digest.clone(),
+                diff_id: m.diff_id.clone(),
+                media_type: m.media_type.clone(),
+                compression: c.compression,
+                available: m.available,
+                compressed_size_bytes: c.blob_size,
+                size_bytes,
+                tar_size_bytes: c.tar_size,
+                entries: c.entries.len() as u64,
+                created_by: self.created_by(i).map(str::to_string),
+                history_index: self.alignment.layer_entries.get(i).copied().flatten(),
+                files_added: added,
+                files_modified: modified,
+                files_metadata_only: meta_only,
+                files_deleted: deleted,
+                wasted_bytes_introduced: per_layer_introduced.get(i).copied().unwrap_or(0),
+                hides_bytes: per_layer_hides.get(i).copied().unwrap_or(0),
+                base: i < base_n,
+            });
+        }
+
+        let visible = self.tree.visible(&self.layers);
+        let final_files = visible.len() as u64;
+        let final_size_bytes = self.tree.visible_bytes();
+        let size_bytes: u64 = layers.iter().map(|l| l.size_bytes).sum();
+        let compressed_size_bytes: u64 = layers.iter().map(|l| l.compressed_size_bytes).sum();
+        let duplicates = duplicate_groups(&visible);
+        let duplicate_bytes = duplicates.iter().map(|g| g.wasted_bytes).sum();
+        let user_size_bytes: u64 = layers.iter().skip(base_n).map(|l| l.size_bytes).sum();
+        let empty_layer_entries = self.history.iter().filter(|h| h.empty_layer).count();
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo { name: "layerscope".into(), version: env!("CARGO_PKG_VERSION").into() },
+            image: self.info.clone(),
+            totals: Totals {
+                layers: layers.len(),
+                size_bytes,
+                compressed_size_bytes,
+                final_size_bytes,
+                final_files,
+                wasted_bytes: size_bytes.saturating_sub(final_size_bytes),
+                duplicate_bytes,
+                efficiency: ratio(final_size_bytes, size_bytes).unwrap_or(1.0),
+                waste_by_kind: by_kind,
+            },
+            base: BaseSplit {
+                base_layers: base_n,
+                source: self.base.1.to_string(),
+                user_size_bytes,
+                user_wasted_bytes: user_wasted,
+                user_wasted_ratio: ratio(user_wasted, user_size_bytes),
+            },
+            history: HistoryInfo {
+                entries: self.history.len(),
+                empty_layer_entries,
+                regular: self.alignment.regular,
+                note: self.alignment.note.clone(),
+            },
+            layers,
+            waste,
+            duplicates,
+            warnings: self.warnings.clone(),
+        }
+    }
+}
+
+/// `a / b`, `None` when `b` is 0 (never NaN).
+pub(crate) fn ratio(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+/// Visible files with identical content (size > 0), hardlinks to one inode counted once.
+fn duplicate_groups(visible: &[crate::tree::Visible]) -> Vec<DuplicateGroup> {
+    let mut groups: HashMap<[u8; 32], (u64, Vec<(u32, String)>)> = HashMap::new();
+    for v in visible {
+        if let Some(inode) = v.inode
+            && v.size > 0
+        {
+            groups.entry(v.sha256).or_insert_with(|| (v.size, Vec::new())).1.push((inode, v.path.clone()));
+        }
+    }
+    let mut out: Vec<DuplicateGroup> = groups
+        .into_iter()
+        .filter_map(|(sha, (size, mut members))| {
+            members.sort_by(|a, b| a.1.cmp(&b.1));
+            let mut inodes: Vec<u32> = members.iter().map(|m| m.0).collect();
+            inodes.sort_unstable();
+            inodes.dedup();
+            (inodes.len() > 1).then(|| DuplicateGroup {
+                sha256: format!("sha256:{}", to_hex(&sha)),
+                size_bytes: size,
+                wasted_bytes: size * (inodes.len() as u64 - 1),
+                paths: members.into_iter().map(|m| m.1).collect(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.wasted_bytes.cmp(&a.wasted_bytes).then_with(|| a.paths.cmp(&b.paths)));
+    out
+}
+
+/// buildah and the classic builder carry the base image's history into the child, and
+/// buildah marks each step with a `FROM <parent>` comment; the step whose comment names an
+/// image (not a bare 12-hex intermediate ID) is the first instruction of this build.
+fn detect_base_from_history(history: &[crate::source::HistoryEntry], alignment: &HistoryAlignment) -> Option<usize> {
+    let first_own = history.iter().rposition(|h| {
+        h.comment.as_deref().and_then(|c| c.strip_prefix("FROM ")).is_some_and(|name| {
+            let name = name.trim();
+            !(name.len() == 12 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+    })?;
+    Some(alignment.layer_entries.iter().filter(|e| e.is_some_and(|i| i < first_own)).count())
+}
