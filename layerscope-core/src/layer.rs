@@ -298,10 +298,13 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
                     continue;
                 }
             };
-            let mode = header.mode().map_err(|e| at(format!("bad mode field: {e}")))?;
-            let mut uid = header.uid().map_err(|e| at(format!("bad uid field: {e}")))?;
-            let mut gid = header.gid().map_err(|e| at(format!("bad gid field: {e}")))?;
-            let mut mtime = header.mtime().map_err(|e| at(format!("bad mtime field: {e}")))?;
+            // Blank numeric fields read as 0, as Go's archive/tar (and so Docker) reads them;
+            // anything else that is not a number is a corrupt header.
+            let old = header.as_old();
+            let mode = numeric(header.mode(), &old.mode).map_err(|e| at(format!("bad mode field: {e}")))?;
+            let mut uid = numeric(header.uid(), &old.uid).map_err(|e| at(format!("bad uid field: {e}")))?;
+            let mut gid = numeric(header.gid(), &old.gid).map_err(|e| at(format!("bad gid field: {e}")))?;
+            let mut mtime = numeric(header.mtime(), &old.mtime).map_err(|e| at(format!("bad mtime field: {e}")))?;
             let mut xattrs = 0u64;
             if let Ok(Some(pax)) = entry.pax_extensions() {
                 let mut h = Sha256::new();
@@ -394,6 +397,14 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
         }
     }
     Ok(archive.into_inner())
+}
+
+fn numeric<T: Default>(parsed: io::Result<T>, raw: &[u8]) -> io::Result<T> {
+    match parsed {
+        Ok(v) => Ok(v),
+        Err(_) if raw.iter().all(|b| *b == 0 || *b == b' ') => Ok(T::default()),
+        Err(e) => Err(e),
+    }
 }
 
 fn parse_pax_number(v: &[u8]) -> Option<u64> {

@@ -176,7 +176,7 @@ pub struct Hist {
 /// Builds a whole image.
 #[derive(Debug, Clone, Default)]
 pub struct ImageBuilder {
-    layers: Vec<(LayerBuilder, Option<Blob>)>,
+    layers: Vec<LayerSpec>,
     history: Option<Vec<Hist>>,
     user: String,
     exposed: Vec<String>,
@@ -189,12 +189,17 @@ impl ImageBuilder {
     }
     /// Add a layer stored as a plain tar (or as the layout's default).
     pub fn layer(mut self, l: LayerBuilder) -> Self {
-        self.layers.push((l, None));
+        self.layers.push(LayerSpec::Built(l, None));
+        self
+    }
+    /// Add a layer from raw blob bytes with a known DiffID (gzip bombs, corrupt streams).
+    pub fn raw_layer(mut self, blob: Vec<u8>, diff_id: String) -> Self {
+        self.layers.push(LayerSpec::Raw(blob, diff_id));
         self
     }
     /// Add a layer with an explicit blob compression.
     pub fn layer_as(mut self, l: LayerBuilder, blob: Blob) -> Self {
-        self.layers.push((l, Some(blob)));
+        self.layers.push(LayerSpec::Built(l, Some(blob)));
         self
     }
     /// Set the history explicitly (default: one `RUN layer N` entry per layer).
@@ -216,7 +221,20 @@ impl ImageBuilder {
     fn blobs(&self, default: Blob) -> Vec<(Vec<u8>, String, Blob)> {
         self.layers
             .iter()
-            .map(|(l, b)| {
+            .map(|spec| {
+                let (l, b) = match spec {
+                    LayerSpec::Built(l, b) => (l, b),
+                    LayerSpec::Raw(bytes, diff_id) => {
+                        let blob = if bytes.starts_with(&[0x1f, 0x8b]) {
+                            Blob::Gzip
+                        } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+                            Blob::Zstd
+                        } else {
+                            Blob::Tar
+                        };
+                        return (bytes.clone(), diff_id.clone(), blob);
+                    }
+                };
                 let tar = l.tar();
                 let diff_id = sha256_of(&tar);
                 let blob = b.unwrap_or(default);
@@ -362,6 +380,12 @@ impl ImageBuilder {
         }
         out
     }
+}
+
+#[derive(Debug, Clone)]
+enum LayerSpec {
+    Built(LayerBuilder, Option<Blob>),
+    Raw(Vec<u8>, String),
 }
 
 #[derive(Debug)]
