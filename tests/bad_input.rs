@@ -21,7 +21,9 @@ fn err_of(bytes: &[u8]) -> String {
 }
 
 fn simple() -> ImageBuilder {
-    ImageBuilder::new().layer(LayerBuilder::new().file("a", &vec![5u8; 50_000])).layer(LayerBuilder::new().file("b", b"x"))
+    ImageBuilder::new()
+        .layer(LayerBuilder::new().file("a", &vec![5u8; 50_000]))
+        .layer(LayerBuilder::new().file("b", b"x"))
 }
 
 /// Replace a member of an archive built by the test kit.
@@ -33,7 +35,12 @@ fn patch_member(archive: &[u8], name_suffix: &str, f: impl Fn(Vec<u8>) -> Vec<u8
         let mut h = e.header().clone();
         let path = e.path().unwrap().to_string_lossy().into_owned();
         if h.entry_type() == tar::EntryType::Symlink {
-            let target = e.link_name().unwrap().unwrap().to_string_lossy().into_owned();
+            let target = e
+                .link_name()
+                .unwrap()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             out.append_link(&mut h, &path, &target).unwrap();
             continue;
         }
@@ -63,12 +70,21 @@ fn not_a_tar() {
 fn truncated_outer_archive() {
     let a = simple().archive(Layout::DockerClassic);
     let msg = err_of(&a[..a.len() / 3]);
-    assert!(msg.contains("truncated") || msg.contains("not found"), "{msg}");
+    assert!(
+        msg.contains("truncated") || msg.contains("not found"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn truncated_layer() {
-    let a = patch_member(&simple().archive(Layout::DockerClassic), "layer.tar", |d| if d.len() > 10_000 { d[..20_000].to_vec() } else { d });
+    let a = patch_member(&simple().archive(Layout::DockerClassic), "layer.tar", |d| {
+        if d.len() > 10_000 {
+            d[..20_000].to_vec()
+        } else {
+            d
+        }
+    });
     let msg = err_of(&a);
     assert!(msg.contains("layer 0") && msg.contains("\"a\""), "{msg}");
 }
@@ -77,8 +93,14 @@ fn truncated_layer() {
 fn corrupt_gzip_and_zstd_layers() {
     for layout_blob in ["gzip", "zstd"] {
         let img = match layout_blob {
-            "gzip" => ImageBuilder::new().layer_as(LayerBuilder::new().file("a", &vec![1u8; 100_000]), layerscope::testkit::Blob::Gzip),
-            _ => ImageBuilder::new().layer_as(LayerBuilder::new().file("a", &vec![1u8; 100_000]), layerscope::testkit::Blob::Zstd),
+            "gzip" => ImageBuilder::new().layer_as(
+                LayerBuilder::new().file("a", &vec![1u8; 100_000]),
+                layerscope::testkit::Blob::Gzip,
+            ),
+            _ => ImageBuilder::new().layer_as(
+                LayerBuilder::new().file("a", &vec![1u8; 100_000]),
+                layerscope::testkit::Blob::Zstd,
+            ),
         };
         // Damage the layer blob but keep the digests in the manifest: the stream error must
         // be reported before (or instead of) the digest mismatch.
@@ -109,35 +131,52 @@ fn corrupt_gzip_and_zstd_layers() {
 
 #[test]
 fn invalid_manifest_json_and_index_json() {
-    let a = patch_member(&simple().archive(Layout::DockerClassic), "manifest.json", |_| b"[{not json".to_vec());
+    let a = patch_member(
+        &simple().archive(Layout::DockerClassic),
+        "manifest.json",
+        |_| b"[{not json".to_vec(),
+    );
     let msg = err_of(&a);
     assert!(msg.contains("manifest.json"), "{msg}");
-    let a = patch_member(&simple().archive(Layout::OciArchive), "index.json", |_| b"{\"schemaVersion\": 2, \"manifests\": 7}".to_vec());
+    let a = patch_member(&simple().archive(Layout::OciArchive), "index.json", |_| {
+        b"{\"schemaVersion\": 2, \"manifests\": 7}".to_vec()
+    });
     let msg = err_of(&a);
     assert!(msg.contains("index.json"), "{msg}");
 }
 
 #[test]
 fn missing_config() {
-    let a = patch_member(&simple().archive(Layout::DockerClassic), "manifest.json", |d| {
-        let mut v: serde_json::Value = serde_json::from_slice(&d).unwrap();
-        v[0]["Config"] = "nope.json".into();
-        serde_json::to_vec(&v).unwrap()
-    });
+    let a = patch_member(
+        &simple().archive(Layout::DockerClassic),
+        "manifest.json",
+        |d| {
+            let mut v: serde_json::Value = serde_json::from_slice(&d).unwrap();
+            v[0]["Config"] = "nope.json".into();
+            serde_json::to_vec(&v).unwrap()
+        },
+    );
     let msg = err_of(&a);
     assert!(msg.contains("config") && msg.contains("nope.json"), "{msg}");
 }
 
 #[test]
 fn more_manifest_layers_than_diff_ids() {
-    let a = patch_member(&simple().archive(Layout::DockerClassic), "manifest.json", |d| {
-        let mut v: serde_json::Value = serde_json::from_slice(&d).unwrap();
-        let first = v[0]["Layers"][0].clone();
-        v[0]["Layers"].as_array_mut().unwrap().push(first);
-        serde_json::to_vec(&v).unwrap()
-    });
+    let a = patch_member(
+        &simple().archive(Layout::DockerClassic),
+        "manifest.json",
+        |d| {
+            let mut v: serde_json::Value = serde_json::from_slice(&d).unwrap();
+            let first = v[0]["Layers"][0].clone();
+            v[0]["Layers"].as_array_mut().unwrap().push(first);
+            serde_json::to_vec(&v).unwrap()
+        },
+    );
     let msg = err_of(&a);
-    assert!(msg.contains("3 layers") && msg.contains("2 diff_ids"), "{msg}");
+    assert!(
+        msg.contains("3 layers") && msg.contains("2 diff_ids"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -150,17 +189,36 @@ fn digest_mismatch_names_the_layer_and_both_digests() {
     for e in arch.entries().unwrap() {
         names.push(e.unwrap().path().unwrap().to_string_lossy().into_owned());
     }
-    let layer1 = names.iter().filter(|n| n.ends_with("layer.tar")).nth(1).unwrap().clone();
+    let layer1 = names
+        .iter()
+        .filter(|n| n.ends_with("layer.tar"))
+        .nth(1)
+        .unwrap()
+        .clone();
     let a = patch_member(&a, &layer1, |_| other.clone());
     let msg = err_of(&a);
-    assert!(msg.contains("layer 1 diff_id") && msg.contains("expected sha256:") && msg.contains("actual sha256:"), "{msg}");
+    assert!(
+        msg.contains("layer 1 diff_id")
+            && msg.contains("expected sha256:")
+            && msg.contains("actual sha256:"),
+        "{msg}"
+    );
     // Downgraded to a warning on request.
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("image.tar");
     std::fs::write(&p, &a).unwrap();
     let image = Image::open(&p).unwrap();
-    let r = Analysis::run(&image, &AnalysisOptions::default().allow_digest_mismatch(true)).unwrap().report();
-    assert!(r.warnings.iter().any(|w| w.contains("digest mismatch")), "{:?}", r.warnings);
+    let r = Analysis::run(
+        &image,
+        &AnalysisOptions::default().allow_digest_mismatch(true),
+    )
+    .unwrap()
+    .report();
+    assert!(
+        r.warnings.iter().any(|w| w.contains("digest mismatch")),
+        "{:?}",
+        r.warnings
+    );
 }
 
 #[test]
@@ -171,7 +229,10 @@ fn index_pointing_at_missing_blob() {
         serde_json::to_vec(&v).unwrap()
     });
     let msg = err_of(&a);
-    assert!(msg.contains("not found") && msg.contains(&"ab".repeat(32)), "{msg}");
+    assert!(
+        msg.contains("not found") && msg.contains(&"ab".repeat(32)),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -182,15 +243,25 @@ fn unknown_layer_media_type() {
     for f in std::fs::read_dir(&blobs).unwrap() {
         let p = f.unwrap().path();
         let s = std::fs::read(&p).unwrap();
-        if s.starts_with(b"{") && s.windows(6).any(|w| w == b"layers") && !s.windows(8).any(|w| w == b"diff_ids") {
-            let t = String::from_utf8(s).unwrap().replacen("application/vnd.oci.image.layer.v1.tar+gzip", "application/x-mystery", 1);
+        if s.starts_with(b"{")
+            && s.windows(6).any(|w| w == b"layers")
+            && !s.windows(8).any(|w| w == b"diff_ids")
+        {
+            let t = String::from_utf8(s).unwrap().replacen(
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+                "application/x-mystery",
+                1,
+            );
             std::fs::write(&p, t).unwrap();
         }
     }
     let e = run(dir.path()).unwrap_err().to_string();
     // Either the changed manifest fails its digest check or, if verified, the media type is
     // refused; both name the document.
-    assert!(e.contains("digest mismatch") || e.contains("x-mystery"), "{e}");
+    assert!(
+        e.contains("digest mismatch") || e.contains("x-mystery"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -206,7 +277,13 @@ fn hostile_layers_are_analyzed_without_writing_anything() {
         .hardlink("hl", "../../etc/passwd");
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("hostile.tar");
-    std::fs::write(&p, ImageBuilder::new().layer(layer).archive(Layout::DockerClassic)).unwrap();
+    std::fs::write(
+        &p,
+        ImageBuilder::new()
+            .layer(layer)
+            .archive(Layout::DockerClassic),
+    )
+    .unwrap();
     let before: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     let r = run(&p).unwrap();
     let after: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -214,7 +291,11 @@ fn hostile_layers_are_analyzed_without_writing_anything() {
     assert_eq!(r.totals.final_files, 7);
     // `hl` resolves to the clamped etc/passwd: one inode, counted once.
     assert_eq!(r.totals.final_size_bytes, 9 + 1 + 4);
-    assert!(r.warnings.iter().any(|w| w.contains("above the root")), "{:?}", r.warnings);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("above the root")),
+        "{:?}",
+        r.warnings
+    );
 }
 
 #[test]
@@ -233,14 +314,23 @@ fn gzip_bomb_is_streamed_not_stored() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     tar.append_data(&mut h, "bomb", zeros).unwrap();
     let tar = tar.into_inner().unwrap();
-    let diff_id: String = sha2::Sha256::digest(&tar).iter().map(|b| format!("{b:02x}")).collect();
+    let diff_id: String = sha2::Sha256::digest(&tar)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     gz.write_all(&tar).unwrap();
     drop(tar);
     let blob = gz.finish().unwrap();
     assert!(blob.len() < 1_000_000);
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bomb.tar");
-    std::fs::write(&p, ImageBuilder::new().raw_layer(blob, format!("sha256:{diff_id}")).archive(Layout::OciArchive)).unwrap();
+    std::fs::write(
+        &p,
+        ImageBuilder::new()
+            .raw_layer(blob, format!("sha256:{diff_id}"))
+            .archive(Layout::OciArchive),
+    )
+    .unwrap();
     let r = run(&p).unwrap();
     assert_eq!(r.totals.size_bytes, size);
     assert_eq!(r.totals.final_files, 1);

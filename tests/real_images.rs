@@ -5,12 +5,16 @@ use layerscope::{Analysis, AnalysisOptions, Image, Report, WasteKind};
 use std::path::PathBuf;
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 fn report(rel: &str) -> Report {
     let image = Image::open(fixture(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
-    Analysis::run(&image, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{rel}: {e}")).report()
+    Analysis::run(&image, &AnalysisOptions::default())
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
+        .report()
 }
 
 /// overwrite-opaque, layer by layer (sizes from `tar tvf`):
@@ -26,15 +30,33 @@ fn report(rel: &str) -> Report {
 fn check_overwrite_opaque(r: &Report) {
     let sizes: Vec<u64> = r.layers.iter().map(|l| l.size_bytes).collect();
     assert_eq!(sizes, vec![1_982_365, 1_572_871, 22, 4, 0, 1_048_576, 4]);
-    let counts: Vec<(u64, u64, u64)> = r.layers.iter().map(|l| (l.files_added, l.files_modified, l.files_deleted)).collect();
-    assert_eq!(counts, vec![(271, 0, 0), (8, 0, 0), (0, 1, 0), (1, 0, 2), (0, 0, 1), (0, 1, 0), (2, 0, 0)]);
+    let counts: Vec<(u64, u64, u64)> = r
+        .layers
+        .iter()
+        .map(|l| (l.files_added, l.files_modified, l.files_deleted))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            (271, 0, 0),
+            (8, 0, 0),
+            (0, 1, 0),
+            (1, 0, 2),
+            (0, 0, 1),
+            (0, 1, 0),
+            (2, 0, 0)
+        ]
+    );
     assert_eq!(r.layers[5].files_metadata_only, 1);
     let t = &r.totals;
     assert_eq!(t.size_bytes, 4_603_842);
     assert_eq!(t.final_size_bytes, 3_030_971);
     assert_eq!(t.wasted_bytes, 1_572_871);
     assert_eq!(t.final_files, 279);
-    assert_eq!(t.waste_by_kind.get(&WasteKind::MetadataCopyUp), Some(&1_048_576));
+    assert_eq!(
+        t.waste_by_kind.get(&WasteKind::MetadataCopyUp),
+        Some(&1_048_576)
+    );
     assert_eq!(t.waste_by_kind.get(&WasteKind::Deleted), Some(&524_288));
     assert_eq!(t.waste_by_kind.get(&WasteKind::Overwritten), Some(&3));
     assert_eq!(t.waste_by_kind.get(&WasteKind::HiddenByOpaque), Some(&4));
@@ -42,16 +64,39 @@ fn check_overwrite_opaque(r: &Report) {
     assert_eq!(introduced, vec![0, 1_572_871, 0, 0, 0, 0, 0]);
     let hides: Vec<u64> = r.layers.iter().map(|l| l.hides_bytes).collect();
     assert_eq!(hides, vec![0, 0, 3, 4, 524_288, 1_048_576, 0]);
-    let items: Vec<(&str, u64, WasteKind, usize, usize)> =
-        r.waste.iter().map(|w| (w.path.as_str(), w.bytes, w.kind, w.added_by_layer, w.hidden_by_layer)).collect();
+    let items: Vec<(&str, u64, WasteKind, usize, usize)> = r
+        .waste
+        .iter()
+        .map(|w| {
+            (
+                w.path.as_str(),
+                w.bytes,
+                w.kind,
+                w.added_by_layer,
+                w.hidden_by_layer,
+            )
+        })
+        .collect();
     assert_eq!(
         items,
         vec![
             ("data/big.bin", 1_048_576, WasteKind::MetadataCopyUp, 1, 5),
             ("data/blob.bin", 524_288, WasteKind::Deleted, 1, 4),
             ("etc/app/config.txt", 3, WasteKind::Overwritten, 1, 2),
-            ("etc/app/conf.d/old1.conf", 2, WasteKind::HiddenByOpaque, 1, 3),
-            ("etc/app/conf.d/old2.conf", 2, WasteKind::HiddenByOpaque, 1, 3),
+            (
+                "etc/app/conf.d/old1.conf",
+                2,
+                WasteKind::HiddenByOpaque,
+                1,
+                3
+            ),
+            (
+                "etc/app/conf.d/old2.conf",
+                2,
+                WasteKind::HiddenByOpaque,
+                1,
+                3
+            ),
         ]
     );
     // buildah's `FROM localhost/busybox-base:latest` comment marks the first own step.
@@ -59,7 +104,10 @@ fn check_overwrite_opaque(r: &Report) {
     assert_eq!(r.base.user_size_bytes, 4_603_842 - 1_982_365);
     assert_eq!(r.base.user_wasted_bytes, 1_572_871);
     assert!(r.history.regular);
-    assert_eq!(r.layers[4].created_by.as_deref(), Some("/bin/sh -c rm /data/blob.bin"));
+    assert_eq!(
+        r.layers[4].created_by.as_deref(),
+        Some("/bin/sh -c rm /data/blob.bin")
+    );
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 }
 
@@ -67,17 +115,27 @@ fn check_overwrite_opaque(r: &Report) {
 fn overwrite_opaque_docker_archive() {
     let r = report("real/overwrite-opaque/image.docker.tar");
     check_overwrite_opaque(&r);
-    assert_eq!(r.image.reference.as_deref(), Some("localhost/overwrite-opaque:latest"));
+    assert_eq!(
+        r.image.reference.as_deref(),
+        Some("localhost/overwrite-opaque:latest")
+    );
     // docker-archive layers are stored uncompressed: blob digest == diff_id.
     assert!(r.layers.iter().all(|l| l.digest == l.diff_id));
 }
 
 #[test]
 fn overwrite_opaque_every_format_gives_the_same_figures() {
-    for f in ["image.oci-gzip.tar", "image.oci-zstd.tar", "image.oci-layout"] {
+    for f in [
+        "image.oci-gzip.tar",
+        "image.oci-zstd.tar",
+        "image.oci-layout",
+    ] {
         let r = report(&format!("real/overwrite-opaque/{f}"));
         check_overwrite_opaque(&r);
-        assert!(r.layers.iter().all(|l| l.digest != l.diff_id), "{f}: compressed blobs");
+        assert!(
+            r.layers.iter().all(|l| l.digest != l.diff_id),
+            "{f}: compressed blobs"
+        );
     }
 }
 
@@ -85,10 +143,21 @@ fn overwrite_opaque_every_format_gives_the_same_figures() {
 fn overwrite_opaque_final_tree_lists_surviving_files() {
     let image = Image::open(fixture("real/overwrite-opaque/image.docker.tar")).unwrap();
     let a = Analysis::run(&image, &AnalysisOptions::default()).unwrap();
-    let files: Vec<String> = a.final_files().into_iter().filter(|f| f.path.starts_with("etc/app") || f.path.starts_with("data")).map(|f| f.path).collect();
+    let files: Vec<String> = a
+        .final_files()
+        .into_iter()
+        .filter(|f| f.path.starts_with("etc/app") || f.path.starts_with("data"))
+        .map(|f| f.path)
+        .collect();
     assert_eq!(
         files,
-        vec!["data/big.bin", "etc/app/conf.d/a.conf", "etc/app/conf.d/b.conf", "etc/app/conf.d/new.conf", "etc/app/config.txt"]
+        vec![
+            "data/big.bin",
+            "etc/app/conf.d/a.conf",
+            "etc/app/conf.d/b.conf",
+            "etc/app/conf.d/new.conf",
+            "etc/app/config.txt"
+        ]
     );
 }
 
@@ -105,7 +174,10 @@ fn node_images() {
     assert_eq!(r.duplicates.len(), 1);
     assert_eq!(
         r.duplicates[0].paths,
-        vec!["root/.npm/_cacache/left-pad-1.3.0.tgz", "usr/src/app/node_modules/left-pad/lib/index.js"]
+        vec![
+            "root/.npm/_cacache/left-pad-1.3.0.tgz",
+            "usr/src/app/node_modules/left-pad/lib/index.js"
+        ]
     );
     // node-good removes /root/.npm in the same RUN: no duplicates. Its final `COPY . .`
     // ships package.json (144 bytes) and tools/fake-npm-install.sh (585) again, unchanged:
@@ -114,8 +186,25 @@ fn node_images() {
     assert_eq!(g.layers.len(), 5);
     assert_eq!(g.totals.duplicate_bytes, 0);
     assert_eq!(g.totals.wasted_bytes, 729);
-    let w: Vec<(&str, u64, usize, usize)> = g.waste.iter().map(|w| (w.path.as_str(), w.bytes, w.added_by_layer, w.hidden_by_layer)).collect();
-    assert_eq!(w, vec![("usr/src/app/tools/fake-npm-install.sh", 585, 2, 4), ("usr/src/app/package.json", 144, 1, 4)]);
+    let w: Vec<(&str, u64, usize, usize)> = g
+        .waste
+        .iter()
+        .map(|w| {
+            (
+                w.path.as_str(),
+                w.bytes,
+                w.added_by_layer,
+                w.hidden_by_layer,
+            )
+        })
+        .collect();
+    assert_eq!(
+        w,
+        vec![
+            ("usr/src/app/tools/fake-npm-install.sh", 585, 2, 4),
+            ("usr/src/app/package.json", 144, 1, 4)
+        ]
+    );
     assert!(g.waste.iter().all(|w| w.kind == WasteKind::MetadataCopyUp));
     // Squashed: every history entry but the last is empty_layer; 2 layers, regular.
     let s = report("real/node-bad-squashed/image.docker.tar");
@@ -144,6 +233,10 @@ fn dive_test_images_open_in_every_format() {
     ] {
         let r = report(&format!("dive/{f}"));
         assert!(!r.layers.is_empty(), "{f}");
-        assert_eq!(r.totals.size_bytes, r.totals.final_size_bytes + r.totals.wasted_bytes, "{f}");
+        assert_eq!(
+            r.totals.size_bytes,
+            r.totals.final_size_bytes + r.totals.wasted_bytes,
+            "{f}"
+        );
     }
 }

@@ -13,7 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 #[derive(Parser, Debug)]
-#[command(name = "layerscope", version, about = "See where a container image's bytes go, and what a rebuild costs")]
+#[command(
+    name = "layerscope",
+    version,
+    about = "See where a container image's bytes go, and what a rebuild costs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -81,7 +85,10 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -102,7 +109,8 @@ fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
         options = options.base_layers(n);
     }
     let total: u64 = image.layers().iter().filter_map(|l| l.size).sum();
-    let show_progress = !args.no_progress && std::io::stderr().is_terminal() && total > 64 * 1024 * 1024;
+    let show_progress =
+        !args.no_progress && std::io::stderr().is_terminal() && total > 64 * 1024 * 1024;
     let counter = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let bar_thread = show_progress.then(|| {
@@ -111,8 +119,10 @@ fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
         std::thread::spawn(move || {
             let bar = indicatif::ProgressBar::new(total);
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} reading layers {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} reading layers {bar:40} {bytes}/{total_bytes} {bytes_per_sec}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             while !done.load(Ordering::Relaxed) {
                 bar.set_position(counter.load(Ordering::Relaxed));
@@ -134,7 +144,9 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let report = analysis.report();
     let text = match args.format {
         Format::Json => render::json::to_string(&report)?,
-        Format::Table => render::table::analyze(&report, args.top, render::color_for(args.output.is_some())),
+        Format::Table => {
+            render::table::analyze(&report, args.top, render::color_for(args.output.is_some()))
+        }
     };
     write_output(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)

@@ -6,8 +6,8 @@ use crate::digest::to_hex;
 use crate::error::{Error, Result};
 use crate::layer::{EntryKind, LayerContents, read_layer};
 use crate::report::{
-    BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report, SCHEMA_VERSION,
-    ToolInfo, Totals, WasteItem,
+    BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report,
+    SCHEMA_VERSION, ToolInfo, Totals, WasteItem,
 };
 use crate::source::{Image, LayerAvailability};
 use crate::tree::{ChangeKind, Tree, WasteKind};
@@ -83,8 +83,15 @@ impl Analysis {
                 read_layer(reader, options.progress.clone()).map_err(|f| Error::Layer {
                     image: image.path().to_path_buf(),
                     index: l.index,
-                    digest: l.digest.clone().or_else(|| l.diff_id.clone()).unwrap_or_default(),
-                    entry: f.entry.map(|e| format!(", entry {e:?}")).unwrap_or_default(),
+                    digest: l
+                        .digest
+                        .clone()
+                        .or_else(|| l.diff_id.clone())
+                        .unwrap_or_default(),
+                    entry: f
+                        .entry
+                        .map(|e| format!(", entry {e:?}"))
+                        .unwrap_or_default(),
                     reason: f.reason,
                 })
             })
@@ -125,7 +132,10 @@ impl Analysis {
                 if let Some(size) = l.size
                     && size != c.blob_size
                 {
-                    let msg = format!("layer {}: the manifest says {size} bytes, the blob has {}", l.index, c.blob_size);
+                    let msg = format!(
+                        "layer {}: the manifest says {size} bytes, the blob has {}",
+                        l.index, c.blob_size
+                    );
                     if options.allow_digest_mismatch {
                         warnings.push(msg);
                     } else {
@@ -144,13 +154,20 @@ impl Analysis {
             layer_meta.push(LayerMeta {
                 media_type: l.media_type.clone(),
                 available,
-                diff_id: if available { c.diff_id.clone() } else { l.diff_id.clone().unwrap_or_default() },
+                diff_id: if available {
+                    c.diff_id.clone()
+                } else {
+                    l.diff_id.clone().unwrap_or_default()
+                },
             });
         }
         let tree = Tree::merge(&layers);
         for (i, lc) in tree.layers.iter().enumerate() {
             if lc.dangling_hardlinks > 0 {
-                warnings.push(format!("layer {i}: {} hardlinks point at paths that do not exist", lc.dangling_hardlinks));
+                warnings.push(format!(
+                    "layer {i}: {} hardlinks point at paths that do not exist",
+                    lc.dangling_hardlinks
+                ));
             }
         }
         let config = image.config();
@@ -177,13 +194,21 @@ impl Analysis {
             exposed_ports: config.config.exposed_ports.keys().cloned().collect(),
         };
         // Compressed sizes of absent layers come from the manifest.
-        let mut layers = layers;
         for (l, c) in refs.iter().zip(layers.iter_mut()) {
             if l.availability != LayerAvailability::Present {
                 c.blob_size = l.size.unwrap_or(0);
             }
         }
-        Ok(Analysis { info, layers, layer_meta, tree, alignment, history: config.history.clone(), base, warnings })
+        Ok(Analysis {
+            info,
+            layers,
+            layer_meta,
+            tree,
+            alignment,
+            history: config.history.clone(),
+            base,
+            warnings,
+        })
     }
 
     /// Set the base-image boundary after the fact (e.g. from a base image's diff_ids).
@@ -234,7 +259,11 @@ impl Analysis {
                     .map(|c| FileRecord {
                         path: c.path.clone(),
                         kind: c.entry_kind,
-                        size_bytes: if c.kind == ChangeKind::Deleted { c.removed_bytes } else { c.size },
+                        size_bytes: if c.kind == ChangeKind::Deleted {
+                            c.removed_bytes
+                        } else {
+                            c.size
+                        },
                         layer,
                         mode: 0,
                         uid: 0,
@@ -280,11 +309,21 @@ impl Analysis {
                 sha256: format!("sha256:{}", to_hex(&h.sha256)),
             });
         }
-        waste.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)).then(a.added_by_layer.cmp(&b.added_by_layer)));
+        waste.sort_by(|a, b| {
+            b.bytes
+                .cmp(&a.bytes)
+                .then_with(|| a.path.cmp(&b.path))
+                .then(a.added_by_layer.cmp(&b.added_by_layer))
+        });
 
         let mut layers = Vec::with_capacity(self.layers.len());
         for (i, (c, m)) in self.layers.iter().zip(&self.layer_meta).enumerate() {
-            let size_bytes: u64 = c.entries.iter().filter(|e| e.kind == EntryKind::File).map(|e| e.size).sum();
+            let size_bytes: u64 = c
+                .entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::File)
+                .map(|e| e.size)
+                .sum();
             let (mut added, mut modified, mut meta_only, mut deleted) = (0, 0, 0, 0);
             if let Some(lc) = self.tree.layers.get(i) {
                 for ch in lc.changes.iter().filter(|c| c.entry_kind != EntryKind::Dir) {
@@ -333,7 +372,10 @@ impl Analysis {
         let empty_layer_entries = self.history.iter().filter(|h| h.empty_layer).count();
         Report {
             schema_version: SCHEMA_VERSION,
-            tool: ToolInfo { name: "layerscope".into(), version: env!("CARGO_PKG_VERSION").into() },
+            tool: ToolInfo {
+                name: "layerscope".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
             image: self.info.clone(),
             totals: Totals {
                 layers: layers.len(),
@@ -374,12 +416,18 @@ pub(crate) fn ratio(a: u64, b: u64) -> Option<f64> {
 
 /// Visible files with identical content (size > 0), hardlinks to one inode counted once.
 fn duplicate_groups(visible: &[crate::tree::Visible]) -> Vec<DuplicateGroup> {
-    let mut groups: HashMap<[u8; 32], (u64, Vec<(u32, String)>)> = HashMap::new();
+    /// Content hash -> (size, [(inode, path)]).
+    type Groups = HashMap<[u8; 32], (u64, Vec<(u32, String)>)>;
+    let mut groups: Groups = HashMap::new();
     for v in visible {
         if let Some(inode) = v.inode
             && v.size > 0
         {
-            groups.entry(v.sha256).or_insert_with(|| (v.size, Vec::new())).1.push((inode, v.path.clone()));
+            groups
+                .entry(v.sha256)
+                .or_insert_with(|| (v.size, Vec::new()))
+                .1
+                .push((inode, v.path.clone()));
         }
     }
     let mut out: Vec<DuplicateGroup> = groups
@@ -397,19 +445,35 @@ fn duplicate_groups(visible: &[crate::tree::Visible]) -> Vec<DuplicateGroup> {
             })
         })
         .collect();
-    out.sort_by(|a, b| b.wasted_bytes.cmp(&a.wasted_bytes).then_with(|| a.paths.cmp(&b.paths)));
+    out.sort_by(|a, b| {
+        b.wasted_bytes
+            .cmp(&a.wasted_bytes)
+            .then_with(|| a.paths.cmp(&b.paths))
+    });
     out
 }
 
 /// buildah and the classic builder carry the base image's history into the child, and
 /// buildah marks each step with a `FROM <parent>` comment; the step whose comment names an
 /// image (not a bare 12-hex intermediate ID) is the first instruction of this build.
-fn detect_base_from_history(history: &[crate::source::HistoryEntry], alignment: &HistoryAlignment) -> Option<usize> {
+fn detect_base_from_history(
+    history: &[crate::source::HistoryEntry],
+    alignment: &HistoryAlignment,
+) -> Option<usize> {
     let first_own = history.iter().rposition(|h| {
-        h.comment.as_deref().and_then(|c| c.strip_prefix("FROM ")).is_some_and(|name| {
-            let name = name.trim();
-            !(name.len() == 12 && name.bytes().all(|b| b.is_ascii_hexdigit()))
-        })
+        h.comment
+            .as_deref()
+            .and_then(|c| c.strip_prefix("FROM "))
+            .is_some_and(|name| {
+                let name = name.trim();
+                !(name.len() == 12 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+            })
     })?;
-    Some(alignment.layer_entries.iter().filter(|e| e.is_some_and(|i| i < first_own)).count())
+    Some(
+        alignment
+            .layer_entries
+            .iter()
+            .filter(|e| e.is_some_and(|i| i < first_own))
+            .count(),
+    )
 }

@@ -17,13 +17,22 @@ pub struct HistoryAlignment {
 /// When the counts disagree, align from the top (BuildKit pads or marks extra entries at the
 /// bottom) and flag it.
 pub fn align_history(history: &[HistoryEntry], layer_count: usize) -> HistoryAlignment {
-    let non_empty: Vec<usize> = history.iter().enumerate().filter(|(_, h)| !h.empty_layer).map(|(i, _)| i).collect();
+    let non_empty: Vec<usize> = history
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !h.empty_layer)
+        .map(|(i, _)| i)
+        .collect();
     let mut layer_entries = vec![None; layer_count];
     if non_empty.len() == layer_count {
         for (slot, idx) in layer_entries.iter_mut().zip(&non_empty) {
             *slot = Some(*idx);
         }
-        return HistoryAlignment { layer_entries, regular: true, note: None };
+        return HistoryAlignment {
+            layer_entries,
+            regular: true,
+            note: None,
+        };
     }
     for (slot, idx) in layer_entries.iter_mut().rev().zip(non_empty.iter().rev()) {
         *slot = Some(*idx);
@@ -37,7 +46,11 @@ pub fn align_history(history: &[HistoryEntry], layer_count: usize) -> HistoryAli
             layer_count
         )
     };
-    HistoryAlignment { layer_entries, regular: false, note: Some(note) }
+    HistoryAlignment {
+        layer_entries,
+        regular: false,
+        note: Some(note),
+    }
 }
 
 #[cfg(test)]
@@ -45,7 +58,10 @@ mod tests {
     use super::*;
 
     fn h(empty: bool) -> HistoryEntry {
-        HistoryEntry { empty_layer: empty, ..Default::default() }
+        HistoryEntry {
+            empty_layer: empty,
+            ..Default::default()
+        }
     }
 
     #[test]

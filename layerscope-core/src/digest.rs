@@ -35,8 +35,11 @@ pub(crate) fn sha256_of(bytes: &[u8]) -> String {
 /// `blobs/sha256/../../etc/passwd`.
 pub(crate) fn sha256_hex(digest: &str) -> Option<&str> {
     let hex = digest.strip_prefix("sha256:")?;
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then_some(hex)
+    (hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then_some(hex)
 }
 
 /// Algorithm and encoded part of any `alg:encoded` digest whose parts are safe as path
@@ -44,9 +47,13 @@ pub(crate) fn sha256_hex(digest: &str) -> Option<&str> {
 pub(crate) fn split_digest(digest: &str) -> Option<(&str, &str)> {
     let (alg, enc) = digest.split_once(':')?;
     let alg_ok = !alg.is_empty()
-        && alg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
-    let enc_ok =
-        !enc.is_empty() && enc.bytes().all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
+        && alg
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
+    let enc_ok = !enc.is_empty()
+        && enc
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
     (alg_ok && enc_ok).then_some((alg, enc))
 }
 
@@ -59,7 +66,11 @@ pub(crate) struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub(crate) fn new(inner: R) -> Self {
-        HashingReader { inner, hasher: Sha256::new(), count: 0 }
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
 
     /// Finish: the digest and the byte count.

@@ -107,7 +107,9 @@ pub(crate) struct LayerContents {
 
 impl LayerContents {
     pub(crate) fn name(&self, n: Name) -> &str {
-        self.names.get(n.start as usize..(n.start + n.len) as usize).unwrap_or("")
+        self.names
+            .get(n.start as usize..(n.start + n.len) as usize)
+            .unwrap_or("")
     }
 
     pub(crate) fn path(&self, e: &Entry) -> &str {
@@ -128,7 +130,10 @@ impl LayerContents {
 
     /// A layer with no blob (absent foreign layer): no entries.
     pub(crate) fn missing(digest: Option<&str>) -> LayerContents {
-        LayerContents { blob_digest: digest.unwrap_or_default().to_string(), ..Default::default() }
+        LayerContents {
+            blob_digest: digest.unwrap_or_default().to_string(),
+            ..Default::default()
+        }
     }
 }
 
@@ -141,7 +146,10 @@ pub(crate) struct LayerFailure {
 
 impl LayerFailure {
     fn at(entry: Option<&str>, reason: impl Into<String>) -> LayerFailure {
-        LayerFailure { entry: entry.map(str::to_string), reason: reason.into() }
+        LayerFailure {
+            entry: entry.map(str::to_string),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -189,7 +197,9 @@ struct Tagged<R> {
 
 impl<R: Read> Read for Tagged<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).map_err(|e| io::Error::new(e.kind(), format!("{} stream: {e}", self.tag)))
+        self.inner
+            .read(buf)
+            .map_err(|e| io::Error::new(e.kind(), format!("{} stream: {e}", self.tag)))
     }
 }
 
@@ -202,18 +212,28 @@ pub(crate) fn read_layer(
     reader: impl Read,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<LayerContents, LayerFailure> {
-    let blob = HashingReader::new(Progress { inner: reader, counter: progress });
+    let blob = HashingReader::new(Progress {
+        inner: reader,
+        counter: progress,
+    });
     let mut buffered = BufReader::with_capacity(BLOB_BUFFER, blob);
-    let head = buffered.fill_buf().map_err(|e| LayerFailure::at(None, format!("read error: {e}")))?;
+    let head = buffered
+        .fill_buf()
+        .map_err(|e| LayerFailure::at(None, format!("read error: {e}")))?;
     if head.is_empty() {
         return Err(LayerFailure::at(None, "the layer blob is empty"));
     }
     let compression = Compression::sniff(head);
-    let mut contents = LayerContents { compression: Some(compression), ..Default::default() };
+    let mut contents = LayerContents {
+        compression: Some(compression),
+        ..Default::default()
+    };
     let blob = match compression {
         Compression::None => {
             let mut rest = walk(buffered, &mut contents)?;
-            drain(&mut rest).map_err(|e| LayerFailure::at(None, format!("read error after the archive end: {e}")))?;
+            drain(&mut rest).map_err(|e| {
+                LayerFailure::at(None, format!("read error after the archive end: {e}"))
+            })?;
             let blob = rest.into_inner();
             let (hash, size) = blob.finish();
             contents.tar_size = size;
@@ -221,7 +241,10 @@ pub(crate) fn read_layer(
             return Ok(finish_blob(contents, hash, size));
         }
         Compression::Gzip => {
-            let dec = HashingReader::new(Tagged { inner: flate2::bufread::MultiGzDecoder::new(buffered), tag: "gzip" });
+            let dec = HashingReader::new(Tagged {
+                inner: flate2::bufread::MultiGzDecoder::new(buffered),
+                tag: "gzip",
+            });
             let rest = walk(BufReader::with_capacity(TAR_BUFFER, dec), &mut contents)?;
             let dec = finish_uncompressed(rest, &mut contents)?;
             let mut inner = dec.inner.into_inner();
@@ -231,7 +254,10 @@ pub(crate) fn read_layer(
         Compression::Zstd => {
             let zstd = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| LayerFailure::at(None, format!("zstd stream: {e}")))?;
-            let dec = HashingReader::new(Tagged { inner: zstd, tag: "zstd" });
+            let dec = HashingReader::new(Tagged {
+                inner: zstd,
+                tag: "zstd",
+            });
             let rest = walk(BufReader::with_capacity(TAR_BUFFER, dec), &mut contents)?;
             let dec = finish_uncompressed(rest, &mut contents)?;
             let mut inner = dec.inner.finish();
@@ -269,22 +295,32 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
     let mut buf = vec![0u8; CONTENT_BUFFER];
     let mut last_path: Option<String> = None;
     {
-        let entries = archive.entries().map_err(|e| LayerFailure::at(None, format!("not a tar archive: {e}")))?;
+        let entries = archive
+            .entries()
+            .map_err(|e| LayerFailure::at(None, format!("not a tar archive: {e}")))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| {
                 let reason = match &last_path {
                     Some(_) => format!("corrupt or truncated tar after this entry: {e}"),
                     None => format!("not a tar archive or corrupt first header: {e}"),
                 };
-                LayerFailure { entry: last_path.clone(), reason }
+                LayerFailure {
+                    entry: last_path.clone(),
+                    reason,
+                }
             })?;
             let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             last_path = Some(raw_path.clone());
-            let at = |reason: String| LayerFailure { entry: Some(raw_path.clone()), reason };
+            let at = |reason: String| LayerFailure {
+                entry: Some(raw_path.clone()),
+                reason,
+            };
             let header = entry.header();
             let entry_type = header.entry_type();
             let base_kind = match entry_type {
-                tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => EntryKind::File,
+                tar::EntryType::Regular
+                | tar::EntryType::Continuous
+                | tar::EntryType::GNUSparse => EntryKind::File,
                 tar::EntryType::Directory => EntryKind::Dir,
                 tar::EntryType::Symlink => EntryKind::Symlink,
                 tar::EntryType::Link => EntryKind::Hardlink,
@@ -301,10 +337,14 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
             // Blank numeric fields read as 0, as Go's archive/tar (and so Docker) reads them;
             // anything else that is not a number is a corrupt header.
             let old = header.as_old();
-            let mode = numeric(header.mode(), &old.mode).map_err(|e| at(format!("bad mode field: {e}")))?;
-            let mut uid = numeric(header.uid(), &old.uid).map_err(|e| at(format!("bad uid field: {e}")))?;
-            let mut gid = numeric(header.gid(), &old.gid).map_err(|e| at(format!("bad gid field: {e}")))?;
-            let mut mtime = numeric(header.mtime(), &old.mtime).map_err(|e| at(format!("bad mtime field: {e}")))?;
+            let mode = numeric(header.mode(), &old.mode)
+                .map_err(|e| at(format!("bad mode field: {e}")))?;
+            let mut uid =
+                numeric(header.uid(), &old.uid).map_err(|e| at(format!("bad uid field: {e}")))?;
+            let mut gid =
+                numeric(header.gid(), &old.gid).map_err(|e| at(format!("bad gid field: {e}")))?;
+            let mut mtime = numeric(header.mtime(), &old.mtime)
+                .map_err(|e| at(format!("bad mtime field: {e}")))?;
             let mut xattrs = 0u64;
             if let Ok(Some(pax)) = entry.pax_extensions() {
                 let mut h = Sha256::new();
@@ -327,7 +367,8 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
                 }
                 if xattrs != 0 {
                     let d: [u8; 32] = h.finalize().into();
-                    xattrs = u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) | 1;
+                    xattrs =
+                        u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) | 1;
                 }
             }
             let link_raw = match base_kind {
@@ -356,10 +397,16 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
                     contents.skipped_entries += 1;
                     continue;
                 } else if target.is_empty() {
-                    return Err(at("invalid whiteout \".wh.\" with no name (image-spec layer.md)".into()));
+                    return Err(at(
+                        "invalid whiteout \".wh.\" with no name (image-spec layer.md)".into(),
+                    ));
                 } else {
                     kind = EntryKind::Whiteout;
-                    path = if dir.is_empty() { target.to_string() } else { format!("{dir}/{target}") };
+                    path = if dir.is_empty() {
+                        target.to_string()
+                    } else {
+                        format!("{dir}/{target}")
+                    };
                 }
             }
             if path.is_empty() && kind != EntryKind::Opaque {
@@ -371,7 +418,9 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
             if kind == EntryKind::File {
                 let mut h = Sha256::new();
                 loop {
-                    let n = entry.read(&mut buf).map_err(|e| at(format!("cannot read content: {e}")))?;
+                    let n = entry
+                        .read(&mut buf)
+                        .map_err(|e| at(format!("cannot read content: {e}")))?;
                     if n == 0 {
                         break;
                     }
@@ -393,7 +442,18 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
             let Some(path_name) = contents.intern(&path) else {
                 return Err(at("layer names exceed 4 GiB".into()));
             };
-            contents.entries.push(Entry { path: path_name, link, kind, mode, uid: uid as u32, gid: gid as u32, mtime, size, sha256, xattrs });
+            contents.entries.push(Entry {
+                path: path_name,
+                link,
+                kind,
+                mode,
+                uid: uid as u32,
+                gid: gid as u32,
+                mtime,
+                size,
+                sha256,
+                xattrs,
+            });
         }
     }
     Ok(archive.into_inner())
@@ -424,7 +484,12 @@ mod tests {
 
     #[test]
     fn plain_gzip_zstd_give_same_entries_and_diff_id() {
-        let b = LayerBuilder::new().file("a/b.txt", b"hello").dir("a").symlink("l", "a/b.txt").whiteout("gone").opaque("a");
+        let b = LayerBuilder::new()
+            .file("a/b.txt", b"hello")
+            .dir("a")
+            .symlink("l", "a/b.txt")
+            .whiteout("gone")
+            .opaque("a");
         let plain = read(b.tar());
         let gz = read(b.gzip());
         let zs = read(b.zstd());
@@ -434,7 +499,11 @@ mod tests {
         assert_ne!(gz.blob_digest, gz.diff_id);
         assert_eq!(gz.compression, Some(Compression::Gzip));
         assert_eq!(zs.compression, Some(Compression::Zstd));
-        let kinds: Vec<_> = plain.entries.iter().map(|e| (plain.path(e).to_string(), e.kind)).collect();
+        let kinds: Vec<_> = plain
+            .entries
+            .iter()
+            .map(|e| (plain.path(e).to_string(), e.kind))
+            .collect();
         assert_eq!(
             kinds,
             vec![
@@ -452,7 +521,9 @@ mod tests {
 
     #[test]
     fn hostile_paths_are_clamped_not_followed() {
-        let b = LayerBuilder::new().raw_file("../../etc/passwd", b"x").raw_file("/abs/path", b"y");
+        let b = LayerBuilder::new()
+            .raw_file("../../etc/passwd", b"x")
+            .raw_file("/abs/path", b"y");
         let c = read(b.tar());
         let paths: Vec<_> = c.entries.iter().map(|e| c.path(e)).collect();
         assert_eq!(paths, vec!["etc/passwd", "abs/path"]);
@@ -475,7 +546,11 @@ mod tests {
         let n = gz.len();
         gz.truncate(n / 2);
         let err = read_layer(&gz[..], None).unwrap_err();
-        assert!(err.reason.contains("gzip") || err.reason.contains("EOF") || err.reason.contains("eof"), "{}", err.reason);
+        assert!(
+            err.reason.contains("gzip") || err.reason.contains("EOF") || err.reason.contains("eof"),
+            "{}",
+            err.reason
+        );
         let mut zs = LayerBuilder::new().file("f", &vec![1u8; 100_000]).zstd();
         for b in zs.iter_mut().skip(20).take(10) {
             *b ^= 0xff;

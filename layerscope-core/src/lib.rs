@@ -3,30 +3,30 @@
 
 mod analysis;
 mod attribution;
+mod context;
 mod digest;
-mod report;
+mod dockerfile;
+mod error;
 mod layer;
-mod tree;
+mod report;
+mod source;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;
-mod error;
-mod source;
-mod dockerfile;
-mod context;
+mod tree;
 
 pub use analysis::{Analysis, AnalysisOptions};
 pub use attribution::{HistoryAlignment, align_history};
 pub use error::{Error, Result};
-pub use report::{
-    BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report, SCHEMA_VERSION,
-    ToolInfo, Totals, WasteItem,
-};
 pub use layer::{Compression, EntryKind};
-pub use tree::{ChangeKind, WasteKind};
+pub use report::{
+    BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report,
+    SCHEMA_VERSION, ToolInfo, Totals, WasteItem,
+};
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
     RootFs, RuntimeConfig,
 };
+pub use tree::{ChangeKind, WasteKind};
 // dockerfile: (helper adds its pub use line below)
 // context: (helper adds its pub use line below)

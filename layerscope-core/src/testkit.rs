@@ -9,11 +9,30 @@ use std::path::Path;
 /// One tar entry to write.
 #[derive(Debug, Clone)]
 enum Item {
-    File { path: String, data: Vec<u8>, mode: u32, uid: u64, gid: u64, mtime: u64 },
-    Raw { path: String, data: Vec<u8> },
-    Dir { path: String, mode: u32 },
-    Symlink { path: String, target: String },
-    Hardlink { path: String, target: String },
+    File {
+        path: String,
+        data: Vec<u8>,
+        mode: u32,
+        uid: u64,
+        gid: u64,
+        mtime: u64,
+    },
+    Raw {
+        path: String,
+        data: Vec<u8>,
+    },
+    Dir {
+        path: String,
+        mode: u32,
+    },
+    Symlink {
+        path: String,
+        target: String,
+    },
+    Hardlink {
+        path: String,
+        target: String,
+    },
 }
 
 /// Builds one layer tar.
@@ -32,33 +51,63 @@ impl LayerBuilder {
         self.file_meta(path, data, 0o644, 0, 0, 1_700_000_000)
     }
     /// A regular file with explicit metadata.
-    pub fn file_meta(mut self, path: &str, data: &[u8], mode: u32, uid: u64, gid: u64, mtime: u64) -> Self {
-        self.items.push(Item::File { path: path.into(), data: data.to_vec(), mode, uid, gid, mtime });
+    pub fn file_meta(
+        mut self,
+        path: &str,
+        data: &[u8],
+        mode: u32,
+        uid: u64,
+        gid: u64,
+        mtime: u64,
+    ) -> Self {
+        self.items.push(Item::File {
+            path: path.into(),
+            data: data.to_vec(),
+            mode,
+            uid,
+            gid,
+            mtime,
+        });
         self
     }
     /// A regular file whose name is written verbatim (hostile names like `../x`).
     pub fn raw_file(mut self, path: &str, data: &[u8]) -> Self {
-        self.items.push(Item::Raw { path: path.into(), data: data.to_vec() });
+        self.items.push(Item::Raw {
+            path: path.into(),
+            data: data.to_vec(),
+        });
         self
     }
     /// A directory, mode 0755.
     pub fn dir(mut self, path: &str) -> Self {
-        self.items.push(Item::Dir { path: path.into(), mode: 0o755 });
+        self.items.push(Item::Dir {
+            path: path.into(),
+            mode: 0o755,
+        });
         self
     }
     /// A directory with a mode.
     pub fn dir_mode(mut self, path: &str, mode: u32) -> Self {
-        self.items.push(Item::Dir { path: path.into(), mode });
+        self.items.push(Item::Dir {
+            path: path.into(),
+            mode,
+        });
         self
     }
     /// A symlink.
     pub fn symlink(mut self, path: &str, target: &str) -> Self {
-        self.items.push(Item::Symlink { path: path.into(), target: target.into() });
+        self.items.push(Item::Symlink {
+            path: path.into(),
+            target: target.into(),
+        });
         self
     }
     /// A hardlink to `target` (a path in this or a lower layer).
     pub fn hardlink(mut self, path: &str, target: &str) -> Self {
-        self.items.push(Item::Hardlink { path: path.into(), target: target.into() });
+        self.items.push(Item::Hardlink {
+            path: path.into(),
+            target: target.into(),
+        });
         self
     }
     /// A whiteout for `path` (writes `dir/.wh.base`).
@@ -72,7 +121,11 @@ impl LayerBuilder {
     }
     /// An opaque marker for directory `dir`.
     pub fn opaque(self, dir: &str) -> Self {
-        let p = if dir.is_empty() { ".wh..wh..opq".to_string() } else { format!("{dir}/.wh..wh..opq") };
+        let p = if dir.is_empty() {
+            ".wh..wh..opq".to_string()
+        } else {
+            format!("{dir}/.wh..wh..opq")
+        };
         self.file_meta(&p, b"", 0o644, 0, 0, 0)
     }
 
@@ -85,7 +138,14 @@ impl LayerBuilder {
             h.set_uid(0);
             h.set_gid(0);
             let r = match item {
-                Item::File { path, data, mode, uid, gid, mtime } => {
+                Item::File {
+                    path,
+                    data,
+                    mode,
+                    uid,
+                    gid,
+                    mtime,
+                } => {
                     h.set_entry_type(tar::EntryType::Regular);
                     h.set_mode(*mode);
                     h.set_uid(*uid);
@@ -259,8 +319,11 @@ impl ImageBuilder {
                 .map(|i| serde_json::json!({"created_by": format!("/bin/sh -c layer {i}")}))
                 .collect(),
         };
-        let ports: serde_json::Map<String, serde_json::Value> =
-            self.exposed.iter().map(|p| (p.clone(), serde_json::json!({}))).collect();
+        let ports: serde_json::Map<String, serde_json::Value> = self
+            .exposed
+            .iter()
+            .map(|p| (p.clone(), serde_json::json!({})))
+            .collect();
         serde_json::to_vec(&serde_json::json!({
             "architecture": "amd64", "os": "linux",
             "config": {"User": self.user, "ExposedPorts": ports, "Cmd": ["/bin/sh"]},
@@ -319,10 +382,15 @@ impl ImageBuilder {
                 let cfg_name = format!("{}.json", &sha256_of(&config)[7..]);
                 let mut layer_paths = Vec::new();
                 for (i, (bytes, diff_id, _)) in blobs.into_iter().enumerate() {
-                    let id = to_hex(&sha2::Sha256::digest_bytes(format!("v1-{i}-{diff_id}").as_bytes()));
+                    let id = to_hex(&sha2::Sha256::digest_bytes(
+                        format!("v1-{i}-{diff_id}").as_bytes(),
+                    ));
                     if layout == Layout::Podman {
                         let root = format!("{}.tar", &diff_id[7..]);
-                        out.push((format!("{id}/layer.tar"), FileOrLink::Symlink(format!("../{root}"))));
+                        out.push((
+                            format!("{id}/layer.tar"),
+                            FileOrLink::Symlink(format!("../{root}")),
+                        ));
                         layer_paths.push(root.clone());
                         out.push((root, FileOrLink::File(bytes)));
                     } else {
@@ -333,11 +401,18 @@ impl ImageBuilder {
                 }
                 let manifest = serde_json::json!([{"Config": cfg_name, "RepoTags": ["example.com/test:latest"], "Layers": layer_paths}]);
                 out.push((cfg_name, FileOrLink::File(config)));
-                out.push(("manifest.json".into(), FileOrLink::File(serde_json::to_vec(&manifest).expect("json"))));
+                out.push((
+                    "manifest.json".into(),
+                    FileOrLink::File(serde_json::to_vec(&manifest).expect("json")),
+                ));
                 out.push(("repositories".into(), FileOrLink::File(b"{}".to_vec())));
             }
             Layout::Docker25 | Layout::OciArchive => {
-                let blobs = self.blobs(if layout == Layout::Docker25 { Blob::Tar } else { Blob::Gzip });
+                let blobs = self.blobs(if layout == Layout::Docker25 {
+                    Blob::Tar
+                } else {
+                    Blob::Gzip
+                });
                 let diff_ids: Vec<String> = blobs.iter().map(|b| b.1.clone()).collect();
                 let config = self.config_json(&diff_ids);
                 let config_digest = sha256_of(&config);
@@ -350,7 +425,9 @@ impl ImageBuilder {
                         Blob::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
                         Blob::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
                     };
-                    layer_descs.push(serde_json::json!({"mediaType": mt, "digest": d, "size": bytes.len()}));
+                    layer_descs.push(
+                        serde_json::json!({"mediaType": mt, "digest": d, "size": bytes.len()}),
+                    );
                     layer_paths.push(format!("blobs/sha256/{}", &d[7..]));
                     out.push((format!("blobs/sha256/{}", &d[7..]), FileOrLink::File(bytes)));
                 }
@@ -368,13 +445,28 @@ impl ImageBuilder {
                     "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest, "size": manifest.len(),
                                    "annotations": {"org.opencontainers.image.ref.name": "latest", "io.containerd.image.name": "example.com/test:latest"}}],
                 });
-                out.push((format!("blobs/sha256/{}", &config_digest[7..]), FileOrLink::File(config)));
-                out.push((format!("blobs/sha256/{}", &manifest_digest[7..]), FileOrLink::File(manifest)));
-                out.push(("index.json".into(), FileOrLink::File(serde_json::to_vec(&index).expect("json"))));
-                out.push(("oci-layout".into(), FileOrLink::File(br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec())));
+                out.push((
+                    format!("blobs/sha256/{}", &config_digest[7..]),
+                    FileOrLink::File(config),
+                ));
+                out.push((
+                    format!("blobs/sha256/{}", &manifest_digest[7..]),
+                    FileOrLink::File(manifest),
+                ));
+                out.push((
+                    "index.json".into(),
+                    FileOrLink::File(serde_json::to_vec(&index).expect("json")),
+                ));
+                out.push((
+                    "oci-layout".into(),
+                    FileOrLink::File(br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
+                ));
                 if layout == Layout::Docker25 {
                     let m = serde_json::json!([{"Config": format!("blobs/sha256/{}", &config_digest[7..]), "RepoTags": ["example.com/test:latest"], "Layers": layer_paths}]);
-                    out.push(("manifest.json".into(), FileOrLink::File(serde_json::to_vec(&m).expect("json"))));
+                    out.push((
+                        "manifest.json".into(),
+                        FileOrLink::File(serde_json::to_vec(&m).expect("json")),
+                    ));
                 }
             }
         }

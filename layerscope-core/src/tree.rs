@@ -165,7 +165,12 @@ impl Tree {
     }
 
     fn child(&self, dir: u32, name: &str) -> Option<u32> {
-        self.nodes.get(dir as usize)?.children.as_ref()?.get(name).copied()
+        self.nodes
+            .get(dir as usize)?
+            .children
+            .as_ref()?
+            .get(name)
+            .copied()
     }
 
     fn lookup(&self, path: &str) -> Option<u32> {
@@ -182,7 +187,9 @@ impl Tree {
     fn path_of(&self, mut id: u32) -> String {
         let mut parts = Vec::new();
         while id != ROOT && id != NONE {
-            let Some(n) = self.nodes.get(id as usize) else { break };
+            let Some(n) = self.nodes.get(id as usize) else {
+                break;
+            };
             parts.push(&*n.name);
             id = n.parent;
         }
@@ -191,11 +198,20 @@ impl Tree {
     }
 
     fn release_inode(&mut self, inode: u32, path: &str, hidden_by: usize, kind: WasteKind) {
-        let Some(ino) = self.inodes.get_mut(inode as usize) else { return };
+        let Some(ino) = self.inodes.get_mut(inode as usize) else {
+            return;
+        };
         ino.refs = ino.refs.saturating_sub(1);
         if ino.refs == 0 {
             let (bytes, sha256, added_by) = (ino.size, ino.sha256, ino.layer as usize);
-            self.hidden.push(HiddenCopy { path: path.to_string(), bytes, sha256, added_by, hidden_by, kind });
+            self.hidden.push(HiddenCopy {
+                path: path.to_string(),
+                bytes,
+                sha256,
+                added_by,
+                hidden_by,
+                kind,
+            });
         }
     }
 
@@ -210,7 +226,10 @@ impl Tree {
     ) -> (u64, u64) {
         if let Some(parent) = self.nodes.get(id as usize).map(|n| n.parent)
             && let Some(name) = self.nodes.get(id as usize).map(|n| n.name.clone())
-            && let Some(children) = self.nodes.get_mut(parent as usize).and_then(|p| p.children.as_mut())
+            && let Some(children) = self
+                .nodes
+                .get_mut(parent as usize)
+                .and_then(|p| p.children.as_mut())
         {
             children.remove(&name);
         }
@@ -219,7 +238,9 @@ impl Tree {
         let mut stack = vec![(id, self.path_of(id))];
         let mut record = record;
         while let Some((n, path)) = stack.pop() {
-            let Some(node) = self.nodes.get_mut(n as usize) else { continue };
+            let Some(node) = self.nodes.get_mut(n as usize) else {
+                continue;
+            };
             let children = node.children.take();
             let (nkind, inode) = (node.kind, node.inode);
             node.inode = NONE;
@@ -241,7 +262,13 @@ impl Tree {
                 self.release_inode(inode, &path, layer, kind);
             }
             if let Some(rec) = record.as_deref_mut() {
-                rec.push(Change { path, kind: ChangeKind::Deleted, entry_kind: nkind, size: 0, removed_bytes: own_bytes });
+                rec.push(Change {
+                    path,
+                    kind: ChangeKind::Deleted,
+                    entry_kind: nkind,
+                    size: 0,
+                    removed_bytes: own_bytes,
+                });
             }
         }
         (files, bytes)
@@ -249,7 +276,12 @@ impl Tree {
 
     /// Find or create the directory for `path`'s parent; a non-directory in the way is
     /// replaced by an implicit directory (its content overwritten).
-    fn ensure_parent(&mut self, path: &str, layer: usize, changes: &mut Vec<Change>) -> (u32, String) {
+    fn ensure_parent(
+        &mut self,
+        path: &str,
+        layer: usize,
+        changes: &mut Vec<Change>,
+    ) -> (u32, String) {
         let (dir, base) = match path.rfind('/') {
             Some(i) => (&path[..i], &path[i + 1..]),
             None => ("", path),
@@ -258,13 +290,30 @@ impl Tree {
         if !dir.is_empty() {
             for part in dir.split('/') {
                 match self.child(cur, part) {
-                    Some(c) if self.nodes.get(c as usize).is_some_and(|n| n.children.is_some()) => cur = c,
+                    Some(c)
+                        if self
+                            .nodes
+                            .get(c as usize)
+                            .is_some_and(|n| n.children.is_some()) =>
+                    {
+                        cur = c
+                    }
                     existing => {
                         if let Some(c) = existing {
                             self.remove_subtree(c, layer, WasteKind::Overwritten, None);
                             let p = self.path_of(cur);
-                            let full = if p.is_empty() { part.to_string() } else { format!("{p}/{part}") };
-                            changes.push(Change { path: full, kind: ChangeKind::Modified, entry_kind: EntryKind::Dir, size: 0, removed_bytes: 0 });
+                            let full = if p.is_empty() {
+                                part.to_string()
+                            } else {
+                                format!("{p}/{part}")
+                            };
+                            changes.push(Change {
+                                path: full,
+                                kind: ChangeKind::Modified,
+                                entry_kind: EntryKind::Dir,
+                                size: 0,
+                                removed_bytes: 0,
+                            });
                         }
                         cur = self.insert(cur, part, EntryKind::Dir, NONE, NONE, NONE);
                     }
@@ -274,7 +323,15 @@ impl Tree {
         (cur, base.to_string())
     }
 
-    fn insert(&mut self, parent: u32, name: &str, kind: EntryKind, layer: u32, entry: u32, inode: u32) -> u32 {
+    fn insert(
+        &mut self,
+        parent: u32,
+        name: &str,
+        kind: EntryKind,
+        layer: u32,
+        entry: u32,
+        inode: u32,
+    ) -> u32 {
         let id = self.nodes.len() as u32;
         self.nodes.push(Node {
             parent,
@@ -285,7 +342,11 @@ impl Tree {
             entry,
             inode,
         });
-        if let Some(ch) = self.nodes.get_mut(parent as usize).and_then(|p| p.children.as_mut()) {
+        if let Some(ch) = self
+            .nodes
+            .get_mut(parent as usize)
+            .and_then(|p| p.children.as_mut())
+        {
             ch.insert(name.into(), id);
         }
         id
@@ -321,7 +382,12 @@ impl Tree {
                             .map(|c| c.values().copied().collect())
                             .unwrap_or_default();
                         for k in kids {
-                            self.remove_subtree(k, li, WasteKind::HiddenByOpaque, Some(&mut lc.changes));
+                            self.remove_subtree(
+                                k,
+                                li,
+                                WasteKind::HiddenByOpaque,
+                                Some(&mut lc.changes),
+                            );
                         }
                     }
                 }
@@ -346,7 +412,10 @@ impl Tree {
                         order.push(id);
                         prev
                     });
-                    let old_kind = self.nodes.get(id as usize).map_or(EntryKind::Dir, |n| n.kind);
+                    let old_kind = self
+                        .nodes
+                        .get(id as usize)
+                        .map_or(EntryKind::Dir, |n| n.kind);
                     if old_kind == EntryKind::Dir && kind == EntryKind::Dir {
                         // Directory over directory: attributes only, children stay.
                     } else {
@@ -358,14 +427,24 @@ impl Tree {
                                 .map(|c| c.values().copied().collect())
                                 .unwrap_or_default();
                             for k in kids {
-                                self.remove_subtree(k, li, WasteKind::Overwritten, Some(&mut lc.changes));
+                                self.remove_subtree(
+                                    k,
+                                    li,
+                                    WasteKind::Overwritten,
+                                    Some(&mut lc.changes),
+                                );
                             }
                         }
                         let old_inode = self.nodes.get(id as usize).map_or(NONE, |n| n.inode);
                         if old_inode != NONE && old_inode != inode {
                             let same = kind == EntryKind::File
-                                && self.inodes.get(old_inode as usize).map(|i| i.sha256) == Some(e.sha256);
-                            let waste = if same { WasteKind::MetadataCopyUp } else { WasteKind::Overwritten };
+                                && self.inodes.get(old_inode as usize).map(|i| i.sha256)
+                                    == Some(e.sha256);
+                            let waste = if same {
+                                WasteKind::MetadataCopyUp
+                            } else {
+                                WasteKind::Overwritten
+                            };
                             self.release_inode(old_inode, path, li, waste);
                         }
                     }
@@ -384,7 +463,16 @@ impl Tree {
                 }
                 None => {
                     let id = self.insert(parent, &base, kind, li as u32, ei as u32, inode);
-                    touched.insert(id, Prev { existed: false, layer: NONE, entry: NONE, kind, inode_sha: None });
+                    touched.insert(
+                        id,
+                        Prev {
+                            existed: false,
+                            layer: NONE,
+                            entry: NONE,
+                            kind,
+                            inode_sha: None,
+                        },
+                    );
                     order.push(id);
                     id
                 }
@@ -393,34 +481,54 @@ impl Tree {
         }
         // Classify each touched path against its state before this layer.
         for id in order {
-            let Some(prev) = touched.get(&id).copied() else { continue };
-            let Some(node) = self.nodes.get(id as usize) else { continue };
+            let Some(prev) = touched.get(&id).copied() else {
+                continue;
+            };
+            let Some(node) = self.nodes.get(id as usize) else {
+                continue;
+            };
             if node.layer != li as u32 {
                 continue; // replaced again or removed within the layer
             }
-            let Some(e) = layer.entries.get(node.entry as usize) else { continue };
+            let Some(e) = layer.entries.get(node.entry as usize) else {
+                continue;
+            };
             let size = if e.kind == EntryKind::File { e.size } else { 0 };
             let kind = if !prev.existed {
                 ChangeKind::Added
             } else if prev.kind != node.kind {
                 ChangeKind::Modified
             } else {
-                let old = all.get(prev.layer as usize).and_then(|l| l.entries.get(prev.entry as usize).map(|oe| (l, oe)));
+                let old = all
+                    .get(prev.layer as usize)
+                    .and_then(|l| l.entries.get(prev.entry as usize).map(|oe| (l, oe)));
                 match old {
                     // The directory existed only implicitly below.
                     None => ChangeKind::MetadataOnly,
                     Some((ol, oe)) => {
                         let same_content = match node.kind {
                             EntryKind::File => prev.inode_sha == Some(e.sha256),
-                            EntryKind::Symlink | EntryKind::Hardlink => ol.link(oe) == layer.link(e),
+                            EntryKind::Symlink | EntryKind::Hardlink => {
+                                ol.link(oe) == layer.link(e)
+                            }
                             _ => true,
                         };
-                        if same_content { ChangeKind::MetadataOnly } else { ChangeKind::Modified }
+                        if same_content {
+                            ChangeKind::MetadataOnly
+                        } else {
+                            ChangeKind::Modified
+                        }
                     }
                 }
             };
             let path = self.path_of(id);
-            lc.changes.push(Change { path, kind, entry_kind: node.kind, size, removed_bytes: 0 });
+            lc.changes.push(Change {
+                path,
+                kind,
+                entry_kind: node.kind,
+                size,
+                removed_bytes: 0,
+            });
         }
         self.layers.push(lc);
     }
@@ -434,17 +542,35 @@ impl Tree {
                 kind: n.kind,
                 inode_sha: self.inodes.get(n.inode as usize).map(|i| i.sha256),
             },
-            None => Prev { existed: false, layer: NONE, entry: NONE, kind: EntryKind::Dir, inode_sha: None },
+            None => Prev {
+                existed: false,
+                layer: NONE,
+                entry: NONE,
+                kind: EntryKind::Dir,
+                inode_sha: None,
+            },
         }
     }
 
     /// The node kind and inode an entry makes: a new inode for a regular file, the target's
     /// inode for a hardlink.
-    fn resolve_entry(&mut self, li: usize, _ei: usize, e: &Entry, layer: &LayerContents, lc: &mut LayerChanges) -> (EntryKind, u32) {
+    fn resolve_entry(
+        &mut self,
+        li: usize,
+        _ei: usize,
+        e: &Entry,
+        layer: &LayerContents,
+        lc: &mut LayerChanges,
+    ) -> (EntryKind, u32) {
         match e.kind {
             EntryKind::File => {
                 let id = self.inodes.len() as u32;
-                self.inodes.push(Inode { size: e.size, sha256: e.sha256, layer: li as u32, refs: 1 });
+                self.inodes.push(Inode {
+                    size: e.size,
+                    sha256: e.sha256,
+                    layer: li as u32,
+                    refs: 1,
+                });
                 (EntryKind::File, id)
             }
             EntryKind::Hardlink => {
@@ -472,10 +598,16 @@ impl Tree {
         let mut out = Vec::new();
         let mut stack: Vec<(u32, String)> = vec![(ROOT, String::new())];
         while let Some((id, path)) = stack.pop() {
-            let Some(n) = self.nodes.get(id as usize) else { continue };
+            let Some(n) = self.nodes.get(id as usize) else {
+                continue;
+            };
             if let Some(children) = &n.children {
                 for (name, c) in children.iter().rev() {
-                    let p = if path.is_empty() { name.to_string() } else { format!("{path}/{name}") };
+                    let p = if path.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{path}/{name}")
+                    };
                     stack.push((*c, p));
                 }
                 continue;
@@ -484,17 +616,36 @@ impl Tree {
             let (size, sha256) = inode
                 .and_then(|i| self.inodes.get(i as usize))
                 .map_or((0, [0; 32]), |i| (i.size, i.sha256));
-            let e = layers.get(n.layer as usize).and_then(|l| l.entries.get(n.entry as usize));
-            let (mode, uid, gid, mtime, has_xattrs) =
-                e.map_or((0, 0, 0, 0, false), |e| (e.mode, e.uid, e.gid, e.mtime, e.xattrs != 0));
-            out.push(Visible { path, kind: n.kind, layer: n.layer as usize, inode, size, sha256, mode, uid, gid, mtime, has_xattrs });
+            let e = layers
+                .get(n.layer as usize)
+                .and_then(|l| l.entries.get(n.entry as usize));
+            let (mode, uid, gid, mtime, has_xattrs) = e.map_or((0, 0, 0, 0, false), |e| {
+                (e.mode, e.uid, e.gid, e.mtime, e.xattrs != 0)
+            });
+            out.push(Visible {
+                path,
+                kind: n.kind,
+                layer: n.layer as usize,
+                inode,
+                size,
+                sha256,
+                mode,
+                uid,
+                gid,
+                mtime,
+                has_xattrs,
+            });
         }
         out
     }
 
     /// Bytes of content still visible: each live inode once.
     pub(crate) fn visible_bytes(&self) -> u64 {
-        self.inodes.iter().filter(|i| i.refs > 0).map(|i| i.size).sum()
+        self.inodes
+            .iter()
+            .filter(|i| i.refs > 0)
+            .map(|i| i.size)
+            .sum()
     }
 }
 
@@ -505,7 +656,10 @@ mod tests {
     use crate::testkit::LayerBuilder;
 
     fn merge(layers: Vec<LayerBuilder>) -> (Tree, Vec<LayerContents>) {
-        let contents: Vec<LayerContents> = layers.iter().map(|l| read_layer(&l.tar()[..], None).unwrap()).collect();
+        let contents: Vec<LayerContents> = layers
+            .iter()
+            .map(|l| read_layer(&l.tar()[..], None).unwrap())
+            .collect();
         (Tree::merge(&contents), contents)
     }
 
@@ -516,22 +670,38 @@ mod tests {
     #[test]
     fn whiteout_removes_lower_subtree_but_not_same_layer_file() {
         let (t, c) = merge(vec![
-            LayerBuilder::new().dir("d").file("d/a", b"1234").file("d/sub/b", b"56").file("keep", b"k"),
-            LayerBuilder::new().file("d/new", b"n").whiteout("d").file("keep2", b"x"),
+            LayerBuilder::new()
+                .dir("d")
+                .file("d/a", b"1234")
+                .file("d/sub/b", b"56")
+                .file("keep", b"k"),
+            LayerBuilder::new()
+                .file("d/new", b"n")
+                .whiteout("d")
+                .file("keep2", b"x"),
         ]);
         // `.wh.d` applies to the lower d only; d/new from the same layer survives even
         // though it precedes the whiteout in the tar.
         assert_eq!(paths(&t, &c), vec!["d/new", "keep", "keep2"]);
         let hidden: u64 = t.hidden.iter().map(|h| h.bytes).sum();
         assert_eq!(hidden, 6);
-        assert!(t.hidden.iter().all(|h| h.kind == WasteKind::Deleted && h.hidden_by == 1 && h.added_by == 0));
+        assert!(
+            t.hidden
+                .iter()
+                .all(|h| h.kind == WasteKind::Deleted && h.hidden_by == 1 && h.added_by == 0)
+        );
     }
 
     #[test]
     fn opaque_marker_hides_lower_children_wherever_it_sits() {
         let (t, c) = merge(vec![
-            LayerBuilder::new().file("etc/app/old1", b"x").file("etc/app/old2", b"yy"),
-            LayerBuilder::new().dir("etc/app").file("etc/app/new", b"new").opaque("etc/app"),
+            LayerBuilder::new()
+                .file("etc/app/old1", b"x")
+                .file("etc/app/old2", b"yy"),
+            LayerBuilder::new()
+                .dir("etc/app")
+                .file("etc/app/new", b"new")
+                .opaque("etc/app"),
         ]);
         assert_eq!(paths(&t, &c), vec!["etc/app/new"]);
         assert_eq!(t.hidden.len(), 2);
@@ -540,7 +710,11 @@ mod tests {
 
     #[test]
     fn last_entry_for_a_path_in_a_layer_wins() {
-        let (t, c) = merge(vec![LayerBuilder::new().file("f", b"first").file("f", b"second!")]);
+        let (t, c) = merge(vec![
+            LayerBuilder::new()
+                .file("f", b"first")
+                .file("f", b"second!"),
+        ]);
         let v = t.visible(&c);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].size, 7);
@@ -558,7 +732,15 @@ mod tests {
         ]);
         assert_eq!(t.hidden.len(), 1);
         assert_eq!(t.hidden[0].kind, WasteKind::MetadataCopyUp);
-        assert_eq!(t.layers[1].changes.iter().find(|c| c.path == "bin/tool").unwrap().kind, ChangeKind::MetadataOnly);
+        assert_eq!(
+            t.layers[1]
+                .changes
+                .iter()
+                .find(|c| c.path == "bin/tool")
+                .unwrap()
+                .kind,
+            ChangeKind::MetadataOnly
+        );
         assert_eq!(t.visible_bytes(), 10);
     }
 
@@ -589,7 +771,9 @@ mod tests {
     fn whiteout_of_missing_path_then_overwrite_in_same_layer() {
         let (t, c) = merge(vec![
             LayerBuilder::new().file("x", b"old"),
-            LayerBuilder::new().whiteout("nothing-here").file("x", b"newer"),
+            LayerBuilder::new()
+                .whiteout("nothing-here")
+                .file("x", b"newer"),
         ]);
         assert_eq!(paths(&t, &c), vec!["x"]);
         assert_eq!(t.hidden.len(), 1);

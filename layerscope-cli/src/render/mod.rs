@@ -7,7 +7,9 @@ use std::io::IsTerminal;
 
 /// Colour on a terminal, never when writing a file or when `NO_COLOR` is set.
 pub fn color_for(to_file: bool) -> bool {
-    !to_file && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    !to_file
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
 }
 
 /// `1.5 MB`-style size (SI, as `docker images` prints), exact bytes stay in JSON.
@@ -19,7 +21,11 @@ pub fn human(bytes: u64) -> String {
         v /= 1000.0;
         u += 1;
     }
-    if u == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 /// `12,345,678`.
@@ -48,7 +54,9 @@ pub fn short_digest(d: &str) -> String {
 
 /// A history instruction made readable: builder prefixes and suffixes stripped.
 pub fn instruction(created_by: Option<&str>) -> String {
-    let Some(s) = created_by else { return String::from("-") };
+    let Some(s) = created_by else {
+        return String::from("-");
+    };
     let mut s = s.trim();
     if let Some(rest) = s.strip_prefix("/bin/sh -c #(nop) ") {
         s = rest.trim();
@@ -69,7 +77,10 @@ mod tests {
         assert_eq!(grouped(1234567), "1,234,567");
         assert_eq!(grouped(12), "12");
         assert_eq!(short_digest("sha256:0123456789abcdef"), "0123456789ab");
-        assert_eq!(instruction(Some("/bin/sh -c #(nop) COPY dir:ab in . ")), "COPY dir:ab in .");
+        assert_eq!(
+            instruction(Some("/bin/sh -c #(nop) COPY dir:ab in . ")),
+            "COPY dir:ab in ."
+        );
         assert_eq!(instruction(Some("/bin/sh -c echo hi")), "RUN echo hi");
     }
 }

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 fn table(color: bool) -> Table {
     let mut t = Table::new();
-    t.load_preset(presets::UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic);
+    t.load_preset(presets::UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic);
     if !color {
         t.force_no_tty();
     } else {
@@ -25,50 +26,119 @@ fn right(s: impl ToString) -> Cell {
 
 fn bold(s: impl ToString, color: bool) -> Cell {
     let c = Cell::new(s);
-    if color { c.add_attribute(comfy_table::Attribute::Bold) } else { c }
+    if color {
+        c.add_attribute(comfy_table::Attribute::Bold)
+    } else {
+        c
+    }
 }
 
 /// The `analyze` table output.
 pub fn analyze(r: &Report, top: usize, color: bool) -> String {
     let mut out = String::new();
     let t = &r.totals;
-    let _ = writeln!(out, "Image       {}", r.image.reference.as_deref().unwrap_or("(untagged)"));
-    let _ = writeln!(out, "Source      {} ({})", r.image.source, serde_json::to_value(r.image.format).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
+    let _ = writeln!(
+        out,
+        "Image       {}",
+        r.image.reference.as_deref().unwrap_or("(untagged)")
+    );
+    let _ = writeln!(
+        out,
+        "Source      {} ({})",
+        r.image.source,
+        serde_json::to_value(r.image.format)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    );
     let _ = writeln!(out, "Platform    {}", r.image.platform);
     let _ = writeln!(out, "Config      {}", r.image.config_digest);
     let _ = writeln!(out, "Layers      {}", t.layers);
-    let _ = writeln!(out, "Size        {} uncompressed ({} bytes), {} compressed", human(t.size_bytes), grouped(t.size_bytes), human(t.compressed_size_bytes));
-    let _ = writeln!(out, "Final       {} in {} files ({} bytes)", human(t.final_size_bytes), grouped(t.final_files), grouped(t.final_size_bytes));
-    let _ = writeln!(out, "Waste       {} ({} bytes), efficiency {}", human(t.wasted_bytes), grouped(t.wasted_bytes), percent(t.efficiency));
+    let _ = writeln!(
+        out,
+        "Size        {} uncompressed ({} bytes), {} compressed",
+        human(t.size_bytes),
+        grouped(t.size_bytes),
+        human(t.compressed_size_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "Final       {} in {} files ({} bytes)",
+        human(t.final_size_bytes),
+        grouped(t.final_files),
+        grouped(t.final_size_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "Waste       {} ({} bytes), efficiency {}",
+        human(t.wasted_bytes),
+        grouped(t.wasted_bytes),
+        percent(t.efficiency)
+    );
     if t.duplicate_bytes > 0 {
-        let _ = writeln!(out, "Duplicates  {} in identical visible files", human(t.duplicate_bytes));
+        let _ = writeln!(
+            out,
+            "Duplicates  {} in identical visible files",
+            human(t.duplicate_bytes)
+        );
     }
     if r.base.base_layers > 0 {
         let ratio = r.base.user_wasted_ratio.map_or("n/a".to_string(), percent);
-        let _ = writeln!(out, "User layers {} of {} ({}), user waste {} ({})", t.layers - r.base.base_layers, t.layers, human(r.base.user_size_bytes), human(r.base.user_wasted_bytes), ratio);
+        let _ = writeln!(
+            out,
+            "User layers {} of {} ({}), user waste {} ({})",
+            t.layers - r.base.base_layers,
+            t.layers,
+            human(r.base.user_size_bytes),
+            human(r.base.user_wasted_bytes),
+            ratio
+        );
     }
     out.push('\n');
 
     let mut lt = table(color);
     lt.set_header(vec![
-        bold("#", color), bold("Digest", color), bold("Compressed", color), bold("Size", color),
-        bold("Added", color), bold("Modified", color), bold("Deleted", color), bold("Wasted", color), bold("Instruction", color),
+        bold("#", color),
+        bold("Digest", color),
+        bold("Compressed", color),
+        bold("Size", color),
+        bold("Added", color),
+        bold("Modified", color),
+        bold("Deleted", color),
+        bold("Wasted", color),
+        bold("Instruction", color),
     ]);
     for l in &r.layers {
-        let wasted = if l.wasted_bytes_introduced > 0 { human(l.wasted_bytes_introduced) } else { "-".into() };
+        let wasted = if l.wasted_bytes_introduced > 0 {
+            human(l.wasted_bytes_introduced)
+        } else {
+            "-".into()
+        };
         let mut wasted_cell = right(wasted);
         if color && l.wasted_bytes_introduced > 0 {
             wasted_cell = wasted_cell.fg(Color::Yellow);
         }
-        let idx = if l.base { format!("{}b", l.index) } else { l.index.to_string() };
-        let digest = if l.available { short_digest(&l.digest) } else { "(absent)".into() };
+        let idx = if l.base {
+            format!("{}b", l.index)
+        } else {
+            l.index.to_string()
+        };
+        let digest = if l.available {
+            short_digest(&l.digest)
+        } else {
+            "(absent)".into()
+        };
         lt.add_row(vec![
             right(idx),
             Cell::new(digest),
             right(human(l.compressed_size_bytes)),
             right(human(l.size_bytes)),
             right(l.files_added),
-            right(if l.files_metadata_only > 0 { format!("{} ({}m)", l.files_modified, l.files_metadata_only) } else { l.files_modified.to_string() }),
+            right(if l.files_metadata_only > 0 {
+                format!("{} ({}m)", l.files_modified, l.files_metadata_only)
+            } else {
+                l.files_modified.to_string()
+            }),
             right(l.files_deleted),
             wasted_cell,
             Cell::new(ellipsize(&instruction(l.created_by.as_deref()), 72)),
@@ -76,17 +146,37 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
     }
     let _ = writeln!(out, "{lt}");
     if r.base.base_layers > 0 {
-        let _ = writeln!(out, "  (\"b\" marks base-image layers, from {})", r.base.source);
+        let _ = writeln!(
+            out,
+            "  (\"b\" marks base-image layers, from {})",
+            r.base.source
+        );
     }
 
     if !r.waste.is_empty() && top > 0 {
-        let _ = writeln!(out, "\nLargest waste ({} of {} items):", top.min(r.waste.len()), r.waste.len());
+        let _ = writeln!(
+            out,
+            "\nLargest waste ({} of {} items):",
+            top.min(r.waste.len()),
+            r.waste.len()
+        );
         let mut wt = table(color);
-        wt.set_header(vec![bold("Bytes", color), bold("Kind", color), bold("Path", color), bold("Added by", color), bold("Hidden by", color)]);
+        wt.set_header(vec![
+            bold("Bytes", color),
+            bold("Kind", color),
+            bold("Path", color),
+            bold("Added by", color),
+            bold("Hidden by", color),
+        ]);
         for w in r.waste.iter().take(top) {
             wt.add_row(vec![
                 right(human(w.bytes)),
-                Cell::new(serde_json::to_value(w.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+                Cell::new(
+                    serde_json::to_value(w.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                ),
                 Cell::new(&w.path),
                 Cell::new(format!("layer {}", w.added_by_layer)),
                 Cell::new(format!("layer {}", w.hidden_by_layer)),

@@ -33,7 +33,11 @@ struct LayerSource {
     digest: Option<String>,
 }
 
-pub(crate) fn resolve(store: &Store, image: &Path, platform: Option<&PlatformWanted>) -> Result<Resolved> {
+pub(crate) fn resolve(
+    store: &Store,
+    image: &Path,
+    platform: Option<&PlatformWanted>,
+) -> Result<Resolved> {
     let bytes = read_required(store, image, "manifest.json", "manifest.json")?;
     let items: Vec<ManifestItem> = parse_json(&bytes, image, "manifest.json")?;
     let mut warnings = Vec::new();
@@ -48,12 +52,20 @@ pub(crate) fn resolve(store: &Store, image: &Path, platform: Option<&PlatformWan
         warnings.push(format!(
             "manifest.json holds {} images; analyzing the first ({})",
             items.len(),
-            item.repo_tags.as_ref().and_then(|t| t.first()).map_or("untagged", |s| s.as_str())
+            item.repo_tags
+                .as_ref()
+                .and_then(|t| t.first())
+                .map_or("untagged", |s| s.as_str())
         ));
     }
     // The config member name is `<hex>.json` (classic, podman) or `blobs/sha256/<hex>`
     // (Docker 25+): either way its hex is the config digest.
-    let stem = item.config.rsplit('/').next().unwrap_or("").trim_end_matches(".json");
+    let stem = item
+        .config
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(".json");
     let expected = digest::sha256_hex(&format!("sha256:{stem}")).map(|h| format!("sha256:{h}"));
     let (config_digest, config) = load_config(store, image, &item.config, expected.as_deref())?;
     if let Some(want) = platform

@@ -124,7 +124,9 @@ impl Image {
         let platform = match &options.platform {
             Some(p) => Some(oci::PlatformWanted::parse(p).ok_or_else(|| Error::Config {
                 source_name: "--platform".into(),
-                reason: format!("{p:?} is not os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8"),
+                reason: format!(
+                    "{p:?} is not os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8"
+                ),
             })?),
             None => None,
         };
@@ -141,9 +143,26 @@ impl Image {
                     .into(),
             });
         };
-        let Resolved { format, reference, manifest_digest, config_digest, config, layers, warnings } =
-            resolved;
-        Ok(Image { path: path.to_path_buf(), store, format, reference, manifest_digest, config_digest, config, layers, warnings })
+        let Resolved {
+            format,
+            reference,
+            manifest_digest,
+            config_digest,
+            config,
+            layers,
+            warnings,
+        } = resolved;
+        Ok(Image {
+            path: path.to_path_buf(),
+            store,
+            format,
+            reference,
+            manifest_digest,
+            config_digest,
+            config,
+            layers,
+            warnings,
+        })
     }
 
     /// The path the image was opened from.
@@ -196,7 +215,10 @@ impl Image {
     }
 
     /// Open a layer's blob for streaming. `Ok(None)` for an absent foreign layer.
-    pub(crate) fn open_layer(&self, layer: &LayerRef) -> Result<Option<(Box<dyn Read + Send>, u64)>> {
+    pub(crate) fn open_layer(
+        &self,
+        layer: &LayerRef,
+    ) -> Result<Option<(Box<dyn Read + Send>, u64)>> {
         if layer.availability == LayerAvailability::MissingForeign {
             return Ok(None);
         }
@@ -225,7 +247,10 @@ fn open_store(path: &Path) -> Result<Store> {
     let mut reader = BufReader::with_capacity(1 << 20, f);
     let head = reader.fill_buf().map_err(|e| Error::io(path, e))?;
     if head.is_empty() {
-        return Err(Error::UnknownFormat { path: path.to_path_buf(), reason: "empty file".into() });
+        return Err(Error::UnknownFormat {
+            path: path.to_path_buf(),
+            reason: "empty file".into(),
+        });
     }
     if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         return spool(reader, path);
@@ -237,12 +262,17 @@ fn open_store(path: &Path) -> Result<Store> {
 /// layers can then be read in parallel at their offsets.
 fn spool(reader: impl BufRead, display: &Path) -> Result<Store> {
     let mut reader = reader;
-    let head = reader.fill_buf().map_err(|e| Error::io(display, e))?.to_vec();
+    let head = reader
+        .fill_buf()
+        .map_err(|e| Error::io(display, e))?
+        .to_vec();
     if head.is_empty() {
-        return Err(Error::UnknownFormat { path: display.to_path_buf(), reason: "empty input".into() });
+        return Err(Error::UnknownFormat {
+            path: display.to_path_buf(),
+            reason: "empty input".into(),
+        });
     }
-    let mut tmp = tempfile::NamedTempFile::new()
-        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let mut tmp = tempfile::NamedTempFile::new().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let what;
     let result = {
         let out = tmp.as_file_mut();
@@ -287,12 +317,19 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
 }
 
 /// Read a metadata member that must exist.
-pub(crate) fn read_required(store: &Store, image: &Path, member: &str, what: &str) -> Result<Vec<u8>> {
-    store.read_small(member, image, METADATA_LIMIT)?.ok_or_else(|| Error::MissingBlob {
-        image: image.to_path_buf(),
-        what: what.to_string(),
-        member: member.to_string(),
-    })
+pub(crate) fn read_required(
+    store: &Store,
+    image: &Path,
+    member: &str,
+    what: &str,
+) -> Result<Vec<u8>> {
+    store
+        .read_small(member, image, METADATA_LIMIT)?
+        .ok_or_else(|| Error::MissingBlob {
+            image: image.to_path_buf(),
+            what: what.to_string(),
+            member: member.to_string(),
+        })
 }
 
 /// Parse the config and check it against its expected digest (when known).

@@ -27,7 +27,10 @@ impl PlatformWanted {
         let os = parts.next().filter(|p| !p.is_empty())?.to_string();
         let arch = parts.next().filter(|p| !p.is_empty())?.to_string();
         let variant = parts.next().filter(|p| !p.is_empty()).map(str::to_string);
-        parts.next().is_none().then_some(PlatformWanted { os, arch, variant })
+        parts
+            .next()
+            .is_none()
+            .then_some(PlatformWanted { os, arch, variant })
     }
 
     /// Does a platform match? A variant in the request must match; none in the request
@@ -58,7 +61,11 @@ struct Candidate {
 impl Candidate {
     fn platform(&self) -> Option<(String, String, Option<String>)> {
         self.descriptor.platform().as_ref().map(|p| {
-            (p.os().to_string(), p.architecture().to_string(), p.variant().clone())
+            (
+                p.os().to_string(),
+                p.architecture().to_string(),
+                p.variant().clone(),
+            )
         })
     }
 
@@ -86,14 +93,13 @@ fn is_manifest(mt: &MediaType) -> bool {
 }
 
 fn is_attestation(d: &Descriptor) -> bool {
-    let unknown = d
-        .platform()
-        .as_ref()
-        .is_some_and(|p| p.os().to_string() == "unknown" && p.architecture().to_string() == "unknown");
-    let annotated = d
-        .annotations()
-        .as_ref()
-        .is_some_and(|a| a.get("vnd.docker.reference.type").is_some_and(|t| t == "attestation-manifest"));
+    let unknown = d.platform().as_ref().is_some_and(|p| {
+        p.os().to_string() == "unknown" && p.architecture().to_string() == "unknown"
+    });
+    let annotated = d.annotations().as_ref().is_some_and(|a| {
+        a.get("vnd.docker.reference.type")
+            .is_some_and(|t| t == "attestation-manifest")
+    });
     unknown || annotated
 }
 
@@ -104,16 +110,22 @@ fn reference_of(d: &Descriptor) -> Option<String> {
         .cloned()
 }
 
+/// Where an index walk is, and what it has found.
+struct Walk<'a> {
+    store: &'a Store,
+    image: &'a Path,
+    out: Vec<Candidate>,
+    warnings: &'a mut Vec<String>,
+}
+
 fn walk(
-    store: &Store,
-    image: &Path,
+    w: &mut Walk<'_>,
     index: &ImageIndex,
     document: &str,
     depth: usize,
     inherited_ref: Option<&str>,
-    out: &mut Vec<Candidate>,
-    warnings: &mut Vec<String>,
 ) -> Result<()> {
+    let (store, image) = (w.store, w.image);
     if depth > MAX_INDEX_DEPTH {
         return Err(Error::InvalidMetadata {
             image: image.to_path_buf(),
@@ -137,11 +149,15 @@ fn walk(
             let bytes = read_required(store, image, &member, "nested index")?;
             verify_blob(image, &bytes, &digest, &member)?;
             let nested: ImageIndex = parse_json(&bytes, image, &member)?;
-            walk(store, image, &nested, &member, depth + 1, reference.as_deref(), out, warnings)?;
+            walk(w, &nested, &member, depth + 1, reference.as_deref())?;
         } else if is_manifest(mt) {
-            out.push(Candidate { descriptor: d.clone(), reference });
+            w.out.push(Candidate {
+                descriptor: d.clone(),
+                reference,
+            });
         } else {
-            warnings.push(format!("{document}: skipped an entry of media type {mt}"));
+            w.warnings
+                .push(format!("{document}: skipped an entry of media type {mt}"));
         }
     }
     Ok(())
@@ -214,28 +230,44 @@ fn choose(
                 candidates[0].reference.as_deref().unwrap_or("untagged")
             ));
         }
-        return candidates.into_iter().next().ok_or_else(|| unreachable_empty(image));
+        return candidates
+            .into_iter()
+            .next()
+            .ok_or_else(|| unreachable_empty(image));
     }
     // Several platforms: linux/amd64 if present (and its blob is here), else ask.
     let all = listing(&candidates);
-    let amd64 = PlatformWanted { os: "linux".into(), arch: "amd64".into(), variant: None };
+    let amd64 = PlatformWanted {
+        os: "linux".into(),
+        arch: "amd64".into(),
+        variant: None,
+    };
     let present = |c: &Candidate| {
-        blob_member(&c.descriptor.digest().to_string()).is_some_and(|m| store.exists(&m))
+        blob_member(c.descriptor.digest().as_ref()).is_some_and(|m| store.exists(&m))
     };
     if let Some(c) = candidates.iter().position(|c| {
-        c.platform().is_some_and(|(os, arch, v)| amd64.matches(&os, &arch, v.as_deref()))
+        c.platform()
+            .is_some_and(|(os, arch, v)| amd64.matches(&os, &arch, v.as_deref()))
             && present(c)
     }) {
-        return candidates.into_iter().nth(c).ok_or_else(|| unreachable_empty(image));
+        return candidates
+            .into_iter()
+            .nth(c)
+            .ok_or_else(|| unreachable_empty(image));
     }
     let present_count = candidates.iter().filter(|c| present(c)).count();
     if present_count == 1 {
         // A containerd-store `docker save` keeps the full index but only one platform's blobs.
-        return candidates.into_iter().find(present).ok_or_else(|| unreachable_empty(image));
+        return candidates
+            .into_iter()
+            .find(present)
+            .ok_or_else(|| unreachable_empty(image));
     }
     Err(Error::Platform {
         image: image.to_path_buf(),
-        reason: format!("the image has several platforms ({all}) and no linux/amd64: choose one with --platform"),
+        reason: format!(
+            "the image has several platforms ({all}) and no linux/amd64: choose one with --platform"
+        ),
     })
 }
 
@@ -247,15 +279,25 @@ fn unreachable_empty(image: &Path) -> Error {
     }
 }
 
-pub(crate) fn resolve(store: &Store, image: &Path, want: Option<&PlatformWanted>) -> Result<Resolved> {
+pub(crate) fn resolve(
+    store: &Store,
+    image: &Path,
+    want: Option<&PlatformWanted>,
+) -> Result<Resolved> {
     let bytes = read_required(store, image, "index.json", "index.json")?;
     let index: ImageIndex = parse_json(&bytes, image, "index.json")?;
     let mut warnings = Vec::new();
     if !store.exists("oci-layout") {
         warnings.push("index.json without an oci-layout file; read as an OCI layout anyway".into());
     }
-    let mut candidates = Vec::new();
-    walk(store, image, &index, "index.json", 0, None, &mut candidates, &mut warnings)?;
+    let mut w = Walk {
+        store,
+        image,
+        out: Vec::new(),
+        warnings: &mut warnings,
+    };
+    walk(&mut w, &index, "index.json", 0, None)?;
+    let candidates = w.out;
     let chosen = choose(image, store, candidates, want, &mut warnings)?;
     let manifest_digest = chosen.descriptor.digest().to_string();
     let member = blob_member(&manifest_digest).ok_or_else(|| Error::InvalidMetadata {
@@ -287,7 +329,10 @@ pub(crate) fn resolve(store: &Store, image: &Path, want: Option<&PlatformWanted>
     {
         return Err(Error::Platform {
             image: image.to_path_buf(),
-            reason: format!("the image is {}/{}, not {want}", config.os, config.architecture),
+            reason: format!(
+                "the image is {}/{}, not {want}",
+                config.os, config.architecture
+            ),
         });
     }
     let diff_ids = &config.rootfs.diff_ids;
@@ -307,13 +352,14 @@ pub(crate) fn resolve(store: &Store, image: &Path, want: Option<&PlatformWanted>
     for (index, (d, diff_id)) in manifest_layers.iter().zip(diff_ids).enumerate() {
         let media_type = d.media_type().to_string();
         let digest = d.digest().to_string();
-        let foreign = super::classify_layer_media_type(&media_type).ok_or_else(|| Error::Layer {
-            image: image.to_path_buf(),
-            index,
-            digest: digest.clone(),
-            entry: String::new(),
-            reason: format!("unknown layer media type {media_type:?}"),
-        })?;
+        let foreign =
+            super::classify_layer_media_type(&media_type).ok_or_else(|| Error::Layer {
+                image: image.to_path_buf(),
+                index,
+                digest: digest.clone(),
+                entry: String::new(),
+                reason: format!("unknown layer media type {media_type:?}"),
+            })?;
         let layer_member = blob_member(&digest).ok_or_else(|| Error::InvalidMetadata {
             image: image.to_path_buf(),
             document: format!("manifest {member}"),

@@ -72,7 +72,10 @@ impl Store {
         let file_len = f.metadata().map_err(|e| Error::io(display, e))?.len();
         let mut archive = tar::Archive::new(BufReader::with_capacity(64 * 1024, f));
         let mut members = HashMap::new();
-        let bad = |reason: String| Error::UnknownFormat { path: display.to_path_buf(), reason };
+        let bad = |reason: String| Error::UnknownFormat {
+            path: display.to_path_buf(),
+            reason,
+        };
         let entries = archive
             .entries_with_seek()
             .map_err(|e| bad(format!("not a tar archive: {e}")))?;
@@ -87,10 +90,14 @@ impl Store {
             })?;
             count += 1;
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let Some(name) = clean_member(&raw) else { continue };
+            let Some(name) = clean_member(&raw) else {
+                continue;
+            };
             let header = entry.header();
             let kind = match header.entry_type() {
-                tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                tar::EntryType::Regular
+                | tar::EntryType::Continuous
+                | tar::EntryType::GNUSparse => {
                     let offset = entry.raw_file_position();
                     let size = entry.size();
                     if offset.saturating_add(size) > file_len {
@@ -132,11 +139,17 @@ impl Store {
                 "not a tar archive (no tar header found)".to_string()
             }));
         }
-        Ok(Store::Tar { file, members, _spool: spool })
+        Ok(Store::Tar {
+            file,
+            members,
+            _spool: spool,
+        })
     }
 
     fn resolve(&self, name: &str) -> Option<(u64, u64)> {
-        let Store::Tar { members, .. } = self else { return None };
+        let Store::Tar { members, .. } = self else {
+            return None;
+        };
         let mut current = clean_member(name)?;
         for _ in 0..=MAX_LINK_HOPS {
             match members.get(&current)? {
@@ -166,9 +179,9 @@ impl Store {
     /// Size in bytes of a member, if it exists.
     pub(crate) fn size(&self, name: &str) -> Option<u64> {
         match self {
-            Store::Dir(root) => {
-                Self::dir_path(root, name).and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len())
-            }
+            Store::Dir(root) => Self::dir_path(root, name)
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len()),
             Store::Tar { .. } => self.resolve(name).map(|(_, size)| size),
         }
     }
@@ -181,7 +194,9 @@ impl Store {
     ) -> Result<Option<(Box<dyn Read + Send>, u64)>> {
         match self {
             Store::Dir(root) => {
-                let Some(path) = Self::dir_path(root, name) else { return Ok(None) };
+                let Some(path) = Self::dir_path(root, name) else {
+                    return Ok(None);
+                };
                 match File::open(&path) {
                     Ok(f) => {
                         let len = f.metadata().map_err(|e| Error::io(&path, e))?.len();
@@ -195,27 +210,42 @@ impl Store {
                 }
             }
             Store::Tar { file, .. } => {
-                let Some((offset, size)) = self.resolve(name) else { return Ok(None) };
+                let Some((offset, size)) = self.resolve(name) else {
+                    return Ok(None);
+                };
                 let member_path = || display.join(name);
                 let mut f = File::open(file).map_err(|e| Error::io(member_path(), e))?;
-                f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(member_path(), e))?;
+                f.seek(SeekFrom::Start(offset))
+                    .map_err(|e| Error::io(member_path(), e))?;
                 Ok(Some((Box::new(f.take(size)), size)))
             }
         }
     }
 
     /// Read a small member (metadata documents) fully, refusing anything over `limit` bytes.
-    pub(crate) fn read_small(&self, name: &str, display: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
-        let Some((reader, size)) = self.open(name, display)? else { return Ok(None) };
+    pub(crate) fn read_small(
+        &self,
+        name: &str,
+        display: &Path,
+        limit: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let Some((reader, size)) = self.open(name, display)? else {
+            return Ok(None);
+        };
         if size > limit {
             return Err(Error::InvalidMetadata {
                 image: display.to_path_buf(),
                 document: name.to_string(),
-                reason: format!("{size} bytes is more than the {limit}-byte limit for a metadata document"),
+                reason: format!(
+                    "{size} bytes is more than the {limit}-byte limit for a metadata document"
+                ),
             });
         }
         let mut buf = Vec::with_capacity(size as usize);
-        reader.take(limit).read_to_end(&mut buf).map_err(|e| Error::io(display.join(name), e))?;
+        reader
+            .take(limit)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(display.join(name), e))?;
         Ok(Some(buf))
     }
 }
@@ -226,7 +256,10 @@ mod tests {
 
     #[test]
     fn clean_member_names() {
-        assert_eq!(clean_member("./manifest.json").as_deref(), Some("manifest.json"));
+        assert_eq!(
+            clean_member("./manifest.json").as_deref(),
+            Some("manifest.json")
+        );
         assert_eq!(clean_member("/a/./b//c").as_deref(), Some("a/b/c"));
         assert_eq!(clean_member("a/../b").as_deref(), Some("b"));
         assert_eq!(clean_member("../../etc/passwd"), None);
@@ -234,7 +267,10 @@ mod tests {
 
     #[test]
     fn relative_symlink_targets() {
-        assert_eq!(join_relative("abc/layer.tar", "../123.tar").as_deref(), Some("123.tar"));
+        assert_eq!(
+            join_relative("abc/layer.tar", "../123.tar").as_deref(),
+            Some("123.tar")
+        );
         assert_eq!(join_relative("abc/layer.tar", "../../x"), None);
         assert_eq!(join_relative("top.tar", "/x/y").as_deref(), Some("x/y"));
     }

@@ -1,0 +1,163 @@
+//! The binary as users run it: exit codes (0 ok, 1 gate failed, 2 could not run), formats,
+//! standard input, errors printed once.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::PathBuf;
+
+fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(rel)
+}
+
+fn demo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/image.tar")
+}
+
+fn layerscope() -> Command {
+    let mut c = Command::cargo_bin("layerscope").unwrap();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+#[test]
+fn analyze_table_on_the_demo_image() {
+    layerscope()
+        .args(["analyze"])
+        .arg(demo())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "localhost/overwrite-opaque:latest",
+        ))
+        .stdout(predicate::str::contains("4,603,842 bytes"))
+        .stdout(predicate::str::contains("efficiency 65.8%"))
+        .stdout(predicate::str::contains("metadata-copy-up"))
+        .stdout(predicate::str::contains("\u{1b}[").not());
+}
+
+#[test]
+fn analyze_json_contract() {
+    let out = layerscope()
+        .args(["analyze", "--format", "json"])
+        .arg(demo())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    for k in ["reference", "platform", "config_digest"] {
+        assert!(v["image"].get(k).is_some(), "image.{k}");
+    }
+    let l = &v["layers"][1];
+    for k in [
+        "index",
+        "digest",
+        "diff_id",
+        "media_type",
+        "compressed_size_bytes",
+        "size_bytes",
+        "created_by",
+        "files_added",
+        "files_modified",
+        "files_deleted",
+    ] {
+        assert!(l.get(k).is_some(), "layers[].{k}");
+    }
+    for k in [
+        "size_bytes",
+        "compressed_size_bytes",
+        "final_size_bytes",
+        "final_files",
+        "wasted_bytes",
+        "duplicate_bytes",
+        "efficiency",
+    ] {
+        assert!(v["totals"].get(k).is_some(), "totals.{k}");
+    }
+    assert_eq!(v["totals"]["final_size_bytes"], 3_030_971);
+}
+
+#[test]
+fn output_is_deterministic() {
+    let a = layerscope()
+        .args(["analyze", "--format", "json"])
+        .arg(fixture("real/overwrite-opaque/image.oci-gzip.tar"))
+        .output()
+        .unwrap();
+    let b = layerscope()
+        .args(["analyze", "--format", "json"])
+        .arg(fixture("real/overwrite-opaque/image.oci-gzip.tar"))
+        .output()
+        .unwrap();
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn standard_input() {
+    let bytes = std::fs::read(demo()).unwrap();
+    layerscope()
+        .args(["analyze", "-", "--format", "json"])
+        .write_stdin(bytes)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"final_files\": 279"));
+}
+
+#[test]
+fn output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    layerscope()
+        .args(["analyze", "--format", "json", "--output"])
+        .arg(&out)
+        .arg(demo())
+        .assert()
+        .success()
+        .stdout("");
+    assert!(
+        std::fs::read_to_string(out)
+            .unwrap()
+            .contains("schema_version")
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.tar");
+    std::fs::write(&empty, b"").unwrap();
+    layerscope()
+        .arg("analyze")
+        .arg(&empty)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::starts_with("layerscope: error: ")
+                .and(predicate::str::contains("empty.tar")),
+        );
+    layerscope()
+        .args(["analyze", "/no/such/image.tar"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/no/such/image.tar"));
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    layerscope()
+        .args(["analyze", "--format", "yaml", "x.tar"])
+        .assert()
+        .code(2);
+    layerscope()
+        .args(["analyze", "--platform", "linux"])
+        .arg(demo())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--platform"));
+    layerscope().args(["frobnicate"]).assert().code(2);
+}
