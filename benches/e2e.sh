@@ -177,6 +177,9 @@ echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/memi
 echo "kernel: $(uname -sr); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "openssl: $(openssl version)"
 
+ensure_layerscope
+ensure_dive
+
 echo "== images in $WORK"
 for p in "${PRESETS[@]}"; do
     img="$WORK/$p.tar"
@@ -188,13 +191,11 @@ for p in "${PRESETS[@]}"; do
     fi
 done
 
-ensure_layerscope
-ensure_dive
 ((NO_LS)) || echo "layerscope: $LS_BIN ($("$LS_BIN" --version 2>/dev/null || echo 'no --version'))"
 ((NO_DIVE)) || echo "dive: $DIVE ($("$DIVE" --version 2>/dev/null || echo 'no --version')), timeout ${DIVE_TIMEOUT}s"
 echo "runs per layerscope/openssl/gunzip measurement: $RUNS (best wall time, highest RSS)"
 
-declare -A LS_WALL LS_RSS LS_NOTE DV_WALL DV_RSS DV_NOTE DV_EFF DV_WASTE DV_UWP SSL GUNZIP
+declare -A LS_WALL=() LS_RSS=() LS_NOTE=() DV_WALL=() DV_RSS=() DV_NOTE=() DV_EFF=() DV_WASTE=() DV_UWP=() SSL=() GUNZIP=()
 NOTES=()
 
 for p in "${PRESETS[@]}"; do

@@ -1,4 +1,37 @@
-//! layerscope-core: see how a container image uses the layer cache.
+//! layerscope-core: see where a container image's bytes go, and what a rebuild costs.
+//!
+//! Data flow (each stage takes the previous one's output by reference):
+//!
+//! 1. [`Image::open`] recognises the input (classic or Docker 25+ `docker save`,
+//!    podman/buildah docker-archive, OCI layout directory or oci-archive, any of them
+//!    gzip-compressed, or `-` for standard input), walks `index.json` and picks a manifest by
+//!    platform. Nothing is decompressed yet.
+//! 2. [`Analysis::run`] streams every layer once, in parallel: blob digest, compression
+//!    sniffed from magic bytes, DiffID, and a compact record of each tar entry with the sha256
+//!    of its content. Digests are verified against the manifest and config.
+//! 3. The records are merged bottom-up into the final filesystem view with the OCI whiteout
+//!    rules (`.wh.` files, opaque directories, last entry wins, hardlinks sharing an inode), in
+//!    time linear in the number of entries. Every byte a layer shipped that the final view
+//!    does not show becomes a waste item with its kind, the layer that added it and the layer
+//!    that hid it.
+//! 4. [`Analysis::report`] gives the serialisable, versioned [`Report`].
+//!
+//! ```
+//! use layerscope_core::{Analysis, AnalysisOptions, Image};
+//!
+//! # fn main() -> layerscope_core::Result<()> {
+//! let image = Image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo/image.tar"))?;
+//! let analysis = Analysis::run(&image, &AnalysisOptions::default())?;
+//! let report = analysis.report();
+//! // Every byte is accounted for: shipped = visible + wasted.
+//! assert_eq!(report.totals.size_bytes, report.totals.final_size_bytes + report.totals.wasted_bytes);
+//! assert_eq!(report.totals.wasted_bytes, 1_572_871);
+//! for item in report.waste.iter().take(3) {
+//!     println!("{} bytes of {} ({:?}), added by layer {}", item.bytes, item.path, item.kind, item.added_by_layer);
+//! }
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 mod analysis;

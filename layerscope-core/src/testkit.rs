@@ -503,3 +503,35 @@ pub fn gzip_bytes(data: &[u8]) -> Vec<u8> {
     e.write_all(data).expect("gzip");
     e.finish().expect("gzip")
 }
+
+/// Layers parsed once, for benchmarking the merge alone.
+#[derive(Debug)]
+pub struct ParsedLayers(Vec<crate::layer::LayerContents>);
+
+impl ParsedLayers {
+    /// Parse layer blobs (plain, gzip or zstd).
+    pub fn parse(blobs: &[Vec<u8>]) -> ParsedLayers {
+        ParsedLayers(
+            blobs
+                .iter()
+                .map(|b| crate::layer::read_layer(&b[..], None).expect("layer"))
+                .collect(),
+        )
+    }
+    /// Merge them; returns the visible bytes (so the work cannot be optimised away).
+    pub fn merge(&self) -> u64 {
+        crate::tree::Tree::merge(&self.0).visible_bytes()
+    }
+    /// Tar entries parsed.
+    pub fn entries(&self) -> usize {
+        self.0.iter().map(|l| l.entries.len()).sum()
+    }
+}
+
+/// Stream one layer blob (sniff, decompress, walk, hash every file); returns the entry count.
+pub fn walk_layer(blob: &[u8]) -> usize {
+    crate::layer::read_layer(blob, None)
+        .expect("layer")
+        .entries
+        .len()
+}
