@@ -61,5 +61,12 @@ pub use source::{
     RootFs, RuntimeConfig,
 };
 pub use tree::{ChangeKind, WasteKind};
-// dockerfile: (helper adds its pub use line below)
-// context: (helper adds its pub use line below)
+pub use dockerfile::{
+    BaseRef, CheckDirective, CommandForm, CopyArgs, Directives, Dockerfile, EvaluatedInstruction,
+    Healthcheck, Heredoc, Instruction, InstructionKind, Keyword, Mount, MountType, RunArgs, Span,
+    Stage, StageEvaluation, expand, expand_with_escape,
+};
+pub use context::{
+    BuildContext, Churn, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind,
+    DockerIgnore, SelectedFile, Selection, git_changes, git_churn,
+};
