@@ -16,6 +16,33 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+/// How many largest files a report lists when no `top` is given.
+const DEFAULT_LARGEST_FILES: usize = 20;
+
+/// What a report lists: the figures in `totals` and `layers` are never filtered.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ReportOptions {
+    /// Keep only this many waste items, duplicate groups and largest files (all waste items
+    /// and groups, and 20 files, when `None`).
+    pub top: Option<usize>,
+    /// Which paths and sizes the lists keep.
+    pub filter: crate::filter::FileFilter,
+}
+
+impl ReportOptions {
+    /// Cut the lists to `n` entries.
+    pub fn top(mut self, n: usize) -> Self {
+        self.top = Some(n);
+        self
+    }
+    /// Filter the lists.
+    pub fn filter(mut self, filter: crate::filter::FileFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+}
+
 /// Options for [`Analysis::run`].
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -227,60 +254,87 @@ impl Analysis {
         self.history.get(idx)?.created_by.as_deref()
     }
 
-    /// Every visible file of the final image (non-directories), sorted by path.
+    /// Every visible non-directory of the final image, in tree order.
     pub fn final_files(&self) -> Vec<FileRecord> {
         self.tree
             .visible(&self.layers)
             .into_iter()
-            .map(|v| FileRecord {
-                path: v.path,
-                kind: v.kind,
-                size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
-                layer: v.layer,
-                mode: v.mode,
-                uid: v.uid,
-                gid: v.gid,
-                mtime: v.mtime,
-                has_xattrs: v.has_xattrs,
-                change: None,
-            })
+            .map(|v| file_record(v, None))
             .collect()
     }
 
-    /// The changes one layer made (added, modified, metadata-only, deleted), sorted by path.
-    pub fn layer_changes(&self, layer: usize) -> Vec<FileRecord> {
-        let mut v: Vec<FileRecord> = self
-            .tree
+    /// The filesystem as it stands after `layer` (the final image when `None`), directories
+    /// included, in tree order. For a layer, entries that layer changed carry their change
+    /// marker (added, modified, metadata-only) and the paths it removed are listed as
+    /// `deleted` with the bytes they held; `changes_only` keeps just those.
+    pub fn tree_view(&self, layer: Option<usize>, changes_only: bool) -> Vec<FileRecord> {
+        let n = match layer {
+            Some(n) => n.min(self.layers.len().saturating_sub(1)),
+            None => {
+                let mut v: Vec<FileRecord> = self
+                    .tree
+                    .listing(&self.layers, true)
+                    .into_iter()
+                    .map(|v| file_record(v, None))
+                    .collect();
+                v.sort_by(|a, b| tree_order(&a.path, &b.path));
+                return v;
+            }
+        };
+        let partial;
+        let tree = if n + 1 == self.layers.len() {
+            &self.tree
+        } else {
+            partial = Tree::merge(self.layers.get(..=n).unwrap_or(&[]));
+            &partial
+        };
+        let changes = tree
             .layers
-            .get(layer)
-            .map(|lc| {
-                lc.changes
-                    .iter()
-                    .map(|c| FileRecord {
-                        path: c.path.clone(),
-                        kind: c.entry_kind,
-                        size_bytes: if c.kind == ChangeKind::Deleted {
-                            c.removed_bytes
-                        } else {
-                            c.size
-                        },
-                        layer,
-                        mode: 0,
-                        uid: 0,
-                        gid: 0,
-                        mtime: 0,
-                        has_xattrs: false,
-                        change: Some(c.kind),
-                    })
-                    .collect()
+            .get(n)
+            .map(|l| l.changes.as_slice())
+            .unwrap_or(&[]);
+        let marks: HashMap<&str, ChangeKind> = changes
+            .iter()
+            .filter(|c| c.kind != ChangeKind::Deleted)
+            .map(|c| (c.path.as_str(), c.kind))
+            .collect();
+        let mut out: Vec<FileRecord> = tree
+            .listing(&self.layers, true)
+            .into_iter()
+            .filter_map(|v| {
+                let mark = marks.get(v.path.as_str()).copied();
+                (!changes_only || mark.is_some()).then(|| file_record(v, mark))
             })
-            .unwrap_or_default();
-        v.sort_by(|a, b| a.path.cmp(&b.path));
-        v
+            .collect();
+        out.extend(
+            changes
+                .iter()
+                .filter(|c| c.kind == ChangeKind::Deleted)
+                .map(|c| FileRecord {
+                    path: c.path.clone(),
+                    kind: c.entry_kind,
+                    size_bytes: c.removed_bytes,
+                    layer: Some(n),
+                    sha256: None,
+                    mode: 0,
+                    uid: 0,
+                    gid: 0,
+                    mtime: 0,
+                    has_xattrs: false,
+                    change: Some(ChangeKind::Deleted),
+                }),
+        );
+        out.sort_by(|a, b| tree_order(&a.path, &b.path).then(a.change.cmp(&b.change)));
+        out
     }
 
-    /// Build the serialisable report.
+    /// Build the serialisable report with every waste item and duplicate group.
     pub fn report(&self) -> Report {
+        self.report_with(&ReportOptions::default())
+    }
+
+    /// Build the serialisable report, filtered and cut as `options` says.
+    pub fn report_with(&self, options: &ReportOptions) -> Report {
         let base_n = self.base.0;
         let mut per_layer_introduced = vec![0u64; self.layers.len()];
         let mut per_layer_hides = vec![0u64; self.layers.len()];
@@ -309,6 +363,7 @@ impl Analysis {
                 sha256: format!("sha256:{}", to_hex(&h.sha256)),
             });
         }
+        waste.retain(|w| options.filter.matches(&w.path, w.bytes));
         waste.sort_by(|a, b| {
             b.bytes
                 .cmp(&a.bytes)
@@ -366,8 +421,27 @@ impl Analysis {
         let final_size_bytes = self.tree.visible_bytes();
         let size_bytes: u64 = layers.iter().map(|l| l.size_bytes).sum();
         let compressed_size_bytes: u64 = layers.iter().map(|l| l.compressed_size_bytes).sum();
-        let duplicates = duplicate_groups(&visible);
+        let mut duplicates = duplicate_groups(&visible);
         let duplicate_bytes = duplicates.iter().map(|g| g.wasted_bytes).sum();
+        duplicates.retain(|g| {
+            g.paths
+                .iter()
+                .any(|p| options.filter.matches(p, g.size_bytes))
+        });
+        let mut largest: Vec<&crate::tree::Visible> = visible
+            .iter()
+            .filter(|v| v.kind == EntryKind::File && options.filter.matches(&v.path, v.size))
+            .collect();
+        largest.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
+        let largest_files: Vec<FileRecord> = largest
+            .into_iter()
+            .take(options.top.unwrap_or(DEFAULT_LARGEST_FILES))
+            .map(|v| file_record(v.clone(), None))
+            .collect();
+        if let Some(top) = options.top {
+            waste.truncate(top);
+            duplicates.truncate(top);
+        }
         let user_size_bytes: u64 = layers.iter().skip(base_n).map(|l| l.size_bytes).sum();
         let empty_layer_entries = self.history.iter().filter(|h| h.empty_layer).count();
         Report {
@@ -404,9 +478,33 @@ impl Analysis {
             layers,
             waste,
             duplicates,
+            largest_files,
+            filter: options.filter.describe(),
             warnings: self.warnings.clone(),
         }
     }
+}
+
+fn file_record(v: crate::tree::Visible, change: Option<ChangeKind>) -> FileRecord {
+    let is_content = v.inode.is_some() && matches!(v.kind, EntryKind::File | EntryKind::Hardlink);
+    FileRecord {
+        path: v.path,
+        kind: v.kind,
+        size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
+        layer: v.layer,
+        sha256: is_content.then(|| format!("sha256:{}", to_hex(&v.sha256))),
+        mode: v.mode,
+        uid: v.uid,
+        gid: v.gid,
+        mtime: v.mtime,
+        has_xattrs: v.has_xattrs,
+        change,
+    }
+}
+
+/// Tree order: component by component, so a directory's children follow it directly.
+pub(crate) fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.split('/').cmp(b.split('/'))
 }
 
 /// `a / b`, `None` when `b` is 0 (never NaN).

@@ -40,6 +40,7 @@ mod context;
 mod digest;
 mod dockerfile;
 mod error;
+mod filter;
 mod layer;
 mod report;
 mod source;
@@ -48,9 +49,19 @@ mod source;
 pub mod testkit;
 mod tree;
 
-pub use analysis::{Analysis, AnalysisOptions};
+pub use analysis::{Analysis, AnalysisOptions, ReportOptions};
 pub use attribution::{HistoryAlignment, align_history};
+pub use context::{
+    BuildContext, Churn, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind,
+    DockerIgnore, SelectedFile, Selection, git_changes, git_churn,
+};
+pub use dockerfile::{
+    BaseRef, CheckDirective, CommandForm, CopyArgs, Directives, Dockerfile, EvaluatedInstruction,
+    Healthcheck, Heredoc, Instruction, InstructionKind, Keyword, Mount, MountType, RunArgs, Span,
+    Stage, StageEvaluation, expand, expand_with_escape,
+};
 pub use error::{Error, Result};
+pub use filter::FileFilter;
 pub use layer::{Compression, EntryKind};
 pub use report::{
     BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report,
@@ -61,12 +72,3 @@ pub use source::{
     RootFs, RuntimeConfig,
 };
 pub use tree::{ChangeKind, WasteKind};
-pub use dockerfile::{
-    BaseRef, CheckDirective, CommandForm, CopyArgs, Directives, Dockerfile, EvaluatedInstruction,
-    Healthcheck, Heredoc, Instruction, InstructionKind, Keyword, Mount, MountType, RunArgs, Span,
-    Stage, StageEvaluation, expand, expand_with_escape,
-};
-pub use context::{
-    BuildContext, Churn, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind,
-    DockerIgnore, SelectedFile, Selection, git_changes, git_churn,
-};
