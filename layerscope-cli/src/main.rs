@@ -5,7 +5,9 @@ mod render;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use layerscope_core::{Analysis, AnalysisOptions, Image, OpenOptions};
+use layerscope_core::{
+    Analysis, AnalysisOptions, FileFilter, Image, ImageDiff, OpenOptions, ReportOptions,
+};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,6 +29,10 @@ struct Cli {
 enum Command {
     /// Analyze an image: layers, sizes, files added/modified/deleted, waste.
     Analyze(AnalyzeArgs),
+    /// The file tree of the final image or of one layer, with change markers and sizes.
+    Tree(TreeArgs),
+    /// Compare two images: shared layers, size deltas, push cost, file changes.
+    Diff(DiffArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -48,8 +54,12 @@ struct ImageArgs {
     #[arg(long)]
     allow_digest_mismatch: bool,
     /// Count the bottom N layers as the base image (default: detected from history).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "base")]
     base_layers: Option<usize>,
+    /// The base image (any supported format): its layers, a prefix of this image's, are
+    /// counted as the base.
+    #[arg(long, value_name = "IMAGE")]
+    base: Option<PathBuf>,
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -65,9 +75,88 @@ struct AnalyzeArgs {
     /// Write the output to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// How many of the largest waste items to list in the table output.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[command(flatten)]
+    lists: ListArgs,
+}
+
+/// Options for the lists of a report.
+#[derive(clap::Args, Debug)]
+struct ListArgs {
+    /// List this many of the largest files, waste items and duplicate groups (table default:
+    /// 10; JSON default: every waste item and group, 20 files).
+    #[arg(long, value_name = "N")]
+    top: Option<usize>,
+    /// Only list paths matching this glob (`*` within a directory, `**` across).
+    #[arg(long, value_name = "GLOB")]
+    path: Option<String>,
+    /// Only list entries of at least this size (e.g. 1MB, 512KiB, 100).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    min_size: Option<u64>,
+}
+
+impl ListArgs {
+    fn filter(&self) -> Result<FileFilter> {
+        let mut f = FileFilter::default();
+        if let Some(p) = &self.path {
+            f = f.path_glob(p)?;
+        }
+        if let Some(m) = self.min_size {
+            f = f.min_size(m);
+        }
+        Ok(f)
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct TreeArgs {
+    #[command(flatten)]
+    image: ImageArgs,
+    /// Show the filesystem as it stands after this layer (0 = base), with its changes marked.
+    #[arg(long, value_name = "N")]
+    layer: Option<usize>,
+    /// Only entries the layer changed (needs --layer).
+    #[arg(long, requires = "layer")]
+    changes_only: bool,
+    /// Only paths matching this glob.
+    #[arg(long, value_name = "GLOB")]
+    path: Option<String>,
+    /// Only files of at least this size.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    min_size: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to FILE.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct DiffArgs {
+    /// The image before.
+    a: PathBuf,
+    /// The image after.
+    b: PathBuf,
+    /// Platform to pick from multi-platform images.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+    /// Report digest mismatches as warnings.
+    #[arg(long)]
+    allow_digest_mismatch: bool,
+    /// How many changed files to list in the table output.
+    #[arg(long, default_value_t = 20, value_name = "N")]
     top: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to FILE.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// `20MB` (10^6), `20MiB` (2^20), `512k`, or plain bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    layerscope_core::parse_size(s).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -94,6 +183,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze(args) => analyze(args),
+        Command::Tree(args) => tree(args),
+        Command::Diff(args) => diff(args),
     }
 }
 
@@ -107,6 +198,11 @@ fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
     let mut options = AnalysisOptions::default().allow_digest_mismatch(args.allow_digest_mismatch);
     if let Some(n) = args.base_layers {
         options = options.base_layers(n);
+    }
+    if let Some(base) = &args.base {
+        let base_image =
+            Image::open_with(base, &open).with_context(|| format!("--base {}", base.display()))?;
+        options = options.base_layers(base_prefix(&base_image, &image)?);
     }
     let total: u64 = image.layers().iter().filter_map(|l| l.size).sum();
     let show_progress =
@@ -139,13 +235,101 @@ fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
     Ok((image, result?))
 }
 
+/// The base image's DiffIDs must be a prefix of the image's.
+fn base_prefix(base: &Image, image: &Image) -> Result<usize> {
+    let ids = |i: &Image| {
+        i.layers()
+            .iter()
+            .map(|l| l.diff_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let (b, i) = (ids(base), ids(image));
+    if b.len() <= i.len() && b.iter().zip(&i).all(|(x, y)| x == y) {
+        Ok(b.len())
+    } else {
+        let common = b.iter().zip(&i).take_while(|(x, y)| x == y).count();
+        anyhow::bail!(
+            "--base {}: its {} layers are not the bottom of {} (only {common} match)",
+            base.path().display(),
+            b.len(),
+            image.path().display()
+        )
+    }
+}
+
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
+    let filter = args.lists.filter()?;
     let (_image, analysis) = open_and_analyze(&args.image)?;
+    let text = match args.format {
+        Format::Json => {
+            let mut options = ReportOptions::default().filter(filter);
+            if let Some(n) = args.lists.top {
+                options = options.top(n);
+            }
+            render::json::to_string(&analysis.report_with(&options))?
+        }
+        Format::Table => {
+            let top = args.lists.top.unwrap_or(10);
+            let report = analysis.report_with(&ReportOptions::default().filter(filter).top(top));
+            render::table::analyze(&report, top, render::color_for(args.output.is_some()))
+        }
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tree(args: TreeArgs) -> Result<ExitCode> {
+    let mut filter = FileFilter::default();
+    if let Some(p) = &args.path {
+        filter = filter.path_glob(p)?;
+    }
+    if let Some(m) = args.min_size {
+        filter = filter.min_size(m);
+    }
+    let (image, analysis) = open_and_analyze(&args.image)?;
+    if let Some(n) = args.layer
+        && n >= image.layers().len()
+    {
+        anyhow::bail!(
+            "--layer {n}: the image has {} layers (0 to {})",
+            image.layers().len(),
+            image.layers().len().saturating_sub(1)
+        );
+    }
+    let entries = filter.prune_tree(analysis.tree_view(args.layer, args.changes_only));
     let report = analysis.report();
     let text = match args.format {
-        Format::Json => render::json::to_string(&report)?,
+        Format::Json => {
+            render::json::to_string(&render::tree::TreeJson::new(&report, args.layer, &entries))?
+        }
+        Format::Table => render::tree::text(
+            &entries,
+            args.layer,
+            render::color_for(args.output.is_some()),
+        ),
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn diff(args: DiffArgs) -> Result<ExitCode> {
+    let make = |p: &PathBuf| ImageArgs {
+        image: p.clone(),
+        platform: args.platform.clone(),
+        allow_digest_mismatch: args.allow_digest_mismatch,
+        base_layers: None,
+        base: None,
+        no_progress: false,
+    };
+    let (_, a) = open_and_analyze(&make(&args.a))
+        .with_context(|| format!("image A {}", args.a.display()))?;
+    let (_, b) = open_and_analyze(&make(&args.b))
+        .with_context(|| format!("image B {}", args.b.display()))?;
+    let d = ImageDiff::compute(&a, &b);
+    let text = match args.format {
+        Format::Json => render::json::to_string(&d)?,
         Format::Table => {
-            render::table::analyze(&report, args.top, render::color_for(args.output.is_some()))
+            render::table::diff(&d, args.top, render::color_for(args.output.is_some()))
         }
     };
     write_output(args.output.as_deref(), &text)?;

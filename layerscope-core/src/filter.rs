@@ -57,6 +57,38 @@ impl FileFilter {
     }
 }
 
+impl FileFilter {
+    /// Filter a tree listing: keep the non-directories that match, and the directories
+    /// above them so the tree still reads as a tree.
+    pub fn prune_tree(&self, entries: Vec<crate::FileRecord>) -> Vec<crate::FileRecord> {
+        if self.is_empty() {
+            return entries;
+        }
+        let mut keep_dirs: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for e in &entries {
+            if e.kind != crate::EntryKind::Dir && self.matches(&e.path, e.size_bytes) {
+                let mut p = e.path.as_str();
+                while let Some(i) = p.rfind('/') {
+                    p = &p[..i];
+                    if !keep_dirs.insert(p.to_string()) {
+                        break;
+                    }
+                }
+            }
+        }
+        entries
+            .into_iter()
+            .filter(|e| {
+                if e.kind == crate::EntryKind::Dir {
+                    keep_dirs.contains(&e.path)
+                } else {
+                    self.matches(&e.path, e.size_bytes)
+                }
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

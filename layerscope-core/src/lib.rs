@@ -37,12 +37,14 @@
 mod analysis;
 mod attribution;
 mod context;
+mod diff;
 mod digest;
 mod dockerfile;
 mod error;
 mod filter;
 mod layer;
 mod report;
+mod size;
 mod source;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
@@ -55,6 +57,7 @@ pub use context::{
     BuildContext, Churn, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind,
     DockerIgnore, SelectedFile, Selection, git_changes, git_churn,
 };
+pub use diff::{FileDelta, FileDeltas, ImageDiff, LayerPair};
 pub use dockerfile::{
     BaseRef, CheckDirective, CommandForm, CopyArgs, Directives, Dockerfile, EvaluatedInstruction,
     Healthcheck, Heredoc, Instruction, InstructionKind, Keyword, Mount, MountType, RunArgs, Span,
@@ -67,6 +70,7 @@ pub use report::{
     BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report,
     SCHEMA_VERSION, ToolInfo, Totals, WasteItem,
 };
+pub use size::parse_size;
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
     RootFs, RuntimeConfig,

@@ -2,7 +2,7 @@
 
 use super::{grouped, human, instruction, percent, short_digest};
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
-use layerscope_core::Report;
+use layerscope_core::{ImageDiff, Report};
 use std::fmt::Write as _;
 
 fn table(color: bool) -> Table {
@@ -184,6 +184,48 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
         }
         let _ = writeln!(out, "{wt}");
     }
+    if !r.largest_files.is_empty() && top > 0 {
+        let _ = writeln!(out, "\nLargest files:");
+        let mut ft = table(color);
+        ft.set_header(vec![
+            bold("Bytes", color),
+            bold("Layer", color),
+            bold("Path", color),
+        ]);
+        for f in r.largest_files.iter().take(top) {
+            ft.add_row(vec![
+                right(human(f.size_bytes)),
+                right(f.layer.map_or("-".into(), |l| l.to_string())),
+                Cell::new(&f.path),
+            ]);
+        }
+        let _ = writeln!(out, "{ft}");
+    }
+    if !r.duplicates.is_empty() && top > 0 {
+        let _ = writeln!(
+            out,
+            "\nLargest duplicate groups (identical visible content):"
+        );
+        let mut dt = table(color);
+        dt.set_header(vec![
+            bold("Wasted", color),
+            bold("Copies", color),
+            bold("Each", color),
+            bold("Paths", color),
+        ]);
+        for g in r.duplicates.iter().take(top) {
+            dt.add_row(vec![
+                right(human(g.wasted_bytes)),
+                right(g.paths.len()),
+                right(human(g.size_bytes)),
+                Cell::new(g.paths.join("\n")),
+            ]);
+        }
+        let _ = writeln!(out, "{dt}");
+    }
+    if let Some(f) = &r.filter {
+        let _ = writeln!(out, "\n(lists filtered: {f}; totals are not)");
+    }
     if !r.warnings.is_empty() {
         out.push('\n');
         for w in &r.warnings {
@@ -200,5 +242,123 @@ fn ellipsize(s: &str, max: usize) -> String {
     }
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
+    out
+}
+
+fn signed_human(v: i64) -> String {
+    let sign = if v < 0 { "-" } else { "+" };
+    format!("{sign}{}", human(v.unsigned_abs()))
+}
+
+/// The `diff` table output.
+pub fn diff(d: &ImageDiff, top: usize, color: bool) -> String {
+    let mut out = String::new();
+    let name =
+        |i: &layerscope_core::ImageInfo| i.reference.clone().unwrap_or_else(|| i.source.clone());
+    let _ = writeln!(out, "A  {}  {}", name(&d.a), d.a.config_digest);
+    let _ = writeln!(out, "B  {}  {}", name(&d.b), d.b.config_digest);
+    let _ = writeln!(
+        out,
+        "Shared layers     {} of B's {} ({} at the bottom in the same order)",
+        d.shared_layers,
+        d.layers.iter().filter(|l| l.b_diff_id.is_some()).count(),
+        d.common_prefix_layers
+    );
+    let _ = writeln!(
+        out,
+        "Size              {} ({} bytes)",
+        signed_human(d.size_delta_bytes),
+        d.size_delta_bytes
+    );
+    let _ = writeln!(
+        out,
+        "Compressed        {}",
+        signed_human(d.compressed_size_delta_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "Final filesystem  {}",
+        signed_human(d.final_size_delta_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "Waste             {}",
+        signed_human(d.wasted_delta_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "Push cost of B    {} ({} bytes of layers A does not have)",
+        human(d.push_bytes),
+        grouped(d.push_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "Files             {} added, {} removed, {} changed",
+        d.files.added.len(),
+        d.files.removed.len(),
+        d.files.changed.len()
+    );
+    out.push('\n');
+    let mut lt = table(color);
+    lt.set_header(vec![
+        bold("#", color),
+        bold("Status", color),
+        bold("A size", color),
+        bold("B size", color),
+        bold("A instruction", color),
+        bold("B instruction", color),
+    ]);
+    for l in &d.layers {
+        lt.add_row(vec![
+            right(l.index),
+            Cell::new(&l.status),
+            right(l.a_size_bytes.map_or("-".into(), human)),
+            right(l.b_size_bytes.map_or("-".into(), human)),
+            Cell::new(ellipsize(&instruction(l.a_created_by.as_deref()), 40)),
+            Cell::new(ellipsize(&instruction(l.b_created_by.as_deref()), 40)),
+        ]);
+    }
+    let _ = writeln!(out, "{lt}");
+    let mut all: Vec<(&str, &layerscope_core::FileDelta)> = d
+        .files
+        .added
+        .iter()
+        .map(|f| ("added", f))
+        .chain(d.files.removed.iter().map(|f| ("removed", f)))
+        .chain(d.files.changed.iter().map(|f| ("changed", f)))
+        .collect();
+    all.sort_by(|a, b| {
+        b.1.delta_bytes
+            .unsigned_abs()
+            .cmp(&a.1.delta_bytes.unsigned_abs())
+            .then_with(|| a.1.path.cmp(&b.1.path))
+    });
+    if !all.is_empty() && top > 0 {
+        let _ = writeln!(
+            out,
+            "\nLargest file changes ({} of {}):",
+            top.min(all.len()),
+            all.len()
+        );
+        let mut ft = table(color);
+        ft.set_header(vec![
+            bold("Delta", color),
+            bold("Change", color),
+            bold("Path", color),
+        ]);
+        for (what, f) in all.into_iter().take(top) {
+            let detail = if f.what.is_empty() {
+                what.to_string()
+            } else {
+                format!("{what} ({})", f.what.join(", "))
+            };
+            ft.add_row(vec![
+                right(signed_human(f.delta_bytes)),
+                Cell::new(detail),
+                Cell::new(&f.path),
+            ]);
+        }
+        let _ = writeln!(out, "{ft}");
+    }
     out
 }
