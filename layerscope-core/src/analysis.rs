@@ -83,6 +83,8 @@ pub struct Analysis {
     alignment: HistoryAlignment,
     history: Vec<crate::source::HistoryEntry>,
     base: (usize, &'static str),
+    /// Index of the first history entry of this build, when the history says (buildah).
+    first_own_history: Option<usize>,
     warnings: Vec<String>,
 }
 
@@ -202,10 +204,18 @@ impl Analysis {
         if let Some(note) = &alignment.note {
             warnings.push(format!("history: {note}"));
         }
+        let first_own_history = first_own_history_entry(&config.history);
         let base = match options.base_layers {
             Some(n) => (n.min(layers.len()), "flag"),
-            None => match detect_base_from_history(&config.history, &alignment) {
-                Some(n) => (n, "history"),
+            None => match first_own_history {
+                Some(first) => (
+                    alignment
+                        .layer_entries
+                        .iter()
+                        .filter(|e| e.is_some_and(|i| i < first))
+                        .count(),
+                    "history",
+                ),
                 None => (0, "none"),
             },
         };
@@ -234,7 +244,119 @@ impl Analysis {
             alignment,
             history: config.history.clone(),
             base,
+            first_own_history,
             warnings,
+        })
+    }
+
+    /// Attribute layers and bytes to the instructions of `dockerfile` (its last stage, and the
+    /// stages it builds on) by matching the config history to the instructions, for every
+    /// builder's history style.
+    ///
+    /// # Errors
+    /// An expansion error while evaluating the Dockerfile with `build_args`.
+    pub fn attribute(
+        &self,
+        dockerfile: &crate::dockerfile::Dockerfile,
+        build_args: &BTreeMap<String, String>,
+    ) -> Result<crate::attribution::Attribution> {
+        use crate::attribution::{InstructionCost, chain_steps, match_history};
+        let target = dockerfile.stages().len().saturating_sub(1);
+        let steps = chain_steps(dockerfile, target, build_args)?;
+        let first = self.first_own_history.unwrap_or(0);
+        let matched = match_history(&self.history, first, &steps);
+        let report = self.report();
+        let mut costs: Vec<InstructionCost> = steps
+            .iter()
+            .map(|s| InstructionCost {
+                stage: s.stage,
+                stage_name: s.stage_name.clone(),
+                index: s.index,
+                line: s.span.first_line,
+                last_line: s.span.last_line,
+                instruction: s.original.clone(),
+                history_index: None,
+                layers: Vec::new(),
+                size_bytes: 0,
+                compressed_size_bytes: 0,
+                wasted_bytes_introduced: 0,
+                squashed: false,
+                squashed_lines: Vec::new(),
+            })
+            .collect();
+        for (h, m) in matched.iter().enumerate() {
+            if let Some(j) = m
+                && let Some(c) = costs.get_mut(*j)
+            {
+                c.history_index = Some(h);
+            }
+        }
+        let first_matched = matched.iter().position(Option::is_some);
+        let mut base_layers = Vec::new();
+        let mut unmatched = Vec::new();
+        let mut notes = Vec::new();
+        let mut prev_step: Option<usize> = None;
+        for (l, entry) in self.alignment.layer_entries.iter().enumerate() {
+            let step = entry.and_then(|h| matched.get(h).copied().flatten());
+            let Some(j) = step else {
+                let before_build = match (entry, first_matched) {
+                    (Some(h), Some(f)) => *h < f,
+                    (None, Some(_)) => prev_step.is_none(),
+                    _ => l < self.base.0,
+                };
+                if before_build {
+                    base_layers.push(l)
+                } else {
+                    unmatched.push(l)
+                }
+                continue;
+            };
+            let layer = report.layers.get(l);
+            let squashed_lines: Vec<usize> = match steps.get(j) {
+                Some(s) if !crate::attribution::makes_layer(&s.kind) => steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, st)| {
+                        prev_step.is_none_or(|p| *k > p)
+                            && *k < j
+                            && crate::attribution::makes_layer(&st.kind)
+                    })
+                    .map(|(_, st)| st.span.first_line)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if let Some(c) = costs.get_mut(j) {
+                c.layers.push(l);
+                c.size_bytes += layer.map_or(0, |x| x.size_bytes);
+                c.compressed_size_bytes += layer.map_or(0, |x| x.compressed_size_bytes);
+                c.wasted_bytes_introduced += layer.map_or(0, |x| x.wasted_bytes_introduced);
+                if !squashed_lines.is_empty() {
+                    notes.push(format!(
+                        "layer {l} holds the output of lines {} (a squashed build); its bytes are shown on line {}",
+                        squashed_lines.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
+                        c.line
+                    ));
+                    c.squashed = true;
+                    c.squashed_lines = squashed_lines;
+                }
+            }
+            prev_step = Some(j);
+        }
+        if !unmatched.is_empty() {
+            notes.push(format!(
+                "layers {:?} could not be matched to an instruction of {}: is it the Dockerfile this image was built from?",
+                unmatched,
+                dockerfile.file_name()
+            ));
+        }
+        costs.retain(|c| c.history_index.is_some() || !c.layers.is_empty());
+        Ok(crate::attribution::Attribution {
+            dockerfile: dockerfile.file_name().to_string(),
+            target_stage: target,
+            instructions: costs,
+            base_layers,
+            unmatched_layers: unmatched,
+            notes,
         })
     }
 
@@ -554,11 +676,8 @@ fn duplicate_groups(visible: &[crate::tree::Visible]) -> Vec<DuplicateGroup> {
 /// buildah and the classic builder carry the base image's history into the child, and
 /// buildah marks each step with a `FROM <parent>` comment; the step whose comment names an
 /// image (not a bare 12-hex intermediate ID) is the first instruction of this build.
-fn detect_base_from_history(
-    history: &[crate::source::HistoryEntry],
-    alignment: &HistoryAlignment,
-) -> Option<usize> {
-    let first_own = history.iter().rposition(|h| {
+fn first_own_history_entry(history: &[crate::source::HistoryEntry]) -> Option<usize> {
+    history.iter().rposition(|h| {
         h.comment
             .as_deref()
             .and_then(|c| c.strip_prefix("FROM "))
@@ -566,12 +685,5 @@ fn detect_base_from_history(
                 let name = name.trim();
                 !(name.len() == 12 && name.bytes().all(|b| b.is_ascii_hexdigit()))
             })
-    })?;
-    Some(
-        alignment
-            .layer_entries
-            .iter()
-            .filter(|e| e.is_some_and(|i| i < first_own))
-            .count(),
-    )
+    })
 }

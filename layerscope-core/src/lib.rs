@@ -44,6 +44,7 @@ mod error;
 mod filter;
 mod layer;
 mod report;
+mod simulate;
 mod size;
 mod source;
 #[cfg(any(test, feature = "testkit"))]
@@ -52,7 +53,7 @@ pub mod testkit;
 mod tree;
 
 pub use analysis::{Analysis, AnalysisOptions, ReportOptions};
-pub use attribution::{HistoryAlignment, align_history};
+pub use attribution::{Attribution, HistoryAlignment, InstructionCost, align_history};
 pub use context::{
     BuildContext, Churn, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind,
     DockerIgnore, SelectedFile, Selection, git_changes, git_churn,
@@ -70,6 +71,7 @@ pub use report::{
     BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report,
     SCHEMA_VERSION, ToolInfo, Totals, WasteItem,
 };
+pub use simulate::{Change, ChangeOutcome, MissReason, RebuiltStep, SimulationReport, Simulator};
 pub use size::parse_size;
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
