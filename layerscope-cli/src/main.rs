@@ -6,8 +6,10 @@ mod render;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use layerscope_core::{
-    Analysis, AnalysisOptions, FileFilter, Image, ImageDiff, OpenOptions, ReportOptions,
+    Analysis, AnalysisOptions, BuildContext, Change, Dockerfile, FileFilter, Image, ImageDiff,
+    OpenOptions, ReportOptions, Simulator,
 };
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,6 +35,77 @@ enum Command {
     Tree(TreeArgs),
     /// Compare two images: shared layers, size deltas, push cost, file changes.
     Diff(DiffArgs),
+    /// Which build steps lose their cache when a file or build argument changes, and what
+    /// that rebuilds and pushes again.
+    Simulate(SimulateArgs),
+    /// What each instruction costs over the last N commits of the context's git history.
+    Churn(ChurnArgs),
+}
+
+/// The build inputs: Dockerfile, context, build arguments.
+#[derive(clap::Args, Debug)]
+struct BuildArgs {
+    /// The image built from the Dockerfile (any supported format), for layer sizes; without
+    /// it, steps are listed without bytes.
+    image: Option<PathBuf>,
+    /// The Dockerfile.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    dockerfile: PathBuf,
+    /// The build context directory (default: the Dockerfile's directory).
+    #[arg(long, value_name = "DIR")]
+    context: Option<PathBuf>,
+    /// A build argument the image was built with (repeatable).
+    #[arg(long = "with-build-arg", value_name = "NAME=VALUE", value_parser = parse_kv)]
+    with_build_args: Vec<(String, String)>,
+    /// Platform to pick from a multi-platform image.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct SimulateArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// A context path whose content changes (repeatable; each is reported on its own).
+    #[arg(long, value_name = "PATH")]
+    changed: Vec<String>,
+    /// The context as it was: the changes are what differs from --context.
+    #[arg(long, value_name = "DIR")]
+    baseline_context: Option<PathBuf>,
+    /// The changes between this git revision and the working tree.
+    #[arg(long, value_name = "REV")]
+    git: Option<String>,
+    /// A build argument that takes a new value (repeatable; each reported on its own).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE", value_parser = parse_kv)]
+    build_args: Vec<(String, String)>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to FILE.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct ChurnArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// How many of the latest commits to replay.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    git_history: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to FILE.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -185,6 +258,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Analyze(args) => analyze(args),
         Command::Tree(args) => tree(args),
         Command::Diff(args) => diff(args),
+        Command::Simulate(args) => simulate(args),
+        Command::Churn(args) => churn(args),
     }
 }
 
@@ -331,6 +406,141 @@ fn diff(args: DiffArgs) -> Result<ExitCode> {
         Format::Table => {
             render::table::diff(&d, args.top, render::color_for(args.output.is_some()))
         }
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything a simulation needs, loaded.
+struct Loaded {
+    dockerfile: Dockerfile,
+    context: BuildContext,
+    analysis: Option<Analysis>,
+    build_args: BTreeMap<String, String>,
+}
+
+fn load_build(b: &BuildArgs) -> Result<Loaded> {
+    let text = std::fs::read_to_string(&b.dockerfile)
+        .with_context(|| format!("cannot read {}", b.dockerfile.display()))?;
+    let name = b.dockerfile.display().to_string();
+    let dockerfile = Dockerfile::parse_named(&text, &name)?;
+    let context_dir = match &b.context {
+        Some(c) => c.clone(),
+        None => b
+            .dockerfile
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    let df_name = b
+        .dockerfile
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string);
+    let context = BuildContext::open(&context_dir, df_name.as_deref())?;
+    let analysis = match &b.image {
+        Some(img) => {
+            let args = ImageArgs {
+                image: img.clone(),
+                platform: b.platform.clone(),
+                allow_digest_mismatch: false,
+                base_layers: None,
+                base: None,
+                no_progress: false,
+            };
+            Some(open_and_analyze(&args)?.1)
+        }
+        None => None,
+    };
+    Ok(Loaded {
+        dockerfile,
+        context,
+        analysis,
+        build_args: b.with_build_args.iter().cloned().collect(),
+    })
+}
+
+fn simulate(args: SimulateArgs) -> Result<ExitCode> {
+    if args.changed.is_empty()
+        && args.baseline_context.is_none()
+        && args.git.is_none()
+        && args.build_args.is_empty()
+    {
+        anyhow::bail!(
+            "nothing to simulate: give --changed PATH, --baseline-context DIR, --git REV or --build-arg NAME=VALUE"
+        );
+    }
+    let l = load_build(&args.build)?;
+    let old_context = match &args.baseline_context {
+        Some(dir) => Some(BuildContext::open(
+            dir,
+            args.build.dockerfile.file_name().and_then(|n| n.to_str()),
+        )?),
+        None => None,
+    };
+    let sim = Simulator::new(
+        &l.dockerfile,
+        &l.context,
+        old_context.as_ref(),
+        l.analysis.as_ref(),
+        l.build_args.clone(),
+    )?;
+    let mut changes: Vec<Change> = args.changed.iter().map(Change::path).collect();
+    if let Some(old) = &old_context {
+        let diff = BuildContext::diff(old, &l.context)?;
+        changes.push(Change::Paths {
+            label: format!("{} -> {}", old.dir().display(), l.context.dir().display()),
+            changes: diff,
+        });
+    }
+    if let Some(rev) = &args.git {
+        let diff = layerscope_core::git_changes(l.context.dir(), rev)?;
+        changes.push(Change::Paths {
+            label: format!("{rev} -> working tree"),
+            changes: diff,
+        });
+    }
+    for (k, v) in &args.build_args {
+        changes.push(Change::BuildArg {
+            name: k.clone(),
+            value: v.clone(),
+        });
+    }
+    let report = sim.report(&changes)?;
+    let text = match args.format {
+        Format::Json => render::json::to_string(&report)?,
+        Format::Table => render::table::simulate(
+            &report,
+            l.analysis.is_some(),
+            render::color_for(args.output.is_some()),
+        ),
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn churn(args: ChurnArgs) -> Result<ExitCode> {
+    if args.git_history == 0 {
+        anyhow::bail!("--git-history must be at least 1");
+    }
+    let l = load_build(&args.build)?;
+    let sim = Simulator::new(
+        &l.dockerfile,
+        &l.context,
+        None,
+        l.analysis.as_ref(),
+        l.build_args.clone(),
+    )?;
+    let history = layerscope_core::git_churn(l.context.dir(), args.git_history)?;
+    let report = sim.churn(&history)?;
+    let text = match args.format {
+        Format::Json => render::json::to_string(&report)?,
+        Format::Table => render::table::churn(
+            &report,
+            l.analysis.is_some(),
+            render::color_for(args.output.is_some()),
+        ),
     };
     write_output(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)

@@ -71,7 +71,10 @@ pub use report::{
     BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report,
     SCHEMA_VERSION, ToolInfo, Totals, WasteItem,
 };
-pub use simulate::{Change, ChangeOutcome, MissReason, RebuiltStep, SimulationReport, Simulator};
+pub use simulate::{
+    Change, ChangeOutcome, ChurnReport, FileChurn, InstructionChurn, MissReason, RebuiltStep,
+    SimulationReport, Simulator,
+};
 pub use size::parse_size;
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,

@@ -576,3 +576,146 @@ fn step_sources_from(kind: &InstructionKind) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+/// What each instruction costs over a project's recent commits.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ChurnReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Commits looked at.
+    pub commits: usize,
+    /// Commits that touched the build context at all.
+    pub commits_touching_context: usize,
+    /// Mean uncompressed bytes rebuilt per commit.
+    pub expected_rebuilt_bytes_per_commit: u64,
+    /// Mean compressed bytes pushed again per commit.
+    pub expected_repushed_bytes_per_commit: u64,
+    /// Instructions ranked by expected bytes per commit.
+    pub instructions: Vec<InstructionChurn>,
+    /// Context files by how many commits changed them (most first).
+    pub files: Vec<FileChurn>,
+}
+
+/// One instruction's share of the churn.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct InstructionChurn {
+    /// Stage index.
+    pub stage: usize,
+    /// First line.
+    pub line: usize,
+    /// The instruction.
+    pub instruction: String,
+    /// Commits after which it rebuilds.
+    pub rebuild_commits: usize,
+    /// `rebuild_commits / commits`.
+    pub rebuild_ratio: f64,
+    /// Bytes of its layers (rebuilt each time it rebuilds).
+    pub layer_bytes: u64,
+    /// Compressed bytes of its layers.
+    pub layer_compressed_bytes: u64,
+    /// `layer_bytes * rebuild_ratio`.
+    pub expected_rebuilt_bytes_per_commit: u64,
+    /// `layer_compressed_bytes * rebuild_ratio`.
+    pub expected_repushed_bytes_per_commit: u64,
+}
+
+/// How often one file changed.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct FileChurn {
+    /// Path relative to the context.
+    pub path: String,
+    /// Commits that changed it.
+    pub commits: usize,
+}
+
+impl Simulator<'_> {
+    /// Replay each commit of `churn` as one change set and rank the instructions by the
+    /// bytes they are expected to rebuild per commit.
+    ///
+    /// # Errors
+    /// As [`Simulator::simulate`].
+    pub fn churn(&self, churn: &crate::context::Churn) -> Result<ChurnReport> {
+        let commits = churn.commits;
+        let mut per_step: BTreeMap<(usize, usize), (String, usize, u64, u64)> = BTreeMap::new();
+        let mut total_rebuilt = 0u64;
+        let mut total_pushed = 0u64;
+        let mut touching = 0usize;
+        for files in &churn.per_commit {
+            if files.is_empty() {
+                continue;
+            }
+            touching += 1;
+            let change = Change::Paths {
+                label: format!("{} files", files.len()),
+                changes: files
+                    .iter()
+                    .map(|p| ContextChange {
+                        path: p.clone(),
+                        kind: ContextChangeKind::ContentChanged,
+                    })
+                    .collect(),
+            };
+            let out = self.simulate(&change)?;
+            total_rebuilt += out.rebuilt_bytes;
+            total_pushed += out.repushed_bytes;
+            for step in &out.rebuilt_steps {
+                let (bytes, compressed) = step.layers.iter().fold((0, 0), |(a, b), l| {
+                    let (s, c) = self.layer_sizes.get(*l).copied().unwrap_or((0, 0));
+                    (a + s, b + c)
+                });
+                let e = per_step.entry((step.stage, step.line)).or_insert((
+                    step.instruction.clone(),
+                    0,
+                    bytes,
+                    compressed,
+                ));
+                e.1 += 1;
+            }
+        }
+        let n = commits.max(1) as f64;
+        let mut instructions: Vec<InstructionChurn> = per_step
+            .into_iter()
+            .map(|((stage, line), (instruction, k, bytes, compressed))| {
+                let ratio = k as f64 / n;
+                InstructionChurn {
+                    stage,
+                    line,
+                    instruction,
+                    rebuild_commits: k,
+                    rebuild_ratio: ratio,
+                    layer_bytes: bytes,
+                    layer_compressed_bytes: compressed,
+                    expected_rebuilt_bytes_per_commit: (bytes as f64 * ratio).round() as u64,
+                    expected_repushed_bytes_per_commit: (compressed as f64 * ratio).round() as u64,
+                }
+            })
+            .collect();
+        instructions.sort_by(|a, b| {
+            b.expected_rebuilt_bytes_per_commit
+                .cmp(&a.expected_rebuilt_bytes_per_commit)
+                .then(b.rebuild_commits.cmp(&a.rebuild_commits))
+                .then(a.line.cmp(&b.line))
+        });
+        let mut files: Vec<FileChurn> = churn
+            .per_file
+            .iter()
+            .map(|(p, c)| FileChurn {
+                path: p.clone(),
+                commits: *c,
+            })
+            .collect();
+        files.sort_by(|a, b| b.commits.cmp(&a.commits).then_with(|| a.path.cmp(&b.path)));
+        Ok(ChurnReport {
+            schema_version: SCHEMA_VERSION,
+            commits,
+            commits_touching_context: touching,
+            expected_rebuilt_bytes_per_commit: (total_rebuilt as f64 / n).round() as u64,
+            expected_repushed_bytes_per_commit: (total_pushed as f64 / n).round() as u64,
+            instructions,
+            files,
+        })
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::{grouped, human, instruction, percent, short_digest};
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
-use layerscope_core::{ImageDiff, Report};
+use layerscope_core::{ChurnReport, ImageDiff, Report, SimulationReport};
 use std::fmt::Write as _;
 
 fn table(color: bool) -> Table {
@@ -359,6 +359,140 @@ pub fn diff(d: &ImageDiff, top: usize, color: bool) -> String {
             ]);
         }
         let _ = writeln!(out, "{ft}");
+    }
+    out
+}
+
+/// The `simulate` table output: one block per change.
+pub fn simulate(r: &SimulationReport, with_image: bool, color: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Dockerfile {} (target stage {}; stages built: {:?})",
+        r.dockerfile, r.target_stage, r.needed_stages
+    );
+    if let Some(a) = &r.attribution {
+        for n in &a.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+    }
+    for c in &r.changes {
+        let what = match (&c.build_arg, &c.path) {
+            (Some(a), _) => format!("build arg {a}"),
+            (None, Some(p)) if c.paths.len() > 1 => format!("{p} ({} paths)", c.paths.len()),
+            (None, Some(p)) => p.clone(),
+            _ => "change".into(),
+        };
+        out.push('\n');
+        if c.rebuilt_steps.is_empty() {
+            let _ = writeln!(out, "{what}: every step stays cached");
+            continue;
+        }
+        if with_image {
+            let _ = writeln!(
+                out,
+                "{what}: {} steps rebuild, {} layers: {} rebuilt ({} bytes), {} pushed again",
+                c.rebuilt_steps.len(),
+                c.layers_rebuilt.len(),
+                human(c.rebuilt_bytes),
+                grouped(c.rebuilt_bytes),
+                human(c.repushed_bytes)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{what}: {} steps rebuild (give the image for bytes)",
+                c.rebuilt_steps.len()
+            );
+        }
+        let mut t = table(color);
+        t.set_header(vec![
+            bold("Line", color),
+            bold("Stage", color),
+            bold("Why", color),
+            bold("Layers", color),
+            bold("Instruction", color),
+        ]);
+        for s in &c.rebuilt_steps {
+            let why = serde_json::to_value(s.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let why = if s.conditional {
+                format!("{why} (if output differs)")
+            } else {
+                why
+            };
+            let stage = s.stage_name.clone().unwrap_or_else(|| s.stage.to_string());
+            let layers = if s.layers.is_empty() {
+                "-".to_string()
+            } else {
+                s.layers
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            t.add_row(vec![
+                right(s.line),
+                Cell::new(stage),
+                Cell::new(why),
+                right(layers),
+                Cell::new(ellipsize(&s.instruction, 70)),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    out
+}
+
+/// The `churn` table output.
+pub fn churn(r: &ChurnReport, with_image: bool, color: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} commits replayed, {} touched the build context",
+        r.commits, r.commits_touching_context
+    );
+    if with_image {
+        let _ = writeln!(
+            out,
+            "Expected per commit: {} rebuilt, {} pushed again",
+            human(r.expected_rebuilt_bytes_per_commit),
+            human(r.expected_repushed_bytes_per_commit)
+        );
+    }
+    out.push('\n');
+    let mut t = table(color);
+    t.set_header(vec![
+        bold("Line", color),
+        bold("Rebuilds", color),
+        bold("Layer bytes", color),
+        bold("Per commit", color),
+        bold("Instruction", color),
+    ]);
+    for i in &r.instructions {
+        t.add_row(vec![
+            right(i.line),
+            right(format!(
+                "{} ({:.0}%)",
+                i.rebuild_commits,
+                i.rebuild_ratio * 100.0
+            )),
+            right(human(i.layer_bytes)),
+            right(human(i.expected_rebuilt_bytes_per_commit)),
+            Cell::new(ellipsize(&i.instruction, 60)),
+        ]);
+    }
+    let _ = writeln!(out, "{t}");
+    if let Some(top) = r.instructions.iter().find(|i| i.layer_bytes > 0) {
+        let _ = writeln!(
+            out,
+            "line {} costs {} on {:.0}% of commits",
+            top.line,
+            human(top.layer_bytes),
+            top.rebuild_ratio * 100.0
+        );
     }
     out
 }
