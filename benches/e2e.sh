@@ -176,6 +176,9 @@ echo "cpus:   $(nproc) ($(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | 
 echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) total, $(awk '/^MemAvailable/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) available"
 echo "kernel: $(uname -sr); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "openssl: $(openssl version)"
+if awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+    log "warning: load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs: other work is running, timings will be noisy"
+fi
 
 ensure_layerscope
 ensure_dive
