@@ -2,6 +2,7 @@
 //! the filesystem view, and derive the figures of the report.
 
 use crate::attribution::{HistoryAlignment, align_history};
+use crate::compat::DiveFigures;
 use crate::digest::to_hex;
 use crate::error::{Error, Result};
 use crate::layer::{EntryKind, LayerContents, read_layer};
@@ -279,6 +280,13 @@ impl Analysis {
         v
     }
 
+    /// The figures dive 0.13.1 prints for this image (efficiency, wastedBytes,
+    /// userWastedPercent, inefficient files), reproduced with its bugs, for `--compat dive`.
+    /// They are not layerscope's figures: see [`DiveFigures`] for dive's rules.
+    pub fn dive_compat(&self) -> DiveFigures {
+        crate::compat::dive_figures(&self.layers)
+    }
+
     /// Build the serialisable report.
     pub fn report(&self) -> Report {
         let base_n = self.base.0;
@@ -405,6 +413,7 @@ impl Analysis {
             waste,
             duplicates,
             warnings: self.warnings.clone(),
+            compat_dive: None,
         }
     }
 }

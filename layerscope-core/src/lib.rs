@@ -36,6 +36,7 @@
 
 mod analysis;
 mod attribution;
+mod compat;
 mod context;
 mod digest;
 mod dockerfile;
@@ -50,6 +51,7 @@ mod tree;
 
 pub use analysis::{Analysis, AnalysisOptions};
 pub use attribution::{HistoryAlignment, align_history};
+pub use compat::{DiveFigures, DiveInefficientFile};
 pub use error::{Error, Result};
 pub use layer::{Compression, EntryKind};
 pub use report::{
