@@ -68,6 +68,17 @@ struct AnalyzeArgs {
     /// How many of the largest waste items to list in the table output.
     #[arg(long, default_value_t = 10, value_name = "N")]
     top: usize,
+    /// Also compute another tool's figures, bugs included, for CI gates written against it
+    /// (`dive`: dive 0.13.1's efficiency, wastedBytes and userWastedPercent).
+    #[arg(long, value_enum, value_name = "TOOL")]
+    compat: Option<Compat>,
+}
+
+/// Tools whose figures `--compat` reproduces.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Compat {
+    /// dive 0.13.1.
+    Dive,
 }
 
 fn main() -> ExitCode {
@@ -141,7 +152,10 @@ fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
 
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let (_image, analysis) = open_and_analyze(&args.image)?;
-    let report = analysis.report();
+    let mut report = analysis.report();
+    if args.compat == Some(Compat::Dive) {
+        report.compat_dive = Some(analysis.dive_compat());
+    }
     let text = match args.format {
         Format::Json => render::json::to_string(&report)?,
         Format::Table => {
