@@ -675,7 +675,7 @@ def parse_size(s: str) -> int:
         for tail in (suf + "B", suf):
             if s.endswith(tail):
                 return int(float(s[: -len(tail)]) * mult[suf])
-    return int(s.rstrip("B"))
+    return int(float(s.rstrip("B")))
 
 
 def main(argv=None) -> int:

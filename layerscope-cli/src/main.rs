@@ -5,7 +5,11 @@ mod render;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use layerscope_core::{Analysis, AnalysisOptions, Image, OpenOptions};
+use layerscope_core::{
+    Analysis, AnalysisOptions, BuildContext, Change, Dockerfile, FileFilter, Image, ImageDiff,
+    OpenOptions, ReportOptions, Simulator,
+};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,6 +31,81 @@ struct Cli {
 enum Command {
     /// Analyze an image: layers, sizes, files added/modified/deleted, waste.
     Analyze(AnalyzeArgs),
+    /// The file tree of the final image or of one layer, with change markers and sizes.
+    Tree(TreeArgs),
+    /// Compare two images: shared layers, size deltas, push cost, file changes.
+    Diff(DiffArgs),
+    /// Which build steps lose their cache when a file or build argument changes, and what
+    /// that rebuilds and pushes again.
+    Simulate(SimulateArgs),
+    /// What each instruction costs over the last N commits of the context's git history.
+    Churn(ChurnArgs),
+}
+
+/// The build inputs: Dockerfile, context, build arguments.
+#[derive(clap::Args, Debug)]
+struct BuildArgs {
+    /// The image built from the Dockerfile (any supported format), for layer sizes; without
+    /// it, steps are listed without bytes.
+    image: Option<PathBuf>,
+    /// The Dockerfile.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    dockerfile: PathBuf,
+    /// The build context directory (default: the Dockerfile's directory).
+    #[arg(long, value_name = "DIR")]
+    context: Option<PathBuf>,
+    /// A build argument the image was built with (repeatable).
+    #[arg(long = "with-build-arg", value_name = "NAME=VALUE", value_parser = parse_kv)]
+    with_build_args: Vec<(String, String)>,
+    /// Platform to pick from a multi-platform image.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct SimulateArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// A context path whose content changes (repeatable; each is reported on its own).
+    #[arg(long, value_name = "PATH")]
+    changed: Vec<String>,
+    /// The context as it was: the changes are what differs from --context.
+    #[arg(long, value_name = "DIR")]
+    baseline_context: Option<PathBuf>,
+    /// The changes between this git revision and the working tree.
+    #[arg(long, value_name = "REV")]
+    git: Option<String>,
+    /// A build argument that takes a new value (repeatable; each reported on its own).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE", value_parser = parse_kv)]
+    build_args: Vec<(String, String)>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to FILE.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct ChurnArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// How many of the latest commits to replay.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    git_history: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to FILE.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -48,8 +127,12 @@ struct ImageArgs {
     #[arg(long)]
     allow_digest_mismatch: bool,
     /// Count the bottom N layers as the base image (default: detected from history).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "base")]
     base_layers: Option<usize>,
+    /// The base image (any supported format): its layers, a prefix of this image's, are
+    /// counted as the base.
+    #[arg(long, value_name = "IMAGE")]
+    base: Option<PathBuf>,
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -65,9 +148,8 @@ struct AnalyzeArgs {
     /// Write the output to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// How many of the largest waste items to list in the table output.
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    top: usize,
+    #[command(flatten)]
+    lists: ListArgs,
     /// Also compute another tool's figures, bugs included, for CI gates written against it
     /// (`dive`: dive 0.13.1's efficiency, wastedBytes and userWastedPercent).
     #[arg(long, value_enum, value_name = "TOOL")]
@@ -79,6 +161,86 @@ struct AnalyzeArgs {
 enum Compat {
     /// dive 0.13.1.
     Dive,
+}
+
+/// Options for the lists of a report.
+#[derive(clap::Args, Debug)]
+struct ListArgs {
+    /// List this many of the largest files, waste items and duplicate groups (table default:
+    /// 10; JSON default: every waste item and group, 20 files).
+    #[arg(long, value_name = "N")]
+    top: Option<usize>,
+    /// Only list paths matching this glob (`*` within a directory, `**` across).
+    #[arg(long, value_name = "GLOB")]
+    path: Option<String>,
+    /// Only list entries of at least this size (e.g. 1MB, 512KiB, 100).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    min_size: Option<u64>,
+}
+
+impl ListArgs {
+    fn filter(&self) -> Result<FileFilter> {
+        let mut f = FileFilter::default();
+        if let Some(p) = &self.path {
+            f = f.path_glob(p)?;
+        }
+        if let Some(m) = self.min_size {
+            f = f.min_size(m);
+        }
+        Ok(f)
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct TreeArgs {
+    #[command(flatten)]
+    image: ImageArgs,
+    /// Show the filesystem as it stands after this layer (0 = base), with its changes marked.
+    #[arg(long, value_name = "N")]
+    layer: Option<usize>,
+    /// Only entries the layer changed (needs --layer).
+    #[arg(long, requires = "layer")]
+    changes_only: bool,
+    /// Only paths matching this glob.
+    #[arg(long, value_name = "GLOB")]
+    path: Option<String>,
+    /// Only files of at least this size.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    min_size: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to FILE.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct DiffArgs {
+    /// The image before.
+    a: PathBuf,
+    /// The image after.
+    b: PathBuf,
+    /// Platform to pick from multi-platform images.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+    /// Report digest mismatches as warnings.
+    #[arg(long)]
+    allow_digest_mismatch: bool,
+    /// How many changed files to list in the table output.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    top: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to FILE.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// `20MB` (10^6), `20MiB` (2^20), `512k`, or plain bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    layerscope_core::parse_size(s).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -105,6 +267,10 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze(args) => analyze(args),
+        Command::Tree(args) => tree(args),
+        Command::Diff(args) => diff(args),
+        Command::Simulate(args) => simulate(args),
+        Command::Churn(args) => churn(args),
     }
 }
 
@@ -118,6 +284,11 @@ fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
     let mut options = AnalysisOptions::default().allow_digest_mismatch(args.allow_digest_mismatch);
     if let Some(n) = args.base_layers {
         options = options.base_layers(n);
+    }
+    if let Some(base) = &args.base {
+        let base_image =
+            Image::open_with(base, &open).with_context(|| format!("--base {}", base.display()))?;
+        options = options.base_layers(base_prefix(&base_image, &image)?);
     }
     let total: u64 = image.layers().iter().filter_map(|l| l.size).sum();
     let show_progress =
@@ -150,17 +321,242 @@ fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
     Ok((image, result?))
 }
 
-fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
-    let (_image, analysis) = open_and_analyze(&args.image)?;
-    let mut report = analysis.report();
-    if args.compat == Some(Compat::Dive) {
-        report.compat_dive = Some(analysis.dive_compat());
+/// The base image's DiffIDs must be a prefix of the image's.
+fn base_prefix(base: &Image, image: &Image) -> Result<usize> {
+    let ids = |i: &Image| {
+        i.layers()
+            .iter()
+            .map(|l| l.diff_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let (b, i) = (ids(base), ids(image));
+    if b.len() <= i.len() && b.iter().zip(&i).all(|(x, y)| x == y) {
+        Ok(b.len())
+    } else {
+        let common = b.iter().zip(&i).take_while(|(x, y)| x == y).count();
+        anyhow::bail!(
+            "--base {}: its {} layers are not the bottom of {} (only {common} match)",
+            base.path().display(),
+            b.len(),
+            image.path().display()
+        )
     }
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
+    let filter = args.lists.filter()?;
+    let (_image, analysis) = open_and_analyze(&args.image)?;
+    let compat_dive = (args.compat == Some(Compat::Dive)).then(|| analysis.dive_compat());
+    let text = match args.format {
+        Format::Json => {
+            let mut options = ReportOptions::default().filter(filter);
+            if let Some(n) = args.lists.top {
+                options = options.top(n);
+            }
+            let mut report = analysis.report_with(&options);
+            report.compat_dive = compat_dive;
+            render::json::to_string(&report)?
+        }
+        Format::Table => {
+            let top = args.lists.top.unwrap_or(10);
+            let mut report =
+                analysis.report_with(&ReportOptions::default().filter(filter).top(top));
+            report.compat_dive = compat_dive;
+            render::table::analyze(&report, top, render::color_for(args.output.is_some()))
+        }
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tree(args: TreeArgs) -> Result<ExitCode> {
+    let mut filter = FileFilter::default();
+    if let Some(p) = &args.path {
+        filter = filter.path_glob(p)?;
+    }
+    if let Some(m) = args.min_size {
+        filter = filter.min_size(m);
+    }
+    let (image, analysis) = open_and_analyze(&args.image)?;
+    if let Some(n) = args.layer
+        && n >= image.layers().len()
+    {
+        anyhow::bail!(
+            "--layer {n}: the image has {} layers (0 to {})",
+            image.layers().len(),
+            image.layers().len().saturating_sub(1)
+        );
+    }
+    let entries = filter.prune_tree(analysis.tree_view(args.layer, args.changes_only));
+    let report = analysis.report();
+    let text = match args.format {
+        Format::Json => {
+            render::json::to_string(&render::tree::TreeJson::new(&report, args.layer, &entries))?
+        }
+        Format::Table => render::tree::text(
+            &entries,
+            args.layer,
+            render::color_for(args.output.is_some()),
+        ),
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn diff(args: DiffArgs) -> Result<ExitCode> {
+    let make = |p: &PathBuf| ImageArgs {
+        image: p.clone(),
+        platform: args.platform.clone(),
+        allow_digest_mismatch: args.allow_digest_mismatch,
+        base_layers: None,
+        base: None,
+        no_progress: false,
+    };
+    let (_, a) = open_and_analyze(&make(&args.a))
+        .with_context(|| format!("image A {}", args.a.display()))?;
+    let (_, b) = open_and_analyze(&make(&args.b))
+        .with_context(|| format!("image B {}", args.b.display()))?;
+    let d = ImageDiff::compute(&a, &b);
+    let text = match args.format {
+        Format::Json => render::json::to_string(&d)?,
+        Format::Table => {
+            render::table::diff(&d, args.top, render::color_for(args.output.is_some()))
+        }
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything a simulation needs, loaded.
+struct Loaded {
+    dockerfile: Dockerfile,
+    context: BuildContext,
+    analysis: Option<Analysis>,
+    build_args: BTreeMap<String, String>,
+}
+
+fn load_build(b: &BuildArgs) -> Result<Loaded> {
+    let text = std::fs::read_to_string(&b.dockerfile)
+        .with_context(|| format!("cannot read {}", b.dockerfile.display()))?;
+    let name = b.dockerfile.display().to_string();
+    let dockerfile = Dockerfile::parse_named(&text, &name)?;
+    let context_dir = match &b.context {
+        Some(c) => c.clone(),
+        None => b
+            .dockerfile
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    let df_name = b
+        .dockerfile
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string);
+    let context = BuildContext::open(&context_dir, df_name.as_deref())?;
+    let analysis = match &b.image {
+        Some(img) => {
+            let args = ImageArgs {
+                image: img.clone(),
+                platform: b.platform.clone(),
+                allow_digest_mismatch: false,
+                base_layers: None,
+                base: None,
+                no_progress: false,
+            };
+            Some(open_and_analyze(&args)?.1)
+        }
+        None => None,
+    };
+    Ok(Loaded {
+        dockerfile,
+        context,
+        analysis,
+        build_args: b.with_build_args.iter().cloned().collect(),
+    })
+}
+
+fn simulate(args: SimulateArgs) -> Result<ExitCode> {
+    if args.changed.is_empty()
+        && args.baseline_context.is_none()
+        && args.git.is_none()
+        && args.build_args.is_empty()
+    {
+        anyhow::bail!(
+            "nothing to simulate: give --changed PATH, --baseline-context DIR, --git REV or --build-arg NAME=VALUE"
+        );
+    }
+    let l = load_build(&args.build)?;
+    let old_context = match &args.baseline_context {
+        Some(dir) => Some(BuildContext::open(
+            dir,
+            args.build.dockerfile.file_name().and_then(|n| n.to_str()),
+        )?),
+        None => None,
+    };
+    let sim = Simulator::new(
+        &l.dockerfile,
+        &l.context,
+        old_context.as_ref(),
+        l.analysis.as_ref(),
+        l.build_args.clone(),
+    )?;
+    let mut changes: Vec<Change> = args.changed.iter().map(Change::path).collect();
+    if let Some(old) = &old_context {
+        let diff = BuildContext::diff(old, &l.context)?;
+        changes.push(Change::Paths {
+            label: format!("{} -> {}", old.dir().display(), l.context.dir().display()),
+            changes: diff,
+        });
+    }
+    if let Some(rev) = &args.git {
+        let diff = layerscope_core::git_changes(l.context.dir(), rev)?;
+        changes.push(Change::Paths {
+            label: format!("{rev} -> working tree"),
+            changes: diff,
+        });
+    }
+    for (k, v) in &args.build_args {
+        changes.push(Change::BuildArg {
+            name: k.clone(),
+            value: v.clone(),
+        });
+    }
+    let report = sim.report(&changes)?;
     let text = match args.format {
         Format::Json => render::json::to_string(&report)?,
-        Format::Table => {
-            render::table::analyze(&report, args.top, render::color_for(args.output.is_some()))
-        }
+        Format::Table => render::table::simulate(
+            &report,
+            l.analysis.is_some(),
+            render::color_for(args.output.is_some()),
+        ),
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn churn(args: ChurnArgs) -> Result<ExitCode> {
+    if args.git_history == 0 {
+        anyhow::bail!("--git-history must be at least 1");
+    }
+    let l = load_build(&args.build)?;
+    let sim = Simulator::new(
+        &l.dockerfile,
+        &l.context,
+        None,
+        l.analysis.as_ref(),
+        l.build_args.clone(),
+    )?;
+    let history = layerscope_core::git_churn(l.context.dir(), args.git_history)?;
+    let report = sim.churn(&history)?;
+    let text = match args.format {
+        Format::Json => render::json::to_string(&report)?,
+        Format::Table => render::table::churn(
+            &report,
+            l.analysis.is_some(),
+            render::color_for(args.output.is_some()),
+        ),
     };
     write_output(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)

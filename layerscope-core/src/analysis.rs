@@ -17,6 +17,33 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+/// How many largest files a report lists when no `top` is given.
+const DEFAULT_LARGEST_FILES: usize = 20;
+
+/// What a report lists: the figures in `totals` and `layers` are never filtered.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ReportOptions {
+    /// Keep only this many waste items, duplicate groups and largest files (all waste items
+    /// and groups, and 20 files, when `None`).
+    pub top: Option<usize>,
+    /// Which paths and sizes the lists keep.
+    pub filter: crate::filter::FileFilter,
+}
+
+impl ReportOptions {
+    /// Cut the lists to `n` entries.
+    pub fn top(mut self, n: usize) -> Self {
+        self.top = Some(n);
+        self
+    }
+    /// Filter the lists.
+    pub fn filter(mut self, filter: crate::filter::FileFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+}
+
 /// Options for [`Analysis::run`].
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -57,6 +84,8 @@ pub struct Analysis {
     alignment: HistoryAlignment,
     history: Vec<crate::source::HistoryEntry>,
     base: (usize, &'static str),
+    /// Index of the first history entry of this build, when the history says (buildah).
+    first_own_history: Option<usize>,
     warnings: Vec<String>,
 }
 
@@ -176,10 +205,18 @@ impl Analysis {
         if let Some(note) = &alignment.note {
             warnings.push(format!("history: {note}"));
         }
+        let first_own_history = first_own_history_entry(&config.history);
         let base = match options.base_layers {
             Some(n) => (n.min(layers.len()), "flag"),
-            None => match detect_base_from_history(&config.history, &alignment) {
-                Some(n) => (n, "history"),
+            None => match first_own_history {
+                Some(first) => (
+                    alignment
+                        .layer_entries
+                        .iter()
+                        .filter(|e| e.is_some_and(|i| i < first))
+                        .count(),
+                    "history",
+                ),
                 None => (0, "none"),
             },
         };
@@ -208,7 +245,119 @@ impl Analysis {
             alignment,
             history: config.history.clone(),
             base,
+            first_own_history,
             warnings,
+        })
+    }
+
+    /// Attribute layers and bytes to the instructions of `dockerfile` (its last stage, and the
+    /// stages it builds on) by matching the config history to the instructions, for every
+    /// builder's history style.
+    ///
+    /// # Errors
+    /// An expansion error while evaluating the Dockerfile with `build_args`.
+    pub fn attribute(
+        &self,
+        dockerfile: &crate::dockerfile::Dockerfile,
+        build_args: &BTreeMap<String, String>,
+    ) -> Result<crate::attribution::Attribution> {
+        use crate::attribution::{InstructionCost, chain_steps, match_history};
+        let target = dockerfile.stages().len().saturating_sub(1);
+        let steps = chain_steps(dockerfile, target, build_args)?;
+        let first = self.first_own_history.unwrap_or(0);
+        let matched = match_history(&self.history, first, &steps);
+        let report = self.report();
+        let mut costs: Vec<InstructionCost> = steps
+            .iter()
+            .map(|s| InstructionCost {
+                stage: s.stage,
+                stage_name: s.stage_name.clone(),
+                index: s.index,
+                line: s.span.first_line,
+                last_line: s.span.last_line,
+                instruction: s.original.clone(),
+                history_index: None,
+                layers: Vec::new(),
+                size_bytes: 0,
+                compressed_size_bytes: 0,
+                wasted_bytes_introduced: 0,
+                squashed: false,
+                squashed_lines: Vec::new(),
+            })
+            .collect();
+        for (h, m) in matched.iter().enumerate() {
+            if let Some(j) = m
+                && let Some(c) = costs.get_mut(*j)
+            {
+                c.history_index = Some(h);
+            }
+        }
+        let first_matched = matched.iter().position(Option::is_some);
+        let mut base_layers = Vec::new();
+        let mut unmatched = Vec::new();
+        let mut notes = Vec::new();
+        let mut prev_step: Option<usize> = None;
+        for (l, entry) in self.alignment.layer_entries.iter().enumerate() {
+            let step = entry.and_then(|h| matched.get(h).copied().flatten());
+            let Some(j) = step else {
+                let before_build = match (entry, first_matched) {
+                    (Some(h), Some(f)) => *h < f,
+                    (None, Some(_)) => prev_step.is_none(),
+                    _ => l < self.base.0,
+                };
+                if before_build {
+                    base_layers.push(l)
+                } else {
+                    unmatched.push(l)
+                }
+                continue;
+            };
+            let layer = report.layers.get(l);
+            let squashed_lines: Vec<usize> = match steps.get(j) {
+                Some(s) if !crate::attribution::makes_layer(&s.kind) => steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, st)| {
+                        prev_step.is_none_or(|p| *k > p)
+                            && *k < j
+                            && crate::attribution::makes_layer(&st.kind)
+                    })
+                    .map(|(_, st)| st.span.first_line)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if let Some(c) = costs.get_mut(j) {
+                c.layers.push(l);
+                c.size_bytes += layer.map_or(0, |x| x.size_bytes);
+                c.compressed_size_bytes += layer.map_or(0, |x| x.compressed_size_bytes);
+                c.wasted_bytes_introduced += layer.map_or(0, |x| x.wasted_bytes_introduced);
+                if !squashed_lines.is_empty() {
+                    notes.push(format!(
+                        "layer {l} holds the output of lines {} (a squashed build); its bytes are shown on line {}",
+                        squashed_lines.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
+                        c.line
+                    ));
+                    c.squashed = true;
+                    c.squashed_lines = squashed_lines;
+                }
+            }
+            prev_step = Some(j);
+        }
+        if !unmatched.is_empty() {
+            notes.push(format!(
+                "layers {:?} could not be matched to an instruction of {}: is it the Dockerfile this image was built from?",
+                unmatched,
+                dockerfile.file_name()
+            ));
+        }
+        costs.retain(|c| c.history_index.is_some() || !c.layers.is_empty());
+        Ok(crate::attribution::Attribution {
+            dockerfile: dockerfile.file_name().to_string(),
+            target_stage: target,
+            instructions: costs,
+            base_layers,
+            unmatched_layers: unmatched,
+            notes,
         })
     }
 
@@ -228,56 +377,78 @@ impl Analysis {
         self.history.get(idx)?.created_by.as_deref()
     }
 
-    /// Every visible file of the final image (non-directories), sorted by path.
+    /// Every visible non-directory of the final image, in tree order.
     pub fn final_files(&self) -> Vec<FileRecord> {
         self.tree
             .visible(&self.layers)
             .into_iter()
-            .map(|v| FileRecord {
-                path: v.path,
-                kind: v.kind,
-                size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
-                layer: v.layer,
-                mode: v.mode,
-                uid: v.uid,
-                gid: v.gid,
-                mtime: v.mtime,
-                has_xattrs: v.has_xattrs,
-                change: None,
-            })
+            .map(|v| file_record(v, None))
             .collect()
     }
 
-    /// The changes one layer made (added, modified, metadata-only, deleted), sorted by path.
-    pub fn layer_changes(&self, layer: usize) -> Vec<FileRecord> {
-        let mut v: Vec<FileRecord> = self
-            .tree
+    /// The filesystem as it stands after `layer` (the final image when `None`), directories
+    /// included, in tree order. For a layer, entries that layer changed carry their change
+    /// marker (added, modified, metadata-only) and the paths it removed are listed as
+    /// `deleted` with the bytes they held; `changes_only` keeps just those.
+    pub fn tree_view(&self, layer: Option<usize>, changes_only: bool) -> Vec<FileRecord> {
+        let n = match layer {
+            Some(n) => n.min(self.layers.len().saturating_sub(1)),
+            None => {
+                let mut v: Vec<FileRecord> = self
+                    .tree
+                    .listing(&self.layers, true)
+                    .into_iter()
+                    .map(|v| file_record(v, None))
+                    .collect();
+                v.sort_by(|a, b| tree_order(&a.path, &b.path));
+                return v;
+            }
+        };
+        let partial;
+        let tree = if n + 1 == self.layers.len() {
+            &self.tree
+        } else {
+            partial = Tree::merge(self.layers.get(..=n).unwrap_or(&[]));
+            &partial
+        };
+        let changes = tree
             .layers
-            .get(layer)
-            .map(|lc| {
-                lc.changes
-                    .iter()
-                    .map(|c| FileRecord {
-                        path: c.path.clone(),
-                        kind: c.entry_kind,
-                        size_bytes: if c.kind == ChangeKind::Deleted {
-                            c.removed_bytes
-                        } else {
-                            c.size
-                        },
-                        layer,
-                        mode: 0,
-                        uid: 0,
-                        gid: 0,
-                        mtime: 0,
-                        has_xattrs: false,
-                        change: Some(c.kind),
-                    })
-                    .collect()
+            .get(n)
+            .map(|l| l.changes.as_slice())
+            .unwrap_or(&[]);
+        let marks: HashMap<&str, ChangeKind> = changes
+            .iter()
+            .filter(|c| c.kind != ChangeKind::Deleted)
+            .map(|c| (c.path.as_str(), c.kind))
+            .collect();
+        let mut out: Vec<FileRecord> = tree
+            .listing(&self.layers, true)
+            .into_iter()
+            .filter_map(|v| {
+                let mark = marks.get(v.path.as_str()).copied();
+                (!changes_only || mark.is_some()).then(|| file_record(v, mark))
             })
-            .unwrap_or_default();
-        v.sort_by(|a, b| a.path.cmp(&b.path));
-        v
+            .collect();
+        out.extend(
+            changes
+                .iter()
+                .filter(|c| c.kind == ChangeKind::Deleted)
+                .map(|c| FileRecord {
+                    path: c.path.clone(),
+                    kind: c.entry_kind,
+                    size_bytes: c.removed_bytes,
+                    layer: Some(n),
+                    sha256: None,
+                    mode: 0,
+                    uid: 0,
+                    gid: 0,
+                    mtime: 0,
+                    has_xattrs: false,
+                    change: Some(ChangeKind::Deleted),
+                }),
+        );
+        out.sort_by(|a, b| tree_order(&a.path, &b.path).then(a.change.cmp(&b.change)));
+        out
     }
 
     /// The figures dive 0.13.1 prints for this image (efficiency, wastedBytes,
@@ -287,8 +458,13 @@ impl Analysis {
         crate::compat::dive_figures(&self.layers)
     }
 
-    /// Build the serialisable report.
+    /// Build the serialisable report with every waste item and duplicate group.
     pub fn report(&self) -> Report {
+        self.report_with(&ReportOptions::default())
+    }
+
+    /// Build the serialisable report, filtered and cut as `options` says.
+    pub fn report_with(&self, options: &ReportOptions) -> Report {
         let base_n = self.base.0;
         let mut per_layer_introduced = vec![0u64; self.layers.len()];
         let mut per_layer_hides = vec![0u64; self.layers.len()];
@@ -317,6 +493,7 @@ impl Analysis {
                 sha256: format!("sha256:{}", to_hex(&h.sha256)),
             });
         }
+        waste.retain(|w| options.filter.matches(&w.path, w.bytes));
         waste.sort_by(|a, b| {
             b.bytes
                 .cmp(&a.bytes)
@@ -374,8 +551,27 @@ impl Analysis {
         let final_size_bytes = self.tree.visible_bytes();
         let size_bytes: u64 = layers.iter().map(|l| l.size_bytes).sum();
         let compressed_size_bytes: u64 = layers.iter().map(|l| l.compressed_size_bytes).sum();
-        let duplicates = duplicate_groups(&visible);
+        let mut duplicates = duplicate_groups(&visible);
         let duplicate_bytes = duplicates.iter().map(|g| g.wasted_bytes).sum();
+        duplicates.retain(|g| {
+            g.paths
+                .iter()
+                .any(|p| options.filter.matches(p, g.size_bytes))
+        });
+        let mut largest: Vec<&crate::tree::Visible> = visible
+            .iter()
+            .filter(|v| v.kind == EntryKind::File && options.filter.matches(&v.path, v.size))
+            .collect();
+        largest.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
+        let largest_files: Vec<FileRecord> = largest
+            .into_iter()
+            .take(options.top.unwrap_or(DEFAULT_LARGEST_FILES))
+            .map(|v| file_record(v.clone(), None))
+            .collect();
+        if let Some(top) = options.top {
+            waste.truncate(top);
+            duplicates.truncate(top);
+        }
         let user_size_bytes: u64 = layers.iter().skip(base_n).map(|l| l.size_bytes).sum();
         let empty_layer_entries = self.history.iter().filter(|h| h.empty_layer).count();
         Report {
@@ -412,10 +608,34 @@ impl Analysis {
             layers,
             waste,
             duplicates,
+            largest_files,
+            filter: options.filter.describe(),
             warnings: self.warnings.clone(),
             compat_dive: None,
         }
     }
+}
+
+fn file_record(v: crate::tree::Visible, change: Option<ChangeKind>) -> FileRecord {
+    let is_content = v.inode.is_some() && matches!(v.kind, EntryKind::File | EntryKind::Hardlink);
+    FileRecord {
+        path: v.path,
+        kind: v.kind,
+        size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
+        layer: v.layer,
+        sha256: is_content.then(|| format!("sha256:{}", to_hex(&v.sha256))),
+        mode: v.mode,
+        uid: v.uid,
+        gid: v.gid,
+        mtime: v.mtime,
+        has_xattrs: v.has_xattrs,
+        change,
+    }
+}
+
+/// Tree order: component by component, so a directory's children follow it directly.
+pub(crate) fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.split('/').cmp(b.split('/'))
 }
 
 /// `a / b`, `None` when `b` is 0 (never NaN).
@@ -465,11 +685,8 @@ fn duplicate_groups(visible: &[crate::tree::Visible]) -> Vec<DuplicateGroup> {
 /// buildah and the classic builder carry the base image's history into the child, and
 /// buildah marks each step with a `FROM <parent>` comment; the step whose comment names an
 /// image (not a bare 12-hex intermediate ID) is the first instruction of this build.
-fn detect_base_from_history(
-    history: &[crate::source::HistoryEntry],
-    alignment: &HistoryAlignment,
-) -> Option<usize> {
-    let first_own = history.iter().rposition(|h| {
+fn first_own_history_entry(history: &[crate::source::HistoryEntry]) -> Option<usize> {
+    history.iter().rposition(|h| {
         h.comment
             .as_deref()
             .and_then(|c| c.strip_prefix("FROM "))
@@ -477,12 +694,5 @@ fn detect_base_from_history(
                 let name = name.trim();
                 !(name.len() == 12 && name.bytes().all(|b| b.is_ascii_hexdigit()))
             })
-    })?;
-    Some(
-        alignment
-            .layer_entries
-            .iter()
-            .filter(|e| e.is_some_and(|i| i < first_own))
-            .count(),
-    )
+    })
 }

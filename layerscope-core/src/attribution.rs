@@ -72,6 +72,37 @@ mod tests {
     }
 
     #[test]
+    fn created_by_styles() {
+        let p = |s: &str| {
+            let h = parse_created_by(s);
+            (h.keyword, h.text)
+        };
+        let r = |k: &str, t: &str| (k.to_string(), t.to_string());
+        assert_eq!(
+            p("RUN /bin/sh -c apt-get update # buildkit"),
+            r("RUN", "apt-get update")
+        );
+        assert_eq!(
+            p("RUN |2 A=1 B=2 /bin/sh -c make all # buildkit"),
+            r("RUN", "make all")
+        );
+        assert_eq!(p("COPY . /app # buildkit"), r("COPY", ". /app"));
+        assert_eq!(p("WORKDIR /app"), r("WORKDIR", "/app"));
+        assert_eq!(
+            p("/bin/sh -c #(nop) COPY dir:abc in /app "),
+            r("COPY", "dir:abc in /app")
+        );
+        assert_eq!(
+            p("|1 APP_VERSION=1.2.3 /bin/sh -c chmod 0755 /x"),
+            r("RUN", "chmod 0755 /x")
+        );
+        assert_eq!(p("/bin/sh -c echo hi"), r("RUN", "echo hi"));
+        assert_eq!(p("RUN echo kaniko"), r("RUN", "echo kaniko"));
+        assert_eq!(p("COPY a.txt /b"), r("COPY", "a.txt /b"));
+        assert_eq!(p("|bad"), r("RUN", "|bad"));
+    }
+
+    #[test]
     fn short_history_aligns_from_the_top() {
         let a = align_history(&[h(false)], 3);
         assert_eq!(a.layer_entries, vec![None, None, Some(0)]);
@@ -80,4 +111,312 @@ mod tests {
         assert_eq!(a.layer_entries, vec![Some(1), Some(2)]);
         assert!(align_history(&[], 1).note.is_some());
     }
+}
+
+/// A history `created_by` reduced to an instruction keyword and its argument text, for every
+/// builder's style (C4 of the format notes):
+/// - BuildKit: `RUN /bin/sh -c cmd # buildkit`, `RUN |2 A=1 B=2 /bin/sh -c cmd # buildkit`,
+///   `COPY src dest # buildkit`, `ENV k=v`, `WORKDIR /app`;
+/// - classic builder and buildah: `/bin/sh -c #(nop) COPY dir:<hash> in /app `,
+///   `|1 A=1 /bin/sh -c cmd` (a RUN with a build arg in scope), `/bin/sh -c cmd`;
+/// - kaniko: the plain instruction text (`RUN cmd`, `COPY a b`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HistoryCommand {
+    pub(crate) keyword: String,
+    pub(crate) text: String,
+}
+
+const KEYWORDS: &[&str] = &[
+    "FROM",
+    "RUN",
+    "CMD",
+    "LABEL",
+    "MAINTAINER",
+    "EXPOSE",
+    "ENV",
+    "ADD",
+    "COPY",
+    "ENTRYPOINT",
+    "VOLUME",
+    "USER",
+    "WORKDIR",
+    "ARG",
+    "ONBUILD",
+    "STOPSIGNAL",
+    "HEALTHCHECK",
+    "SHELL",
+];
+
+/// Strip a `|N K=V ...` build-arg prefix.
+fn strip_arg_prefix(s: &str) -> &str {
+    let Some(rest) = s.strip_prefix('|') else {
+        return s;
+    };
+    let mut parts = rest.splitn(2, ' ');
+    let (Some(n), Some(mut rest)) = (parts.next(), parts.next()) else {
+        return s;
+    };
+    let Ok(n) = n.parse::<usize>() else { return s };
+    for _ in 0..n {
+        rest = rest.trim_start();
+        match rest.find(' ') {
+            Some(i) => rest = &rest[i + 1..],
+            None => return "",
+        }
+    }
+    rest.trim_start()
+}
+
+fn strip_shell(s: &str) -> &str {
+    for prefix in ["/bin/sh -c ", "/bin/bash -c ", "cmd /S /C ", "sh -c "] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            return rest;
+        }
+    }
+    s
+}
+
+pub(crate) fn parse_created_by(created_by: &str) -> HistoryCommand {
+    let mut s = created_by.trim();
+    s = s.strip_suffix("# buildkit").map(str::trim_end).unwrap_or(s);
+    s = strip_arg_prefix(s);
+    if let Some(rest) = s
+        .strip_prefix("/bin/sh -c #(nop)")
+        .or_else(|| s.strip_prefix("#(nop)"))
+    {
+        s = rest.trim();
+    } else {
+        let unshelled = strip_shell(s);
+        if unshelled.len() != s.len() {
+            return HistoryCommand {
+                keyword: "RUN".into(),
+                text: unshelled.trim().to_string(),
+            };
+        }
+    }
+    let (first, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+    let upper = first.to_ascii_uppercase();
+    if KEYWORDS.contains(&upper.as_str()) {
+        let mut text = rest.trim();
+        if upper == "RUN" {
+            text = strip_shell(strip_arg_prefix(text)).trim();
+        }
+        HistoryCommand {
+            keyword: upper,
+            text: text.to_string(),
+        }
+    } else {
+        HistoryCommand {
+            keyword: "RUN".into(),
+            text: s.to_string(),
+        }
+    }
+}
+
+fn collapse_ws(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn clean_dest(s: &str) -> String {
+    let t = s.trim().trim_matches('"');
+    let t = t.strip_prefix("./").unwrap_or(t);
+    let t = t.trim_end_matches('/');
+    if t.is_empty() || t == "." {
+        ".".into()
+    } else {
+        t.to_string()
+    }
+}
+
+/// How well a history entry fits an instruction: 0 = cannot be it, 1 = same keyword,
+/// 3 = same keyword and arguments.
+fn match_score(
+    h: &HistoryCommand,
+    ins: &crate::dockerfile::InstructionKind,
+    original: &str,
+) -> u32 {
+    use crate::dockerfile::{CommandForm, InstructionKind as K};
+    if h.keyword != ins.keyword().as_str() {
+        return 0;
+    }
+    let args_text = original
+        .split_once(char::is_whitespace)
+        .map_or("", |(_, r)| r);
+    let strong = match ins {
+        K::Run(r) => {
+            let cmd = match &r.form {
+                CommandForm::Shell(s) => s.clone(),
+                CommandForm::Exec(v) => v.join(" "),
+            };
+            collapse_ws(&h.text) == collapse_ws(&cmd)
+                || collapse_ws(&h.text) == collapse_ws(args_text)
+        }
+        K::Copy(c) | K::Add(c) => {
+            // classic/buildah: `<kind>:<hash> in <dest>`; BuildKit and kaniko: `srcs dest`.
+            let dest = match h.text.rsplit_once(" in ") {
+                Some((_, d)) => d.to_string(),
+                None => h.text.split_whitespace().last().unwrap_or("").to_string(),
+            };
+            clean_dest(&dest) == clean_dest(&c.dest)
+        }
+        _ => collapse_ws(&h.text) == collapse_ws(args_text),
+    };
+    if strong { 3 } else { 1 }
+}
+
+/// Does this instruction normally write a layer?
+pub(crate) fn makes_layer(kind: &crate::dockerfile::InstructionKind) -> bool {
+    use crate::dockerfile::InstructionKind as K;
+    matches!(kind, K::Run(_) | K::Copy(_) | K::Add(_) | K::Workdir(_))
+}
+
+/// One instruction of the built stage with the layers and bytes it made.
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct InstructionCost {
+    /// Stage index in the Dockerfile.
+    pub stage: usize,
+    /// Stage name, if any.
+    pub stage_name: Option<String>,
+    /// Position of the instruction in its stage (0 = the `FROM`).
+    pub index: usize,
+    /// First line of the instruction (1-based).
+    pub line: usize,
+    /// Last line (continuations and heredocs included).
+    pub last_line: usize,
+    /// The instruction as written (continuations joined).
+    pub instruction: String,
+    /// The matched history entry, if any.
+    pub history_index: Option<usize>,
+    /// Layers this instruction made.
+    pub layers: Vec<usize>,
+    /// Sum of those layers' `size_bytes`.
+    pub size_bytes: u64,
+    /// Sum of their compressed sizes.
+    pub compressed_size_bytes: u64,
+    /// Bytes those layers shipped that the final image hides.
+    pub wasted_bytes_introduced: u64,
+    /// True when a layer also holds the output of other instructions (a squashed build):
+    /// `squashed_lines` lists them.
+    pub squashed: bool,
+    /// Lines of the instructions whose output was squashed into this instruction's layer.
+    pub squashed_lines: Vec<usize>,
+}
+
+/// Bytes attributed to the Dockerfile instructions that made them.
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct Attribution {
+    /// The Dockerfile path.
+    pub dockerfile: String,
+    /// The stage that was built (the target).
+    pub target_stage: usize,
+    /// Instructions of the target stage and the stages it builds on (`FROM stage`), in
+    /// order; only instructions that match a history entry or make a layer are listed.
+    pub instructions: Vec<InstructionCost>,
+    /// Layers that belong to the base image.
+    pub base_layers: Vec<usize>,
+    /// Layers of this build that no instruction could be matched to.
+    pub unmatched_layers: Vec<usize>,
+    /// Irregularities met.
+    pub notes: Vec<String>,
+}
+
+/// An instruction of the build chain (the target stage and its stage ancestors).
+pub(crate) struct ChainStep {
+    pub(crate) stage: usize,
+    pub(crate) stage_name: Option<String>,
+    pub(crate) index: usize,
+    pub(crate) span: crate::dockerfile::Span,
+    pub(crate) original: String,
+    pub(crate) kind: crate::dockerfile::InstructionKind,
+}
+
+/// The stages the target builds on through `FROM <stage>`, root first.
+pub(crate) fn stage_chain(df: &crate::dockerfile::Dockerfile, target: usize) -> Vec<usize> {
+    let mut chain = vec![target];
+    let mut cur = target;
+    while let Some(crate::dockerfile::BaseRef::Stage(parent)) =
+        df.stages().get(cur).and_then(|s| s.base_ref())
+    {
+        if chain.contains(parent) || chain.len() > df.stages().len() {
+            break;
+        }
+        chain.push(*parent);
+        cur = *parent;
+    }
+    chain.reverse();
+    chain
+}
+
+/// Every instruction of the chain, with words expanded under `build_args`.
+pub(crate) fn chain_steps(
+    df: &crate::dockerfile::Dockerfile,
+    target: usize,
+    build_args: &std::collections::BTreeMap<String, String>,
+) -> crate::Result<Vec<ChainStep>> {
+    let mut out = Vec::new();
+    for s in stage_chain(df, target) {
+        let eval = df.evaluate(s, build_args)?;
+        let stage = df.stages().get(s);
+        for step in eval.steps {
+            if matches!(step.kind, crate::dockerfile::InstructionKind::From { .. }) {
+                continue;
+            }
+            let original = stage
+                .and_then(|st| st.instructions().get(step.index))
+                .map(|i| i.original.clone())
+                .unwrap_or_default();
+            out.push(ChainStep {
+                stage: s,
+                stage_name: stage.and_then(|st| st.name().map(str::to_string)),
+                index: step.index,
+                span: step.span,
+                original,
+                kind: step.kind,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Match history entries (from `first_entry` on) to chain steps, keeping order and
+/// maximising the match score; ties go to later history entries, since the base image's
+/// entries come first. Returns, for each history entry, the matched step.
+pub(crate) fn match_history(
+    history: &[crate::source::HistoryEntry],
+    first_entry: usize,
+    steps: &[ChainStep],
+) -> Vec<Option<usize>> {
+    let parsed: Vec<HistoryCommand> = history
+        .iter()
+        .map(|h| parse_created_by(h.created_by.as_deref().unwrap_or("")))
+        .collect();
+    let n = history.len();
+    let m = steps.len();
+    let mut best = vec![vec![0u32; m + 1]; n + 2];
+    for i in (first_entry.min(n)..n).rev() {
+        for j in (0..m).rev() {
+            let skip_h = best[i + 1][j];
+            let skip_s = best[i][j + 1];
+            let s = match_score(&parsed[i], &steps[j].kind, &steps[j].original);
+            let take = if s > 0 { s + best[i + 1][j + 1] } else { 0 };
+            best[i][j] = skip_h.max(skip_s).max(take);
+        }
+    }
+    let mut out = vec![None; n];
+    let (mut i, mut j) = (first_entry.min(n), 0);
+    while i < n && j < m {
+        let s = match_score(&parsed[i], &steps[j].kind, &steps[j].original);
+        if best[i][j] == best[i + 1][j] {
+            i += 1; // prefer matching a later history entry
+        } else if s > 0 && best[i][j] == s + best[i + 1][j + 1] {
+            out[i] = Some(j);
+            i += 1;
+            j += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
 }

@@ -38,30 +38,48 @@ mod analysis;
 mod attribution;
 mod compat;
 mod context;
+mod diff;
 mod digest;
 mod dockerfile;
 mod error;
+mod filter;
 mod layer;
 mod report;
+mod simulate;
+mod size;
 mod source;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;
 mod tree;
 
-pub use analysis::{Analysis, AnalysisOptions};
-pub use attribution::{HistoryAlignment, align_history};
+pub use analysis::{Analysis, AnalysisOptions, ReportOptions};
+pub use attribution::{Attribution, HistoryAlignment, InstructionCost, align_history};
 pub use compat::{DiveFigures, DiveInefficientFile};
+pub use context::{
+    BuildContext, Churn, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind,
+    DockerIgnore, SelectedFile, Selection, git_changes, git_churn,
+};
+pub use diff::{FileDelta, FileDeltas, ImageDiff, LayerPair};
+pub use dockerfile::{
+    BaseRef, CheckDirective, CommandForm, CopyArgs, Directives, Dockerfile, EvaluatedInstruction,
+    Healthcheck, Heredoc, Instruction, InstructionKind, Keyword, Mount, MountType, RunArgs, Span,
+    Stage, StageEvaluation, expand, expand_with_escape,
+};
 pub use error::{Error, Result};
+pub use filter::FileFilter;
 pub use layer::{Compression, EntryKind};
 pub use report::{
     BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report,
     SCHEMA_VERSION, ToolInfo, Totals, WasteItem,
 };
+pub use simulate::{
+    Change, ChangeOutcome, ChurnReport, FileChurn, InstructionChurn, MissReason, RebuiltStep,
+    SimulationReport, Simulator,
+};
+pub use size::parse_size;
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
     RootFs, RuntimeConfig,
 };
 pub use tree::{ChangeKind, WasteKind};
-// dockerfile: (helper adds its pub use line below)
-// context: (helper adds its pub use line below)

@@ -31,6 +31,11 @@ pub struct Report {
     pub waste: Vec<WasteItem>,
     /// Groups of visible files with identical content, largest waste first.
     pub duplicates: Vec<DuplicateGroup>,
+    /// The largest visible files (as many as asked for), largest first, then by path.
+    pub largest_files: Vec<FileRecord>,
+    /// The filter applied to `waste`, `duplicates` and `largest_files` (totals are never
+    /// filtered), if any.
+    pub filter: Option<String>,
     /// Things tolerated while reading.
     pub warnings: Vec<String>,
     /// dive 0.13.1's figures for the same image (`--compat dive`), `null` unless asked for.
@@ -215,8 +220,11 @@ pub struct FileRecord {
     pub kind: EntryKind,
     /// Content bytes.
     pub size_bytes: u64,
-    /// Layer that made the visible entry.
-    pub layer: usize,
+    /// Layer of the entry (for deletions: the layer that deleted it); `null` for a directory
+    /// that exists only because paths below it do.
+    pub layer: Option<usize>,
+    /// sha256 of the content (regular files and hardlinks to them).
+    pub sha256: Option<String>,
     /// Permission bits (and setuid/setgid/sticky).
     pub mode: u32,
     /// Owner uid.

@@ -57,8 +57,6 @@ pub(crate) struct Change {
     pub(crate) path: String,
     pub(crate) kind: ChangeKind,
     pub(crate) entry_kind: EntryKind,
-    /// Content bytes of the new entry (0 for deletions, dirs, links).
-    pub(crate) size: u64,
     /// For a deletion: bytes of the regular files it removed (the subtree included).
     pub(crate) removed_bytes: u64,
 }
@@ -79,7 +77,8 @@ pub(crate) struct HiddenCopy {
 pub(crate) struct Visible {
     pub(crate) path: String,
     pub(crate) kind: EntryKind,
-    pub(crate) layer: usize,
+    /// The layer of the entry that made it; `None` for an implicit directory.
+    pub(crate) layer: Option<usize>,
     /// Inode id when the entry holds file content (regular file or hardlink to one).
     pub(crate) inode: Option<u32>,
     pub(crate) size: u64,
@@ -266,7 +265,6 @@ impl Tree {
                     path,
                     kind: ChangeKind::Deleted,
                     entry_kind: nkind,
-                    size: 0,
                     removed_bytes: own_bytes,
                 });
             }
@@ -311,7 +309,6 @@ impl Tree {
                                 path: full,
                                 kind: ChangeKind::Modified,
                                 entry_kind: EntryKind::Dir,
-                                size: 0,
                                 removed_bytes: 0,
                             });
                         }
@@ -493,7 +490,6 @@ impl Tree {
             let Some(e) = layer.entries.get(node.entry as usize) else {
                 continue;
             };
-            let size = if e.kind == EntryKind::File { e.size } else { 0 };
             let kind = if !prev.existed {
                 ChangeKind::Added
             } else if prev.kind != node.kind {
@@ -526,7 +522,6 @@ impl Tree {
                 path,
                 kind,
                 entry_kind: node.kind,
-                size,
                 removed_bytes: 0,
             });
         }
@@ -595,6 +590,12 @@ impl Tree {
 
     /// Every visible non-directory entry, sorted by path.
     pub(crate) fn visible(&self, layers: &[LayerContents]) -> Vec<Visible> {
+        self.listing(layers, false)
+    }
+
+    /// Every visible entry in tree order (a directory, then its children by name);
+    /// directories included when asked (implicit ones have no layer).
+    pub(crate) fn listing(&self, layers: &[LayerContents], include_dirs: bool) -> Vec<Visible> {
         let mut out = Vec::new();
         let mut stack: Vec<(u32, String)> = vec![(ROOT, String::new())];
         while let Some((id, path)) = stack.pop() {
@@ -602,6 +603,28 @@ impl Tree {
                 continue;
             };
             if let Some(children) = &n.children {
+                if include_dirs && id != ROOT {
+                    let e = layers
+                        .get(n.layer as usize)
+                        .and_then(|l| l.entries.get(n.entry as usize));
+                    let (mode, uid, gid, mtime, has_xattrs) = e
+                        .map_or((0o755, 0, 0, 0, false), |e| {
+                            (e.mode, e.uid, e.gid, e.mtime, e.xattrs != 0)
+                        });
+                    out.push(Visible {
+                        path: path.clone(),
+                        kind: EntryKind::Dir,
+                        layer: (n.layer != NONE).then_some(n.layer as usize),
+                        inode: None,
+                        size: 0,
+                        sha256: [0; 32],
+                        mode,
+                        uid,
+                        gid,
+                        mtime,
+                        has_xattrs,
+                    });
+                }
                 for (name, c) in children.iter().rev() {
                     let p = if path.is_empty() {
                         name.to_string()
@@ -625,7 +648,7 @@ impl Tree {
             out.push(Visible {
                 path,
                 kind: n.kind,
-                layer: n.layer as usize,
+                layer: (n.layer != NONE).then_some(n.layer as usize),
                 inode,
                 size,
                 sha256,

@@ -2,6 +2,7 @@
 
 pub mod json;
 pub mod table;
+pub mod tree;
 
 use std::io::IsTerminal;
 
@@ -63,7 +64,23 @@ pub fn instruction(created_by: Option<&str>) -> String {
     } else if let Some(rest) = s.strip_prefix("/bin/sh -c ") {
         return format!("RUN {}", rest.trim().trim_end_matches(" # buildkit"));
     }
-    s.trim_end_matches(" # buildkit").to_string()
+    shorten_content_hashes(s.trim_end_matches(" # buildkit"))
+}
+
+/// `COPY dir:<64 hex> in /x` -> `COPY dir:<12 hex> in /x`: the classic builder and buildah
+/// hide sources behind content hashes; 12 digits identify them well enough on screen.
+fn shorten_content_hashes(s: &str) -> String {
+    s.split(' ')
+        .map(|w| match w.split_once(':') {
+            Some((kind @ ("dir" | "file" | "multi"), hex))
+                if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                format!("{kind}:{}", &hex[..12])
+            }
+            _ => w.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use super::{grouped, human, instruction, percent, short_digest};
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
-use layerscope_core::Report;
+use layerscope_core::{ChurnReport, ImageDiff, Report, SimulationReport};
 use std::fmt::Write as _;
 
 fn table(color: bool) -> Table {
@@ -187,6 +187,48 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
         }
         let _ = writeln!(out, "{wt}");
     }
+    if !r.largest_files.is_empty() && top > 0 {
+        let _ = writeln!(out, "\nLargest files:");
+        let mut ft = table(color);
+        ft.set_header(vec![
+            bold("Bytes", color),
+            bold("Layer", color),
+            bold("Path", color),
+        ]);
+        for f in r.largest_files.iter().take(top) {
+            ft.add_row(vec![
+                right(human(f.size_bytes)),
+                right(f.layer.map_or("-".into(), |l| l.to_string())),
+                Cell::new(&f.path),
+            ]);
+        }
+        let _ = writeln!(out, "{ft}");
+    }
+    if !r.duplicates.is_empty() && top > 0 {
+        let _ = writeln!(
+            out,
+            "\nLargest duplicate groups (identical visible content):"
+        );
+        let mut dt = table(color);
+        dt.set_header(vec![
+            bold("Wasted", color),
+            bold("Copies", color),
+            bold("Each", color),
+            bold("Paths", color),
+        ]);
+        for g in r.duplicates.iter().take(top) {
+            dt.add_row(vec![
+                right(human(g.wasted_bytes)),
+                right(g.paths.len()),
+                right(human(g.size_bytes)),
+                Cell::new(g.paths.join("\n")),
+            ]);
+        }
+        let _ = writeln!(out, "{dt}");
+    }
+    if let Some(f) = &r.filter {
+        let _ = writeln!(out, "\n(lists filtered: {f}; totals are not)");
+    }
     if !r.warnings.is_empty() {
         out.push('\n');
         for w in &r.warnings {
@@ -221,5 +263,257 @@ fn ellipsize(s: &str, max: usize) -> String {
     }
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
+    out
+}
+
+fn signed_human(v: i64) -> String {
+    let sign = if v < 0 { "-" } else { "+" };
+    format!("{sign}{}", human(v.unsigned_abs()))
+}
+
+/// The `diff` table output.
+pub fn diff(d: &ImageDiff, top: usize, color: bool) -> String {
+    let mut out = String::new();
+    let name =
+        |i: &layerscope_core::ImageInfo| i.reference.clone().unwrap_or_else(|| i.source.clone());
+    let _ = writeln!(out, "A  {}  {}", name(&d.a), d.a.config_digest);
+    let _ = writeln!(out, "B  {}  {}", name(&d.b), d.b.config_digest);
+    let _ = writeln!(
+        out,
+        "Shared layers     {} of B's {} ({} at the bottom in the same order)",
+        d.shared_layers,
+        d.layers.iter().filter(|l| l.b_diff_id.is_some()).count(),
+        d.common_prefix_layers
+    );
+    let _ = writeln!(
+        out,
+        "Size              {} ({} bytes)",
+        signed_human(d.size_delta_bytes),
+        d.size_delta_bytes
+    );
+    let _ = writeln!(
+        out,
+        "Compressed        {}",
+        signed_human(d.compressed_size_delta_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "Final filesystem  {}",
+        signed_human(d.final_size_delta_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "Waste             {}",
+        signed_human(d.wasted_delta_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "Push cost of B    {} ({} bytes of layers A does not have)",
+        human(d.push_bytes),
+        grouped(d.push_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "Files             {} added, {} removed, {} changed",
+        d.files.added.len(),
+        d.files.removed.len(),
+        d.files.changed.len()
+    );
+    out.push('\n');
+    let mut lt = table(color);
+    lt.set_header(vec![
+        bold("#", color),
+        bold("Status", color),
+        bold("A size", color),
+        bold("B size", color),
+        bold("A instruction", color),
+        bold("B instruction", color),
+    ]);
+    for l in &d.layers {
+        lt.add_row(vec![
+            right(l.index),
+            Cell::new(&l.status),
+            right(l.a_size_bytes.map_or("-".into(), human)),
+            right(l.b_size_bytes.map_or("-".into(), human)),
+            Cell::new(ellipsize(&instruction(l.a_created_by.as_deref()), 40)),
+            Cell::new(ellipsize(&instruction(l.b_created_by.as_deref()), 40)),
+        ]);
+    }
+    let _ = writeln!(out, "{lt}");
+    let mut all: Vec<(&str, &layerscope_core::FileDelta)> = d
+        .files
+        .added
+        .iter()
+        .map(|f| ("added", f))
+        .chain(d.files.removed.iter().map(|f| ("removed", f)))
+        .chain(d.files.changed.iter().map(|f| ("changed", f)))
+        .collect();
+    all.sort_by(|a, b| {
+        b.1.delta_bytes
+            .unsigned_abs()
+            .cmp(&a.1.delta_bytes.unsigned_abs())
+            .then_with(|| a.1.path.cmp(&b.1.path))
+    });
+    if !all.is_empty() && top > 0 {
+        let _ = writeln!(
+            out,
+            "\nLargest file changes ({} of {}):",
+            top.min(all.len()),
+            all.len()
+        );
+        let mut ft = table(color);
+        ft.set_header(vec![
+            bold("Delta", color),
+            bold("Change", color),
+            bold("Path", color),
+        ]);
+        for (what, f) in all.into_iter().take(top) {
+            let detail = if f.what.is_empty() {
+                what.to_string()
+            } else {
+                format!("{what} ({})", f.what.join(", "))
+            };
+            ft.add_row(vec![
+                right(signed_human(f.delta_bytes)),
+                Cell::new(detail),
+                Cell::new(&f.path),
+            ]);
+        }
+        let _ = writeln!(out, "{ft}");
+    }
+    out
+}
+
+/// The `simulate` table output: one block per change.
+pub fn simulate(r: &SimulationReport, with_image: bool, color: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Dockerfile {} (target stage {}; stages built: {:?})",
+        r.dockerfile, r.target_stage, r.needed_stages
+    );
+    if let Some(a) = &r.attribution {
+        for n in &a.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+    }
+    for c in &r.changes {
+        let what = match (&c.build_arg, &c.path) {
+            (Some(a), _) => format!("build arg {a}"),
+            (None, Some(p)) if c.paths.len() > 1 => format!("{p} ({} paths)", c.paths.len()),
+            (None, Some(p)) => p.clone(),
+            _ => "change".into(),
+        };
+        out.push('\n');
+        if c.rebuilt_steps.is_empty() {
+            let _ = writeln!(out, "{what}: every step stays cached");
+            continue;
+        }
+        if with_image {
+            let _ = writeln!(
+                out,
+                "{what}: {} steps rebuild, {} layers: {} rebuilt ({} bytes), {} pushed again",
+                c.rebuilt_steps.len(),
+                c.layers_rebuilt.len(),
+                human(c.rebuilt_bytes),
+                grouped(c.rebuilt_bytes),
+                human(c.repushed_bytes)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{what}: {} steps rebuild (give the image for bytes)",
+                c.rebuilt_steps.len()
+            );
+        }
+        let mut t = table(color);
+        t.set_header(vec![
+            bold("Line", color),
+            bold("Stage", color),
+            bold("Why", color),
+            bold("Layers", color),
+            bold("Instruction", color),
+        ]);
+        for s in &c.rebuilt_steps {
+            let why = serde_json::to_value(s.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let why = if s.conditional {
+                format!("{why} (if output differs)")
+            } else {
+                why
+            };
+            let stage = s.stage_name.clone().unwrap_or_else(|| s.stage.to_string());
+            let layers = if s.layers.is_empty() {
+                "-".to_string()
+            } else {
+                s.layers
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            t.add_row(vec![
+                right(s.line),
+                Cell::new(stage),
+                Cell::new(why),
+                right(layers),
+                Cell::new(ellipsize(&s.instruction, 70)),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    out
+}
+
+/// The `churn` table output.
+pub fn churn(r: &ChurnReport, with_image: bool, color: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} commits replayed, {} touched the build context",
+        r.commits, r.commits_touching_context
+    );
+    if with_image {
+        let _ = writeln!(
+            out,
+            "Expected per commit: {} rebuilt, {} pushed again",
+            human(r.expected_rebuilt_bytes_per_commit),
+            human(r.expected_repushed_bytes_per_commit)
+        );
+    }
+    out.push('\n');
+    let mut t = table(color);
+    t.set_header(vec![
+        bold("Line", color),
+        bold("Rebuilds", color),
+        bold("Layer bytes", color),
+        bold("Per commit", color),
+        bold("Instruction", color),
+    ]);
+    for i in &r.instructions {
+        t.add_row(vec![
+            right(i.line),
+            right(format!(
+                "{} ({:.0}%)",
+                i.rebuild_commits,
+                i.rebuild_ratio * 100.0
+            )),
+            right(human(i.layer_bytes)),
+            right(human(i.expected_rebuilt_bytes_per_commit)),
+            Cell::new(ellipsize(&i.instruction, 60)),
+        ]);
+    }
+    let _ = writeln!(out, "{t}");
+    if let Some(top) = r.instructions.iter().find(|i| i.layer_bytes > 0) {
+        let _ = writeln!(
+            out,
+            "line {} costs {} on {:.0}% of commits",
+            top.line,
+            human(top.layer_bytes),
+            top.rebuild_ratio * 100.0
+        );
+    }
     out
 }

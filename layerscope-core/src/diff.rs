@@ -1,0 +1,218 @@
+//! `layerscope diff A B`: two analysed images compared: shared layers by DiffID, per-layer
+//! and per-file deltas, size deltas, and the push cost of B given A.
+
+use crate::analysis::{Analysis, tree_order};
+use crate::layer::EntryKind;
+use crate::report::{ImageInfo, SCHEMA_VERSION};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+
+/// The comparison of image A (before) with image B (after).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ImageDiff {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Image A.
+    pub a: ImageInfo,
+    /// Image B.
+    pub b: ImageInfo,
+    /// Layers of B whose DiffID A also has (they need not be pushed or pulled again).
+    pub shared_layers: usize,
+    /// Layers at the bottom that both stacks have in the same order (the common base).
+    pub common_prefix_layers: usize,
+    /// `B.size_bytes - A.size_bytes`.
+    pub size_delta_bytes: i64,
+    /// `B.compressed_size_bytes - A.compressed_size_bytes`.
+    pub compressed_size_delta_bytes: i64,
+    /// `B.final_size_bytes - A.final_size_bytes`.
+    pub final_size_delta_bytes: i64,
+    /// `B.wasted_bytes - A.wasted_bytes`.
+    pub wasted_delta_bytes: i64,
+    /// Compressed bytes of B's layers whose DiffID A does not have: what a push of B costs
+    /// where A is already stored.
+    pub push_bytes: u64,
+    /// Layers side by side, by position.
+    pub layers: Vec<LayerPair>,
+    /// Files of the final filesystems.
+    pub files: FileDeltas,
+}
+
+/// One position of the two layer stacks.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct LayerPair {
+    /// Position, 0 = base.
+    pub index: usize,
+    /// DiffID in A, if A has this many layers.
+    pub a_diff_id: Option<String>,
+    /// DiffID in B.
+    pub b_diff_id: Option<String>,
+    /// `created_by` in A.
+    pub a_created_by: Option<String>,
+    /// `created_by` in B.
+    pub b_created_by: Option<String>,
+    /// Size in A.
+    pub a_size_bytes: Option<u64>,
+    /// Size in B.
+    pub b_size_bytes: Option<u64>,
+    /// `same` (same DiffID), `changed`, `added` (only in B), `removed` (only in A).
+    pub status: String,
+}
+
+/// Per-file changes between the final filesystems.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct FileDeltas {
+    /// Paths only in B.
+    pub added: Vec<FileDelta>,
+    /// Paths only in A.
+    pub removed: Vec<FileDelta>,
+    /// Paths in both whose type, content, mode or owner differ.
+    pub changed: Vec<FileDelta>,
+}
+
+/// One changed path.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct FileDelta {
+    /// Path.
+    pub path: String,
+    /// Size in A (absent for added paths).
+    pub a_size_bytes: Option<u64>,
+    /// Size in B (absent for removed paths).
+    pub b_size_bytes: Option<u64>,
+    /// `b - a`.
+    pub delta_bytes: i64,
+    /// What changed, for changed paths: `content`, `type`, `mode`, `owner`, `link`.
+    pub what: Vec<String>,
+}
+
+fn signed(b: u64, a: u64) -> i64 {
+    (i128::from(b) - i128::from(a)).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+impl ImageDiff {
+    /// Compare image `a` (before) with image `b` (after).
+    pub fn compute(a: &Analysis, b: &Analysis) -> ImageDiff {
+        let ra = a.report();
+        let rb = b.report();
+        let a_ids: HashSet<&str> = ra.layers.iter().map(|l| l.diff_id.as_str()).collect();
+        let shared_layers = rb
+            .layers
+            .iter()
+            .filter(|l| a_ids.contains(l.diff_id.as_str()))
+            .count();
+        let common_prefix_layers = ra
+            .layers
+            .iter()
+            .zip(&rb.layers)
+            .take_while(|(x, y)| x.diff_id == y.diff_id)
+            .count();
+        let push_bytes = rb
+            .layers
+            .iter()
+            .filter(|l| !a_ids.contains(l.diff_id.as_str()))
+            .map(|l| l.compressed_size_bytes)
+            .sum();
+        let n = ra.layers.len().max(rb.layers.len());
+        let layers = (0..n)
+            .map(|i| {
+                let la = ra.layers.get(i);
+                let lb = rb.layers.get(i);
+                let status = match (la, lb) {
+                    (Some(x), Some(y)) if x.diff_id == y.diff_id => "same",
+                    (Some(_), Some(_)) => "changed",
+                    (None, Some(_)) => "added",
+                    _ => "removed",
+                };
+                LayerPair {
+                    index: i,
+                    a_diff_id: la.map(|l| l.diff_id.clone()),
+                    b_diff_id: lb.map(|l| l.diff_id.clone()),
+                    a_created_by: la.and_then(|l| l.created_by.clone()),
+                    b_created_by: lb.and_then(|l| l.created_by.clone()),
+                    a_size_bytes: la.map(|l| l.size_bytes),
+                    b_size_bytes: lb.map(|l| l.size_bytes),
+                    status: status.into(),
+                }
+            })
+            .collect();
+        let fa: BTreeMap<String, crate::FileRecord> = a
+            .final_files()
+            .into_iter()
+            .map(|f| (f.path.clone(), f))
+            .collect();
+        let fb: BTreeMap<String, crate::FileRecord> = b
+            .final_files()
+            .into_iter()
+            .map(|f| (f.path.clone(), f))
+            .collect();
+        let mut files = FileDeltas::default();
+        for (path, x) in &fa {
+            match fb.get(path) {
+                None => files.removed.push(FileDelta {
+                    path: path.clone(),
+                    a_size_bytes: Some(x.size_bytes),
+                    b_size_bytes: None,
+                    delta_bytes: signed(0, x.size_bytes),
+                    what: Vec::new(),
+                }),
+                Some(y) => {
+                    let mut what = Vec::new();
+                    if x.kind != y.kind {
+                        what.push("type".to_string());
+                    } else if matches!(x.kind, EntryKind::File | EntryKind::Hardlink)
+                        && x.sha256 != y.sha256
+                    {
+                        what.push("content".to_string());
+                    }
+                    if x.mode != y.mode {
+                        what.push("mode".to_string());
+                    }
+                    if (x.uid, x.gid) != (y.uid, y.gid) {
+                        what.push("owner".to_string());
+                    }
+                    if !what.is_empty() {
+                        files.changed.push(FileDelta {
+                            path: path.clone(),
+                            a_size_bytes: Some(x.size_bytes),
+                            b_size_bytes: Some(y.size_bytes),
+                            delta_bytes: signed(y.size_bytes, x.size_bytes),
+                            what,
+                        });
+                    }
+                }
+            }
+        }
+        for (path, y) in &fb {
+            if !fa.contains_key(path) {
+                files.added.push(FileDelta {
+                    path: path.clone(),
+                    a_size_bytes: None,
+                    b_size_bytes: Some(y.size_bytes),
+                    delta_bytes: signed(y.size_bytes, 0),
+                    what: Vec::new(),
+                });
+            }
+        }
+        for list in [&mut files.added, &mut files.removed, &mut files.changed] {
+            list.sort_by(|p, q| tree_order(&p.path, &q.path));
+        }
+        let (ta, tb) = (&ra.totals, &rb.totals);
+        ImageDiff {
+            schema_version: SCHEMA_VERSION,
+            a: ra.image.clone(),
+            b: rb.image.clone(),
+            shared_layers,
+            common_prefix_layers,
+            size_delta_bytes: signed(tb.size_bytes, ta.size_bytes),
+            compressed_size_delta_bytes: signed(tb.compressed_size_bytes, ta.compressed_size_bytes),
+            final_size_delta_bytes: signed(tb.final_size_bytes, ta.final_size_bytes),
+            wasted_delta_bytes: signed(tb.wasted_bytes, ta.wasted_bytes),
+            push_bytes,
+            layers,
+            files,
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The cache model on the real fixtures (their Dockerfile, context and image) and on small
+//! multi-stage and build-arg cases whose answers follow from BuildKit's documented rules.
+
+use layerscope::{
+    Analysis, AnalysisOptions, BuildContext, Change, Dockerfile, Image, MissReason, Simulator,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/real")
+        .join(name)
+}
+
+fn lines_for(
+    dir: &Path,
+    image: Option<&Path>,
+    change: Change,
+    args: &[(&str, &str)],
+) -> (Vec<usize>, layerscope::ChangeOutcome) {
+    let text = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+    let df = Dockerfile::parse_named(&text, "Dockerfile").unwrap();
+    let ctx = BuildContext::open(&dir.join("context"), None).unwrap();
+    let analysis = image
+        .map(|p| Analysis::run(&Image::open(p).unwrap(), &AnalysisOptions::default()).unwrap());
+    let args: BTreeMap<String, String> = args
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sim = Simulator::new(&df, &ctx, None, analysis.as_ref(), args).unwrap();
+    let out = sim.simulate(&change).unwrap();
+    (out.rebuilt_steps.iter().map(|s| s.line).collect(), out)
+}
+
+#[test]
+fn node_bad_source_edit_rebuilds_the_install() {
+    let d = fixture("node-bad");
+    let (lines, out) = lines_for(
+        &d,
+        Some(&d.join("image.docker.tar")),
+        Change::path("src/mod1.js"),
+        &[],
+    );
+    // COPY . . (4) misses; RUN install (5), EXPOSE (6), CMD (7) follow by the chain rule.
+    assert_eq!(lines, vec![4, 5, 6, 7]);
+    assert_eq!(out.rebuilt_steps[0].reason, MissReason::InputsChanged);
+    assert_eq!(out.rebuilt_steps[1].reason, MissReason::Chain);
+    assert_eq!(out.layers_rebuilt, vec![1, 2]);
+    let image = Analysis::run(
+        &Image::open(d.join("image.docker.tar")).unwrap(),
+        &AnalysisOptions::default(),
+    )
+    .unwrap()
+    .report();
+    assert_eq!(
+        out.rebuilt_bytes,
+        image.layers[1].size_bytes + image.layers[2].size_bytes
+    );
+    assert_eq!(
+        out.repushed_bytes,
+        image.layers[1].compressed_size_bytes + image.layers[2].compressed_size_bytes
+    );
+}
+
+#[test]
+fn node_good_source_edit_keeps_the_install() {
+    let d = fixture("node-good");
+    let (lines, out) = lines_for(
+        &d,
+        Some(&d.join("image.docker.tar")),
+        Change::path("src/mod1.js"),
+        &[],
+    );
+    assert_eq!(lines, vec![6, 7, 8]);
+    assert_eq!(out.layers_rebuilt, vec![4]);
+    let (lines, out) = lines_for(
+        &d,
+        Some(&d.join("image.docker.tar")),
+        Change::path("package.json"),
+        &[],
+    );
+    assert_eq!(lines, vec![3, 4, 5, 6, 7, 8]);
+    assert_eq!(out.layers_rebuilt, vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn ignored_files_change_nothing() {
+    let d = fixture("node-bad");
+    // .dockerignore: node_modules, .git
+    let (lines, out) = lines_for(&d, None, Change::path("node_modules/x/index.js"), &[]);
+    assert!(lines.is_empty());
+    assert_eq!(out.rebuilt_bytes, 0);
+}
+
+#[test]
+fn changed_build_arg_misses_at_the_first_use() {
+    let d = fixture("nonroot");
+    let text = std::fs::read_to_string(d.join("Dockerfile")).unwrap();
+    let line = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let (lines, _) = lines_for(
+        &d,
+        None,
+        Change::BuildArg {
+            name: "APP_VERSION".into(),
+            value: "9.9".into(),
+        },
+        &[],
+    );
+    // ENV uses ${APP_VERSION}: its text changes; then everything after it follows.
+    assert_eq!(lines.first(), Some(&line("ENV APP_HOME")));
+    assert!(!lines.contains(&line("ARG APP_VERSION")));
+    // An undeclared build arg changes nothing.
+    let (lines, _) = lines_for(
+        &d,
+        None,
+        Change::BuildArg {
+            name: "NOT_DECLARED".into(),
+            value: "x".into(),
+        },
+        &[],
+    );
+    assert!(lines.is_empty());
+}
+
+fn temp_build(dockerfile: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    for (p, c) in files {
+        let path = dir.path().join("context").join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, c).unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("context")).unwrap();
+    dir
+}
+
+#[test]
+fn arg_invalidates_first_run_even_unreferenced() {
+    let d = temp_build(
+        "FROM scratch\nCOPY a /a\nARG V=1\nCOPY b /b\nRUN true\nRUN echo $V\n",
+        &[("a", "1"), ("b", "2")],
+    );
+    let (lines, _) = lines_for(
+        d.path(),
+        None,
+        Change::BuildArg {
+            name: "V".into(),
+            value: "2".into(),
+        },
+        &[],
+    );
+    assert_eq!(lines, vec![5, 6]);
+}
+
+#[test]
+fn multi_stage_copy_from_and_unused_stages() {
+    let df = "FROM scratch AS builder\nCOPY app/ /src/app/\nCOPY notes.txt /src/notes.txt\n\
+              FROM scratch AS unused\nCOPY other.txt /o\n\
+              FROM scratch\nCOPY --from=builder /src/app /app\nCOPY main.txt /main.txt\n";
+    let files = [
+        ("app/x", "x"),
+        ("notes.txt", "n"),
+        ("other.txt", "o"),
+        ("main.txt", "m"),
+    ];
+    let d = temp_build(df, &files);
+    // notes.txt only reaches builder:/src/notes.txt, which the final stage does not read.
+    let (lines, _) = lines_for(d.path(), None, Change::path("notes.txt"), &[]);
+    assert_eq!(lines, vec![3]);
+    // app/x reaches /src/app: the final stage's COPY --from misses, and the COPY after it.
+    let (lines, out) = lines_for(d.path(), None, Change::path("app/x"), &[]);
+    assert_eq!(lines, vec![2, 3, 7, 8]);
+    assert_eq!(out.rebuilt_steps[2].reason, MissReason::StageOutput);
+    assert!(!out.rebuilt_steps[2].conditional);
+    // The unused stage is never built.
+    let (lines, _) = lines_for(d.path(), None, Change::path("other.txt"), &[]);
+    assert!(lines.is_empty());
+}
+
+#[test]
+fn copy_from_a_rerun_step_is_conditional() {
+    let df = "FROM scratch AS builder\nCOPY src/ /src/\nRUN build\nFROM scratch\nCOPY --from=builder /out /out\n";
+    let d = temp_build(df, &[("src/a.c", "int main;")]);
+    let (lines, out) = lines_for(d.path(), None, Change::path("src/a.c"), &[]);
+    assert_eq!(lines, vec![2, 3, 5]);
+    assert!(out.rebuilt_steps[2].conditional);
+}
+
+#[test]
+fn copy_link_keeps_its_layer() {
+    let df = "FROM scratch\nCOPY a /a\nCOPY --link b /b\nCOPY c /c\n";
+    let d = temp_build(df, &[("a", "1"), ("b", "2"), ("c", "3")]);
+    let (lines, _) = lines_for(d.path(), None, Change::path("a"), &[]);
+    assert_eq!(lines, vec![2, 4]);
+}
+
+#[test]
+fn from_stage_propagates_everything() {
+    let df = "FROM scratch AS base\nCOPY a /a\nFROM base\nENV X=1\nCOPY b /b\n";
+    let d = temp_build(df, &[("a", "1"), ("b", "2")]);
+    let (lines, out) = lines_for(d.path(), None, Change::path("a"), &[]);
+    assert_eq!(lines, vec![2, 4, 5]);
+    assert_eq!(out.rebuilt_steps[1].reason, MissReason::ParentStage);
+}
+
+#[test]
+fn bind_mount_from_context() {
+    let df =
+        "FROM scratch\nCOPY a /a\nRUN --mount=type=bind,source=deps,target=/d true\nRUN true\n";
+    let d = temp_build(df, &[("a", "1"), ("deps/x", "2"), ("other", "3")]);
+    let (lines, _) = lines_for(d.path(), None, Change::path("deps/x"), &[]);
+    assert_eq!(lines, vec![3, 4]);
+    let (lines, _) = lines_for(d.path(), None, Change::path("other"), &[]);
+    assert!(lines.is_empty());
+}
