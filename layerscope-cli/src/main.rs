@@ -40,6 +40,42 @@ enum Command {
     Simulate(SimulateArgs),
     /// What each instruction costs over the last N commits of the context's git history.
     Churn(ChurnArgs),
+    /// Findings with the bytes each fix saves: cache layout, waste, image practices.
+    Recommend(RecommendArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct RecommendArgs {
+    /// The image (any supported format).
+    #[arg(required_unless_present_any = ["list_codes", "dockerfile"])]
+    image: Option<PathBuf>,
+    /// The Dockerfile the image was built from (enables line numbers and cache findings).
+    #[arg(long, short = 'f', value_name = "FILE")]
+    dockerfile: Option<PathBuf>,
+    /// The build context (default: the Dockerfile's directory).
+    #[arg(long, value_name = "DIR")]
+    context: Option<PathBuf>,
+    /// Weigh cache findings by the last N commits of the context's git history.
+    #[arg(long, value_name = "N")]
+    git_history: Option<usize>,
+    /// A build argument the image was built with (repeatable).
+    #[arg(long = "with-build-arg", value_name = "NAME=VALUE", value_parser = parse_kv)]
+    with_build_args: Vec<(String, String)>,
+    /// Write the proposed Dockerfile to FILE.
+    #[arg(long, value_name = "FILE")]
+    write_dockerfile: Option<PathBuf>,
+    /// List every finding code with its meaning, and exit.
+    #[arg(long)]
+    list_codes: bool,
+    /// Platform to pick from a multi-platform image.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to FILE.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 /// The build inputs: Dockerfile, context, build arguments.
@@ -150,6 +186,15 @@ struct AnalyzeArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     lists: ListArgs,
+    /// The Dockerfile the image was built from: bytes by instruction line, and cache findings.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    dockerfile: Option<PathBuf>,
+    /// The build context (default: the Dockerfile's directory).
+    #[arg(long, value_name = "DIR", requires = "dockerfile")]
+    context: Option<PathBuf>,
+    /// A build argument the image was built with (repeatable).
+    #[arg(long = "with-build-arg", value_name = "NAME=VALUE", value_parser = parse_kv)]
+    with_build_args: Vec<(String, String)>,
     /// Also compute another tool's figures, bugs included, for CI gates written against it
     /// (`dive`: dive 0.13.1's efficiency, wastedBytes and userWastedPercent).
     #[arg(long, value_enum, value_name = "TOOL")]
@@ -271,6 +316,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff(args) => diff(args),
         Command::Simulate(args) => simulate(args),
         Command::Churn(args) => churn(args),
+        Command::Recommend(args) => recommend(args),
     }
 }
 
@@ -345,28 +391,64 @@ fn base_prefix(base: &Image, image: &Image) -> Result<usize> {
 
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let filter = args.lists.filter()?;
+    let build = match &args.dockerfile {
+        Some(path) => Some(load_dockerfile(path, args.context.as_deref())?),
+        None => None,
+    };
     let (_image, analysis) = open_and_analyze(&args.image)?;
-    let compat_dive = (args.compat == Some(Compat::Dive)).then(|| analysis.dive_compat());
+    let build_args: BTreeMap<String, String> = args.with_build_args.iter().cloned().collect();
+    let mut options = ReportOptions::default().filter(filter);
+    let top = match args.format {
+        Format::Json => args.lists.top,
+        Format::Table => Some(args.lists.top.unwrap_or(10)),
+    };
+    if let Some(n) = top {
+        options = options.top(n);
+    }
+    let mut report = analysis.report_with(&options);
+    if args.compat == Some(Compat::Dive) {
+        report.compat_dive = Some(analysis.dive_compat());
+    }
+    let mut input = layerscope_core::RecommendInput::default();
+    input.analysis = Some(&analysis);
+    input.build_args = build_args.clone();
+    if let Some((df, text, ctx)) = &build {
+        report.attribution = Some(analysis.attribute(df, &build_args)?);
+        input.dockerfile = Some(df);
+        input.dockerfile_text = Some(text);
+        input.context = Some(ctx);
+    }
+    report.recommendations = layerscope_core::recommend(&input)?.recommendations;
     let text = match args.format {
-        Format::Json => {
-            let mut options = ReportOptions::default().filter(filter);
-            if let Some(n) = args.lists.top {
-                options = options.top(n);
-            }
-            let mut report = analysis.report_with(&options);
-            report.compat_dive = compat_dive;
-            render::json::to_string(&report)?
-        }
-        Format::Table => {
-            let top = args.lists.top.unwrap_or(10);
-            let mut report =
-                analysis.report_with(&ReportOptions::default().filter(filter).top(top));
-            report.compat_dive = compat_dive;
-            render::table::analyze(&report, top, render::color_for(args.output.is_some()))
-        }
+        Format::Json => render::json::to_string(&report)?,
+        Format::Table => render::table::analyze(
+            &report,
+            top.unwrap_or(10),
+            render::color_for(args.output.is_some()),
+        ),
     };
     write_output(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Read and parse a Dockerfile and open its context.
+fn load_dockerfile(
+    path: &Path,
+    context: Option<&Path>,
+) -> Result<(Dockerfile, String, BuildContext)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let df = Dockerfile::parse_named(&text, &path.display().to_string())?;
+    let dir = match context {
+        Some(c) => c.to_path_buf(),
+        None => path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    let ctx = BuildContext::open(&dir, path.file_name().and_then(|n| n.to_str()))?;
+    Ok((df, text, ctx))
 }
 
 fn tree(args: TreeArgs) -> Result<ExitCode> {
@@ -555,6 +637,75 @@ fn churn(args: ChurnArgs) -> Result<ExitCode> {
         Format::Table => render::table::churn(
             &report,
             l.analysis.is_some(),
+            render::color_for(args.output.is_some()),
+        ),
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn recommend(args: RecommendArgs) -> Result<ExitCode> {
+    if args.list_codes {
+        let text = match args.format {
+            Format::Json => render::json::to_string(&layerscope_core::CODES)?,
+            Format::Table => render::table::codes(render::color_for(args.output.is_some())),
+        };
+        write_output(args.output.as_deref(), &text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let analysis = match &args.image {
+        Some(img) => {
+            let a = ImageArgs {
+                image: img.clone(),
+                platform: args.platform.clone(),
+                allow_digest_mismatch: false,
+                base_layers: None,
+                base: None,
+                no_progress: false,
+            };
+            Some(open_and_analyze(&a)?.1)
+        }
+        None => None,
+    };
+    let (dockerfile, text, context) = match &args.dockerfile {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let df = Dockerfile::parse_named(&text, &path.display().to_string())?;
+            let dir = match &args.context {
+                Some(c) => c.clone(),
+                None => path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or_else(|| PathBuf::from(".")),
+            };
+            let ctx = BuildContext::open(&dir, path.file_name().and_then(|n| n.to_str()))?;
+            (Some(df), Some(text), Some(ctx))
+        }
+        None => (None, None, None),
+    };
+    let churn = match (&args.git_history, &context) {
+        (Some(n), Some(ctx)) => Some(layerscope_core::git_churn(ctx.dir(), *n)?),
+        (Some(_), None) => anyhow::bail!("--git-history needs --dockerfile (and its context)"),
+        _ => None,
+    };
+    let mut input = layerscope_core::RecommendInput::default();
+    input.analysis = analysis.as_ref();
+    input.dockerfile = dockerfile.as_ref();
+    input.dockerfile_text = text.as_deref();
+    input.context = context.as_ref();
+    input.churn = churn.as_ref();
+    input.build_args = args.with_build_args.iter().cloned().collect();
+    let recs = layerscope_core::recommend(&input)?;
+    if let (Some(out), Some(proposed)) = (&args.write_dockerfile, &recs.proposed_dockerfile) {
+        std::fs::write(out, proposed).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    let text = match args.format {
+        Format::Json => render::json::to_string(&recs)?,
+        Format::Table => render::table::recommendations(
+            &recs,
+            args.dockerfile.as_deref(),
             render::color_for(args.output.is_some()),
         ),
     };

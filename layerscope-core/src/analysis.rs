@@ -610,6 +610,8 @@ impl Analysis {
             duplicates,
             largest_files,
             filter: options.filter.describe(),
+            attribution: None,
+            recommendations: Vec::new(),
             warnings: self.warnings.clone(),
             compat_dive: None,
         }

@@ -44,6 +44,7 @@ mod dockerfile;
 mod error;
 mod filter;
 mod layer;
+mod recommend;
 mod report;
 mod simulate;
 mod size;
@@ -69,13 +70,16 @@ pub use dockerfile::{
 pub use error::{Error, Result};
 pub use filter::FileFilter;
 pub use layer::{Compression, EntryKind};
+pub use recommend::{
+    CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,
+};
 pub use report::{
     BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report,
     SCHEMA_VERSION, ToolInfo, Totals, WasteItem,
 };
 pub use simulate::{
     Change, ChangeOutcome, ChurnReport, FileChurn, InstructionChurn, MissReason, RebuiltStep,
-    SimulationReport, Simulator,
+    SimulationReport, Simulator, StepCost,
 };
 pub use size::parse_size;
 pub use source::{

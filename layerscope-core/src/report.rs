@@ -36,6 +36,10 @@ pub struct Report {
     /// The filter applied to `waste`, `duplicates` and `largest_files` (totals are never
     /// filtered), if any.
     pub filter: Option<String>,
+    /// Layers and bytes by Dockerfile instruction (when the Dockerfile is given).
+    pub attribution: Option<crate::attribution::Attribution>,
+    /// Findings with the bytes they save (see `layerscope recommend --list-codes`).
+    pub recommendations: Vec<crate::recommend::Finding>,
     /// Things tolerated while reading.
     pub warnings: Vec<String>,
     /// dive 0.13.1's figures for the same image (`--compat dive`), `null` unless asked for.

@@ -65,6 +65,9 @@ impl Change {
     }
 }
 
+/// The cost of one step: `((stage, instruction index), (bytes, compressed bytes))`.
+pub type StepCost = ((usize, usize), (u64, u64));
+
 /// Why a step rebuilds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -150,7 +153,10 @@ pub struct Simulator<'a> {
     build_args: BTreeMap<String, String>,
     target: usize,
     attribution: Option<Attribution>,
+    /// (bytes, compressed bytes) of each layer.
     layer_sizes: Vec<(u64, u64)>,
+    /// The layers each step made: (stage, instruction index) -> layers.
+    step_layers: BTreeMap<(usize, usize), Vec<usize>>,
 }
 
 impl std::fmt::Debug for Simulator<'_> {
@@ -265,6 +271,15 @@ impl<'a> Simulator<'a> {
             }
             None => (None, Vec::new()),
         };
+        let step_layers = attribution
+            .as_ref()
+            .map(|a| {
+                a.instructions
+                    .iter()
+                    .map(|c| ((c.stage, c.index), c.layers.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Simulator {
             dockerfile,
             context,
@@ -273,7 +288,31 @@ impl<'a> Simulator<'a> {
             target,
             attribution,
             layer_sizes,
+            step_layers,
         })
+    }
+
+    /// Cost steps explicitly instead of from an image: `(stage, instruction index)` ->
+    /// (bytes, compressed bytes). Used to price a proposed Dockerfile that was never built,
+    /// from the layers of the steps it keeps.
+    pub fn with_step_costs(mut self, costs: &[StepCost]) -> Self {
+        self.attribution = None;
+        self.layer_sizes = costs.iter().map(|(_, c)| *c).collect();
+        self.step_layers = costs
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (*k, vec![i]))
+            .collect();
+        self
+    }
+
+    /// The (bytes, compressed bytes) of a step's layers, if known.
+    pub fn step_cost(&self, stage: usize, index: usize) -> Option<(u64, u64)> {
+        let layers = self.step_layers.get(&(stage, index))?;
+        Some(layers.iter().fold((0, 0), |(a, b), l| {
+            let (s, c) = self.layer_sizes.get(*l).copied().unwrap_or((0, 0));
+            (a + s, b + c)
+        }))
     }
 
     /// Stages the target needs: its `FROM` chain and every stage read by `COPY --from` or
@@ -441,15 +480,30 @@ impl<'a> Simulator<'a> {
     }
 
     fn layers_of(&self, stage: usize, index: usize) -> Vec<usize> {
-        self.attribution
-            .as_ref()
-            .and_then(|a| {
-                a.instructions
-                    .iter()
-                    .find(|c| c.stage == stage && c.index == index)
-            })
-            .map(|c| c.layers.clone())
+        self.step_layers
+            .get(&(stage, index))
+            .cloned()
             .unwrap_or_default()
+    }
+
+    /// The Dockerfile simulated.
+    pub fn dockerfile(&self) -> &Dockerfile {
+        self.dockerfile
+    }
+
+    /// The build context.
+    pub fn context(&self) -> &BuildContext {
+        self.context
+    }
+
+    /// The stage built.
+    pub fn target(&self) -> usize {
+        self.target
+    }
+
+    /// The attribution of the image's layers, when an image was given.
+    pub fn attribution(&self) -> Option<&Attribution> {
+        self.attribution.as_ref()
     }
 
     /// (own inputs changed, reads a changed stage, the stage miss is conditional)

@@ -2,7 +2,7 @@
 
 use super::{grouped, human, instruction, percent, short_digest};
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
-use layerscope_core::{ChurnReport, ImageDiff, Report, SimulationReport};
+use layerscope_core::{ChurnReport, ImageDiff, Recommendations, Report, SimulationReport};
 use std::fmt::Write as _;
 
 fn table(color: bool) -> Table {
@@ -156,6 +156,56 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
         );
     }
 
+    if let Some(a) = &r.attribution {
+        let _ = writeln!(out, "\nBy Dockerfile instruction ({}):", a.dockerfile);
+        let mut it = table(color);
+        it.set_header(vec![
+            bold("Line", color),
+            bold("Layers", color),
+            bold("Size", color),
+            bold("Compressed", color),
+            bold("Wasted", color),
+            bold("Instruction", color),
+        ]);
+        for c in a.instructions.iter().filter(|c| !c.layers.is_empty()) {
+            let layers = c
+                .layers
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let line = if c.last_line > c.line {
+                format!("{}-{}", c.line, c.last_line)
+            } else {
+                c.line.to_string()
+            };
+            let ins = if c.squashed {
+                format!(
+                    "{} (squashed: lines {:?})",
+                    ellipsize(&c.instruction, 50),
+                    c.squashed_lines
+                )
+            } else {
+                ellipsize(&c.instruction, 60)
+            };
+            it.add_row(vec![
+                right(line),
+                right(layers),
+                right(human(c.size_bytes)),
+                right(human(c.compressed_size_bytes)),
+                right(if c.wasted_bytes_introduced > 0 {
+                    human(c.wasted_bytes_introduced)
+                } else {
+                    "-".into()
+                }),
+                Cell::new(ins),
+            ]);
+        }
+        let _ = writeln!(out, "{it}");
+        for n in &a.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+    }
     if !r.waste.is_empty() && top > 0 {
         let _ = writeln!(
             out,
@@ -225,6 +275,37 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
             ]);
         }
         let _ = writeln!(out, "{dt}");
+    }
+    if !r.recommendations.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRecommendations (layerscope recommend for details and the proposed Dockerfile):"
+        );
+        let mut rt = table(color);
+        rt.set_header(vec![
+            bold("Saves", color),
+            bold("Code", color),
+            bold("Where", color),
+            bold("Finding", color),
+        ]);
+        for f in &r.recommendations {
+            let place = match (f.line, f.layer) {
+                (Some(l), _) => format!("line {l}"),
+                (None, Some(l)) => format!("layer {l}"),
+                _ => "image".into(),
+            };
+            rt.add_row(vec![
+                right(if f.bytes_saved > 0 {
+                    human(f.bytes_saved)
+                } else {
+                    "-".into()
+                }),
+                Cell::new(&f.code),
+                Cell::new(place),
+                Cell::new(ellipsize(&f.message, 90)),
+            ]);
+        }
+        let _ = writeln!(out, "{rt}");
     }
     if let Some(f) = &r.filter {
         let _ = writeln!(out, "\n(lists filtered: {f}; totals are not)");
@@ -513,6 +594,89 @@ pub fn churn(r: &ChurnReport, with_image: bool, color: bool) -> String {
             top.line,
             human(top.layer_bytes),
             top.rebuild_ratio * 100.0
+        );
+    }
+    out
+}
+
+/// `recommend --list-codes`.
+pub fn codes(color: bool) -> String {
+    let mut t = table(color);
+    t.set_header(vec![
+        bold("Code", color),
+        bold("Severity", color),
+        bold("Meaning", color),
+    ]);
+    for c in layerscope_core::CODES {
+        let sev = serde_json::to_value(c.severity)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        t.add_row(vec![
+            Cell::new(c.code),
+            Cell::new(sev),
+            Cell::new(c.summary),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+/// The findings, then the proposed Dockerfile as a unified diff.
+pub fn recommendations(
+    r: &Recommendations,
+    dockerfile: Option<&std::path::Path>,
+    color: bool,
+) -> String {
+    let mut out = String::new();
+    if r.recommendations.is_empty() {
+        let _ = writeln!(out, "No recommendations: nothing with evidence to improve.");
+    } else {
+        let mut t = table(color);
+        t.set_header(vec![
+            bold("Saves", color),
+            bold("Code", color),
+            bold("Where", color),
+            bold("Finding", color),
+        ]);
+        for f in &r.recommendations {
+            let sev = serde_json::to_value(f.severity)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let place = match (f.line, f.layer) {
+                (Some(l), _) => format!("line {l}"),
+                (None, Some(l)) => format!("layer {l}"),
+                _ => "image".into(),
+            };
+            let saves = if f.bytes_saved > 0 {
+                human(f.bytes_saved)
+            } else {
+                "-".into()
+            };
+            let review = if f.needs_review {
+                " (needs review)"
+            } else {
+                ""
+            };
+            t.add_row(vec![
+                right(saves),
+                Cell::new(format!("{}\n{sev}", f.code)),
+                Cell::new(place),
+                Cell::new(format!("{}{review}\nfix: {}", f.message, f.fix)),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    if let (Some(old), Some(new)) = (&r.original_dockerfile, &r.proposed_dockerfile) {
+        let name = dockerfile.map_or("Dockerfile".to_string(), |p| p.display().to_string());
+        let diff = similar::TextDiff::from_lines(old.as_str(), new.as_str());
+        let _ = writeln!(out, "\nProposed Dockerfile:");
+        let _ = write!(
+            out,
+            "{}",
+            diff.unified_diff()
+                .context_radius(3)
+                .header(&name, &format!("{name} (proposed)"))
         );
     }
     out
