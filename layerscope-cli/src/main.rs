@@ -195,6 +195,17 @@ struct AnalyzeArgs {
     /// A build argument the image was built with (repeatable).
     #[arg(long = "with-build-arg", value_name = "NAME=VALUE", value_parser = parse_kv)]
     with_build_args: Vec<(String, String)>,
+    /// Also compute another tool's figures, bugs included, for CI gates written against it
+    /// (`dive`: dive 0.13.1's efficiency, wastedBytes and userWastedPercent).
+    #[arg(long, value_enum, value_name = "TOOL")]
+    compat: Option<Compat>,
+}
+
+/// Tools whose figures `--compat` reproduces.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Compat {
+    /// dive 0.13.1.
+    Dive,
 }
 
 /// Options for the lists of a report.
@@ -395,6 +406,9 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         options = options.top(n);
     }
     let mut report = analysis.report_with(&options);
+    if args.compat == Some(Compat::Dive) {
+        report.compat_dive = Some(analysis.dive_compat());
+    }
     let mut input = layerscope_core::RecommendInput::default();
     input.analysis = Some(&analysis);
     input.build_args = build_args.clone();

@@ -161,3 +161,50 @@ fn bad_flags_exit_2() {
         .stderr(predicate::str::contains("--platform"));
     layerscope().args(["frobnicate"]).assert().code(2);
 }
+
+#[test]
+fn analyze_compat_dive() {
+    let image = fixture("real/overwrite-opaque/image.docker.tar");
+    layerscope()
+        .args(["analyze", "--compat", "dive"])
+        .arg(&image)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("efficiency 65.8%"))
+        .stdout(predicate::str::contains(
+            "dive 0.13.1 efficiency 65.8354 %, wastedBytes 2.6 MB (2,621,465 bytes), userWastedPercent 99.9995 %",
+        ));
+    let out = layerscope()
+        .args(["analyze", "--compat", "dive", "--format", "json"])
+        .arg(&image)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["compat_dive"]["wasted_bytes"], 2_621_465);
+    assert_eq!(v["totals"]["wasted_bytes"], 1_572_871);
+    let out = layerscope()
+        .args(["analyze", "--format", "json"])
+        .arg(&image)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["compat_dive"].is_null());
+    // One layer: dive prints NaN.
+    layerscope()
+        .args(["analyze", "--compat", "dive"])
+        .arg(fixture("real/busybox-base/image.docker.tar"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("userWastedPercent NaN %"));
+    layerscope()
+        .args(["analyze", "--compat", "podman"])
+        .arg(&image)
+        .assert()
+        .code(2);
+}

@@ -2,6 +2,7 @@
 //! the filesystem view, and derive the figures of the report.
 
 use crate::attribution::{HistoryAlignment, align_history};
+use crate::compat::DiveFigures;
 use crate::digest::to_hex;
 use crate::error::{Error, Result};
 use crate::layer::{EntryKind, LayerContents, read_layer};
@@ -450,6 +451,13 @@ impl Analysis {
         out
     }
 
+    /// The figures dive 0.13.1 prints for this image (efficiency, wastedBytes,
+    /// userWastedPercent, inefficient files), reproduced with its bugs, for `--compat dive`.
+    /// They are not layerscope's figures: see [`DiveFigures`] for dive's rules.
+    pub fn dive_compat(&self) -> DiveFigures {
+        crate::compat::dive_figures(&self.layers)
+    }
+
     /// Build the serialisable report with every waste item and duplicate group.
     pub fn report(&self) -> Report {
         self.report_with(&ReportOptions::default())
@@ -605,6 +613,7 @@ impl Analysis {
             attribution: None,
             recommendations: Vec::new(),
             warnings: self.warnings.clone(),
+            compat_dive: None,
         }
     }
 }

@@ -36,6 +36,7 @@
 
 mod analysis;
 mod attribution;
+mod compat;
 mod context;
 mod diff;
 mod digest;
@@ -55,6 +56,7 @@ mod tree;
 
 pub use analysis::{Analysis, AnalysisOptions, ReportOptions};
 pub use attribution::{Attribution, HistoryAlignment, InstructionCost, align_history};
+pub use compat::{DiveFigures, DiveInefficientFile};
 pub use context::{
     BuildContext, Churn, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind,
     DockerIgnore, SelectedFile, Selection, git_changes, git_churn,

@@ -42,6 +42,8 @@ pub struct Report {
     pub recommendations: Vec<crate::recommend::Finding>,
     /// Things tolerated while reading.
     pub warnings: Vec<String>,
+    /// dive 0.13.1's figures for the same image (`--compat dive`), `null` unless asked for.
+    pub compat_dive: Option<crate::compat::DiveFigures>,
 }
 
 /// Tool name and version.

@@ -75,6 +75,9 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
         grouped(t.wasted_bytes),
         percent(t.efficiency)
     );
+    if let Some(d) = &r.compat_dive {
+        dive_line(&mut out, d);
+    }
     if t.duplicate_bytes > 0 {
         let _ = writeln!(
             out,
@@ -314,6 +317,24 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
         }
     }
     out
+}
+
+/// dive's three figures, printed as dive prints them (`%2.4f %%`, Go's NaN and +Inf
+/// included), next to layerscope's own.
+fn dive_line(out: &mut String, d: &layerscope_core::DiveFigures) {
+    let user = match d.user_wasted_percent {
+        Some(p) => format!("{:.4} %", p * 100.0),
+        None if d.wasted_bytes == 0 => "NaN %".to_string(),
+        None => "+Inf %".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "dive 0.13.1 efficiency {:.4} %, wastedBytes {} ({} bytes), userWastedPercent {} (--compat dive: dive's rules, not layerscope's)",
+        d.efficiency * 100.0,
+        human(d.wasted_bytes),
+        grouped(d.wasted_bytes),
+        user
+    );
 }
 
 /// Cut a long text to `max` characters with an ellipsis (full text stays in JSON).
