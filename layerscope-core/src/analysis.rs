@@ -416,16 +416,16 @@ impl Analysis {
             .get(n)
             .map(|l| l.changes.as_slice())
             .unwrap_or(&[]);
-        let marks: HashMap<&str, ChangeKind> = changes
+        let marks: HashMap<u32, ChangeKind> = changes
             .iter()
             .filter(|c| c.kind != ChangeKind::Deleted)
-            .map(|c| (c.path.as_str(), c.kind))
+            .map(|c| (c.node, c.kind))
             .collect();
         let mut out: Vec<FileRecord> = tree
             .listing(&self.layers, true)
             .into_iter()
             .filter_map(|v| {
-                let mark = marks.get(v.path.as_str()).copied();
+                let mark = marks.get(&v.node).copied();
                 (!changes_only || mark.is_some()).then(|| file_record(v, mark))
             })
             .collect();
@@ -434,7 +434,7 @@ impl Analysis {
                 .iter()
                 .filter(|c| c.kind == ChangeKind::Deleted)
                 .map(|c| FileRecord {
-                    path: c.path.clone(),
+                    path: tree.path_of(c.node),
                     kind: c.entry_kind,
                     size_bytes: c.removed_bytes,
                     layer: Some(n),
@@ -483,7 +483,7 @@ impl Analysis {
                 user_wasted += h.bytes;
             }
             waste.push(WasteItem {
-                path: h.path.clone(),
+                path: self.tree.path_of(h.node),
                 bytes: h.bytes,
                 kind: h.kind,
                 added_by_layer: h.added_by,

@@ -54,7 +54,9 @@ pub enum ChangeKind {
 /// One changed path in one layer.
 #[derive(Debug, Clone)]
 pub(crate) struct Change {
-    pub(crate) path: String,
+    /// The node of the path (detached nodes keep their name and parent, so the path of a
+    /// deleted entry can still be spelled out with [`Tree::path_of`]).
+    pub(crate) node: u32,
     pub(crate) kind: ChangeKind,
     pub(crate) entry_kind: EntryKind,
     /// For a deletion: bytes of the regular files it removed (the subtree included).
@@ -64,7 +66,8 @@ pub(crate) struct Change {
 /// One copy of file content that is no longer visible.
 #[derive(Debug, Clone)]
 pub(crate) struct HiddenCopy {
-    pub(crate) path: String,
+    /// The node whose removal hid the copy (see [`Tree::path_of`]).
+    pub(crate) node: u32,
     pub(crate) bytes: u64,
     pub(crate) sha256: [u8; 32],
     pub(crate) added_by: usize,
@@ -75,6 +78,7 @@ pub(crate) struct HiddenCopy {
 /// A visible non-directory entry of the final view.
 #[derive(Debug, Clone)]
 pub(crate) struct Visible {
+    pub(crate) node: u32,
     pub(crate) path: String,
     pub(crate) kind: EntryKind,
     /// The layer of the entry that made it; `None` for an implicit directory.
@@ -183,7 +187,8 @@ impl Tree {
         Some(cur)
     }
 
-    fn path_of(&self, mut id: u32) -> String {
+    /// The path of a node (also of a detached one: it keeps its parent and name).
+    pub(crate) fn path_of(&self, mut id: u32) -> String {
         let mut parts = Vec::new();
         while id != ROOT && id != NONE {
             let Some(n) = self.nodes.get(id as usize) else {
@@ -196,7 +201,7 @@ impl Tree {
         parts.join("/")
     }
 
-    fn release_inode(&mut self, inode: u32, path: &str, hidden_by: usize, kind: WasteKind) {
+    fn release_inode(&mut self, inode: u32, node: u32, hidden_by: usize, kind: WasteKind) {
         let Some(ino) = self.inodes.get_mut(inode as usize) else {
             return;
         };
@@ -204,7 +209,7 @@ impl Tree {
         if ino.refs == 0 {
             let (bytes, sha256, added_by) = (ino.size, ino.sha256, ino.layer as usize);
             self.hidden.push(HiddenCopy {
-                path: path.to_string(),
+                node,
                 bytes,
                 sha256,
                 added_by,
@@ -234,9 +239,9 @@ impl Tree {
         }
         let mut files = 0u64;
         let mut bytes = 0u64;
-        let mut stack = vec![(id, self.path_of(id))];
+        let mut stack = vec![id];
         let mut record = record;
-        while let Some((n, path)) = stack.pop() {
+        while let Some(n) = stack.pop() {
             let Some(node) = self.nodes.get_mut(n as usize) else {
                 continue;
             };
@@ -244,9 +249,7 @@ impl Tree {
             let (nkind, inode) = (node.kind, node.inode);
             node.inode = NONE;
             if let Some(children) = children {
-                for (name, c) in children.into_iter().rev() {
-                    stack.push((c, format!("{path}/{name}")));
-                }
+                stack.extend(children.into_values().rev());
             }
             let own_bytes = if nkind == EntryKind::File {
                 self.inodes.get(inode as usize).map_or(0, |i| i.size)
@@ -258,11 +261,11 @@ impl Tree {
                 bytes += own_bytes;
             }
             if inode != NONE {
-                self.release_inode(inode, &path, layer, kind);
+                self.release_inode(inode, n, layer, kind);
             }
             if let Some(rec) = record.as_deref_mut() {
                 rec.push(Change {
-                    path,
+                    node: n,
                     kind: ChangeKind::Deleted,
                     entry_kind: nkind,
                     removed_bytes: own_bytes,
@@ -297,22 +300,19 @@ impl Tree {
                         cur = c
                     }
                     existing => {
+                        let replaced = existing.is_some();
                         if let Some(c) = existing {
                             self.remove_subtree(c, layer, WasteKind::Overwritten, None);
-                            let p = self.path_of(cur);
-                            let full = if p.is_empty() {
-                                part.to_string()
-                            } else {
-                                format!("{p}/{part}")
-                            };
+                        }
+                        cur = self.insert(cur, part, EntryKind::Dir, NONE, NONE, NONE);
+                        if replaced {
                             changes.push(Change {
-                                path: full,
+                                node: cur,
                                 kind: ChangeKind::Modified,
                                 entry_kind: EntryKind::Dir,
                                 removed_bytes: 0,
                             });
                         }
-                        cur = self.insert(cur, part, EntryKind::Dir, NONE, NONE, NONE);
                     }
                 }
             }
@@ -442,7 +442,7 @@ impl Tree {
                             } else {
                                 WasteKind::Overwritten
                             };
-                            self.release_inode(old_inode, path, li, waste);
+                            self.release_inode(old_inode, id, li, waste);
                         }
                     }
                     if let Some(n) = self.nodes.get_mut(id as usize) {
@@ -517,9 +517,8 @@ impl Tree {
                     }
                 }
             };
-            let path = self.path_of(id);
             lc.changes.push(Change {
-                path,
+                node: id,
                 kind,
                 entry_kind: node.kind,
                 removed_bytes: 0,
@@ -612,6 +611,7 @@ impl Tree {
                             (e.mode, e.uid, e.gid, e.mtime, e.xattrs != 0)
                         });
                     out.push(Visible {
+                        node: id,
                         path: path.clone(),
                         kind: EntryKind::Dir,
                         layer: (n.layer != NONE).then_some(n.layer as usize),
@@ -646,6 +646,7 @@ impl Tree {
                 (e.mode, e.uid, e.gid, e.mtime, e.xattrs != 0)
             });
             out.push(Visible {
+                node: id,
                 path,
                 kind: n.kind,
                 layer: (n.layer != NONE).then_some(n.layer as usize),
@@ -759,7 +760,7 @@ mod tests {
             t.layers[1]
                 .changes
                 .iter()
-                .find(|c| c.path == "bin/tool")
+                .find(|c| t.path_of(c.node) == "bin/tool")
                 .unwrap()
                 .kind,
             ChangeKind::MetadataOnly
