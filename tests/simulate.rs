@@ -214,3 +214,66 @@ fn bind_mount_from_context() {
     let (lines, _) = lines_for(d.path(), None, Change::path("other"), &[]);
     assert!(lines.is_empty());
 }
+
+#[test]
+fn copy_into_a_directory_changes_only_the_copied_paths() {
+    // `COPY notes.txt ./` writes /src/notes.txt, not all of /src: the final stage's
+    // `COPY --from=builder /src/app` keeps its cache (buildah agrees, tests/buildah.rs).
+    let df = "FROM scratch AS builder\nWORKDIR /src\nCOPY app/ ./app/\nCOPY notes.txt ./\n\
+              COPY . /ctx/\n\
+              FROM scratch\nCOPY --from=builder /src/app /app\nCOPY --from=builder /ctx/b /b\n";
+    let d = temp_build(df, &[("app/x", "x"), ("notes.txt", "n"), ("b/y", "y")]);
+    let (lines, _) = lines_for(d.path(), None, Change::path("notes.txt"), &[]);
+    assert_eq!(lines, vec![4, 5]);
+    // A directory source's contents land below the destination.
+    let (lines, out) = lines_for(d.path(), None, Change::path("app/x"), &[]);
+    assert_eq!(lines, vec![3, 4, 5, 7, 8]);
+    assert!(!out.rebuilt_steps[3].conditional);
+    // `COPY . /ctx/`: b/y lands at /ctx/b/y.
+    let (lines, out) = lines_for(d.path(), None, Change::path("b/y"), &[]);
+    assert_eq!(lines, vec![5, 8]);
+    assert_eq!(out.rebuilt_steps[1].reason, MissReason::StageOutput);
+}
+
+#[test]
+fn chain_after_a_conditional_miss_is_conditional() {
+    // The final stage misses only if the builder's RUN produced different bytes at /out;
+    // when it did not, a real builder keeps the cache of CMD as well.
+    let df = "FROM scratch AS builder\nCOPY src/ /src/\nRUN build\n\
+              FROM scratch\nCOPY --from=builder /out /out\nCOPY main.txt /m\nCMD [\"x\"]\n";
+    let d = temp_build(df, &[("src/a.c", "int main;"), ("main.txt", "m")]);
+    let (lines, out) = lines_for(d.path(), None, Change::path("src/a.c"), &[]);
+    assert_eq!(lines, vec![2, 3, 5, 6, 7]);
+    let flags: Vec<bool> = out.rebuilt_steps.iter().map(|s| s.conditional).collect();
+    assert_eq!(flags, vec![false, false, true, true, true]);
+    // A certain miss after the conditional one makes the rest of the chain certain.
+    let both = Change::Paths {
+        label: "both".into(),
+        changes: ["src/a.c", "main.txt"]
+            .iter()
+            .map(|p| layerscope::ContextChange {
+                path: p.to_string(),
+                kind: layerscope::ContextChangeKind::ContentChanged,
+            })
+            .collect(),
+    };
+    let (lines, out) = lines_for(d.path(), None, both, &[]);
+    assert_eq!(lines, vec![2, 3, 5, 6, 7]);
+    let flags: Vec<bool> = out.rebuilt_steps.iter().map(|s| s.conditional).collect();
+    assert_eq!(flags, vec![false, false, true, false, false]);
+}
+
+#[test]
+fn wildcard_copies_land_by_name_and_add_dirties_its_destination() {
+    // `ADD pkg.tar /opt/` unpacks: anything below /opt may change. `COPY *.txt /w/` writes
+    // /w/<name> for each match.
+    let df = "FROM scratch AS b\nADD pkg.tar /opt/\nCOPY *.txt /w/\n\
+              FROM scratch\nCOPY --from=b /opt/keep /k\nCOPY --from=b /w/a.txt /a\n";
+    let d = temp_build(df, &[("pkg.tar", "t"), ("a.txt", "a"), ("c.txt", "c")]);
+    let (lines, _) = lines_for(d.path(), None, Change::path("pkg.tar"), &[]);
+    assert_eq!(lines, vec![2, 3, 5, 6]);
+    let (lines, _) = lines_for(d.path(), None, Change::path("c.txt"), &[]);
+    assert_eq!(lines, vec![3]);
+    let (lines, _) = lines_for(d.path(), None, Change::path("a.txt"), &[]);
+    assert_eq!(lines, vec![3, 6]);
+}

@@ -14,14 +14,18 @@
 //!   paths they read may have changed in that stage); stages the target does not need are
 //!   never built.
 //!
-//! Paths a stage may have changed are tracked: a `COPY` that copied changed files dirties its
-//! destination; a `RUN` that re-ran dirties everything (its output is unknown until it runs),
-//! so steps that read from it are reported as misses that depend on the builder's output.
+//! Paths a stage may have changed are tracked: a `COPY` that copied changed files dirties the
+//! paths they land at (its whole destination when unsure, and for `ADD`); a `RUN` that re-ran
+//! dirties everything (its output is unknown until it runs), so steps that read from it are
+//! reported as misses that depend on the builder's output (`conditional`), and so are the
+//! steps that miss only through the chain after such a miss.
 
 use crate::Result;
 use crate::analysis::Analysis;
 use crate::attribution::{Attribution, stage_chain};
-use crate::context::{BuildContext, ContextChange, ContextChangeKind, Selection};
+use crate::context::{
+    BuildContext, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind, Selection,
+};
 use crate::dockerfile::{BaseRef, Dockerfile, InstructionKind, MountType};
 use crate::report::SCHEMA_VERSION;
 use serde::Serialize;
@@ -382,6 +386,10 @@ impl<'a> Simulator<'a> {
             let parent_missed = state.missed;
             let base_changed = old.base != new.base;
             let mut chain = parent_missed || base_changed;
+            // Whether every miss the chain started from is conditional: a step that misses only
+            // through such a chain is conditional too (a real builder that finds the re-run
+            // step's output unchanged keeps its cache and the chain never starts, G).
+            let mut chain_conditional = !base_changed && state.uncertain;
             state.missed = chain;
             for (o, n) in old.steps.iter().zip(&new.steps) {
                 if matches!(n.kind, InstructionKind::From { .. }) {
@@ -405,6 +413,8 @@ impl<'a> Simulator<'a> {
                 } else {
                     MissReason::Chain
                 };
+                let step_conditional =
+                    !(own || (chain && !chain_conditional) || (from_stage && !conditional));
                 // What the re-run step may change in this stage's filesystem.
                 match &n.kind {
                     InstructionKind::Run(_) => {
@@ -412,11 +422,27 @@ impl<'a> Simulator<'a> {
                         state.uncertain = true;
                     }
                     InstructionKind::Copy(c) | InstructionKind::Add(c) if own || from_stage => {
-                        state.dirty.add(abs_path(&n.workdir, &c.dest));
+                        // Only COPY: ADD unpacks local archives into the destination.
+                        let landed = (own
+                            && c.from.is_none()
+                            && o.kind == n.kind
+                            && matches!(n.kind, InstructionKind::Copy(_)))
+                        .then(|| self.landing_paths(c, &n.workdir, path_changes))
+                        .flatten()
+                        .filter(|paths| !paths.is_empty());
+                        match landed {
+                            Some(paths) => paths.into_iter().for_each(|p| state.dirty.add(p)),
+                            None => state.dirty.add(abs_path(&n.workdir, &c.dest)),
+                        }
                         state.uncertain |= conditional;
                     }
                     _ => {}
                 }
+                chain_conditional = if chain {
+                    chain_conditional && step_conditional
+                } else {
+                    step_conditional
+                };
                 chain = true;
                 state.missed = true;
                 let original = stage
@@ -429,8 +455,7 @@ impl<'a> Simulator<'a> {
                     line: n.span.first_line,
                     instruction: original,
                     reason,
-                    conditional: conditional
-                        || (reason == MissReason::ParentStage && state.uncertain),
+                    conditional: step_conditional,
                     layers: self.layers_of(s, n.index),
                 });
             }
@@ -504,6 +529,88 @@ impl<'a> Simulator<'a> {
     /// The attribution of the image's layers, when an image was given.
     pub fn attribution(&self) -> Option<&Attribution> {
         self.attribution.as_ref()
+    }
+
+    /// Where the changed context files a `COPY` selects land in the image, so that a
+    /// later `COPY --from` of another path of this stage keeps its cache (G: the final
+    /// stage's `COPY --from` stayed a hit when the bytes it copies were identical). The
+    /// Dockerfile reference's rules: a file source goes to `<dest>/<base name>` when `<dest>`
+    /// is a directory (ends in `/`, is `.`, or there are several sources or a wildcard), else
+    /// to `<dest>`; a directory source's contents go below `<dest>` (also when a wildcard
+    /// matched the directory). `None` when unsure
+    /// (`--parents`, a path reached through a symlink or below a wildcard match, a path in
+    /// neither context): then the whole destination counts as changed.
+    fn landing_paths(
+        &self,
+        c: &crate::dockerfile::CopyArgs,
+        workdir: &str,
+        changes: &[ContextChange],
+    ) -> Option<Vec<String>> {
+        if c.parents {
+            return None;
+        }
+        let dest = abs_path(workdir, &c.dest);
+        let sources: Vec<&String> = c.sources.iter().filter(|s| !is_remote(s)).collect();
+        let wildcard = |s: &str| s.contains(['*', '?', '[']);
+        let last = c
+            .dest
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        let into_dir = c.dest.ends_with('/')
+            || matches!(last, "." | "..")
+            || sources.len() > 1
+            || sources.iter().any(|s| wildcard(s));
+        let kind = |p: &str| {
+            self.context
+                .file(p)
+                .or_else(|| self.old_context.and_then(|o| o.file(p)))
+                .map(ContextEntry::kind)
+        };
+        let mut landed = Vec::new();
+        for ch in changes {
+            for s in &sources {
+                let sel = Selection {
+                    sources: vec![(*s).clone()],
+                    excludes: c.excludes.clone(),
+                    parents: false,
+                };
+                if !self.affects(&sel, ch) {
+                    continue;
+                }
+                let src = abs_path("/", s);
+                let src = src.trim_start_matches('/');
+                let path = abs_path("/", &ch.path);
+                let path = path.trim_start_matches('/');
+                let base = path.rsplit('/').next().unwrap_or(path);
+                let to = if wildcard(src) {
+                    // Matched by the pattern itself (not below a matched directory).
+                    if path.split('/').count() != src.split('/').count() {
+                        return None;
+                    }
+                    match kind(path)? {
+                        ContextEntryKind::File => abs_path(&dest, base),
+                        ContextEntryKind::Dir => dest.clone(),
+                        _ => return None,
+                    }
+                } else if src.is_empty() {
+                    abs_path(&dest, path)
+                } else if path == src {
+                    match kind(path)? {
+                        ContextEntryKind::File if into_dir => abs_path(&dest, base),
+                        ContextEntryKind::File | ContextEntryKind::Dir => dest.clone(),
+                        _ => return None,
+                    }
+                } else if let Some(rest) = path.strip_prefix(&format!("{src}/")) {
+                    abs_path(&dest, rest)
+                } else {
+                    return None;
+                };
+                landed.push(to);
+            }
+        }
+        Some(landed)
     }
 
     /// (own inputs changed, reads a changed stage, the stage miss is conditional)
