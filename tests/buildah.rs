@@ -952,6 +952,9 @@ fn buildah_cache_hits_match_the_simulator() {
             failures.push(format!("{}: {e}", sc.name));
         }
     }
+    if let Err(e) = proposed_dockerfile_rebuilds_less(&buildah, &work) {
+        failures.push(format!("split-dependency-copy rewrite: {e}"));
+    }
     eprintln!(
         "buildah tier: {} scenarios, {} cases in {:.1}s",
         SCENARIOS.len(),
@@ -964,4 +967,80 @@ fn buildah_cache_hits_match_the_simulator() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// Issue 5's check: the Dockerfile `layerscope recommend` proposes for a `COPY . .` before
+/// the install, built with buildah, really re-runs fewer steps after a source edit.
+fn proposed_dockerfile_rebuilds_less(buildah: &Buildah, work: &Path) -> Result<(), String> {
+    let original = "FROM localhost/ls-base\n\
+                    WORKDIR /app\n\
+                    COPY . .\n\
+                    RUN sh tools/install.sh\n\
+                    CMD [\"sh\"]\n";
+    let files = [
+        (
+            "package.json",
+            "{\"dependencies\": {\"left-pad\": \"1.3.0\"}}",
+        ),
+        (
+            "tools/install.sh",
+            "mkdir -p node_modules && cp package.json node_modules/.installed",
+        ),
+        ("src/app.js", "one"),
+        ("src/util.js", "two"),
+    ];
+    let ctx_dir = work.join("split-context");
+    for (rel, content) in files {
+        write_file(&ctx_dir, "split", rel, content);
+    }
+    let df = Dockerfile::parse_named(original, "Dockerfile").map_err(|e| e.to_string())?;
+    let ctx = BuildContext::open(&ctx_dir, None).map_err(|e| e.to_string())?;
+    let mut input = layerscope::RecommendInput::default();
+    input.dockerfile = Some(&df);
+    input.dockerfile_text = Some(original);
+    input.context = Some(&ctx);
+    let recs = layerscope::recommend(&input).map_err(|e| e.to_string())?;
+    if !recs
+        .recommendations
+        .iter()
+        .any(|f| f.code == "split-dependency-copy")
+    {
+        return Err(format!(
+            "no split-dependency-copy finding: {:?}",
+            recs.recommendations
+        ));
+    }
+    let proposed = recs.proposed_dockerfile.ok_or("no proposed Dockerfile")?;
+    let mut reran = Vec::new();
+    for (name, text) in [("original", original), ("proposed", proposed.as_str())] {
+        let dir = work.join(format!("split-{name}"));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let copy = Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", ctx_dir.display()))
+            .arg(&dir)
+            .status();
+        if !copy.is_ok_and(|s| s.success()) {
+            return Err("cp -a failed".into());
+        }
+        fs::write(dir.join("Dockerfile"), text).map_err(|e| e.to_string())?;
+        let tag = format!("localhost/ls-split-{name}");
+        buildah.bud(&dir, &tag, &BTreeMap::new())?;
+        write_file(&dir, "split", "src/app.js", "edited");
+        let out = buildah.bud(&dir, &tag, &BTreeMap::new())?;
+        let steps = parse_steps(&out)?;
+        let n = steps.iter().filter(|s| s.step > 1 && !s.cached).count();
+        eprintln!(
+            "  split-dependency-copy: {name} Dockerfile re-ran {n} of {} steps after a source edit",
+            steps.len()
+        );
+        reran.push(n);
+    }
+    match reran.as_slice() {
+        [before, after] if after < before => Ok(()),
+        _ => Err(format!(
+            "re-ran steps (original, proposed) = {reran:?}; the proposal must re-run fewer\n{proposed}"
+        )),
+    }
 }

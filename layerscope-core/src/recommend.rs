@@ -956,14 +956,19 @@ fn split_dependency_copy(
         if manifests.is_empty() || others <= manifests.len() {
             continue;
         }
-        // The install RUN after it.
+        // The install RUN after it: it runs the ecosystem's tool, names a manifest, or says
+        // "install" (an install script).
         let Some((ri, run)) = steps.iter().enumerate().skip(ci + 1).find(|(_, s)| {
             let t = run_text(&s.kind);
-            manifests.iter().any(|(_, eco)| {
+            let tool = manifests.iter().any(|(_, eco)| {
                 ECOSYSTEMS
                     .iter()
                     .any(|(e, _, words)| e == eco && words.iter().any(|w| t.contains(w)))
-            })
+            });
+            let names_manifest = manifests
+                .iter()
+                .any(|(p, _)| t.contains(p.rsplit('/').next().unwrap_or(p)));
+            tool || names_manifest || t.to_ascii_lowercase().contains("install")
         }) else {
             continue;
         };
