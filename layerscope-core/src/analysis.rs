@@ -377,6 +377,15 @@ impl Analysis {
         self.history.get(idx)?.created_by.as_deref()
     }
 
+    /// Visit every visible non-directory of the final image (path, content bytes, layer)
+    /// without building a list.
+    pub fn for_each_final_file(&self, mut f: impl FnMut(&str, u64, Option<usize>)) {
+        self.tree.for_each_visible(&self.layers, false, |path, v| {
+            let size = if v.kind == EntryKind::File { v.size } else { 0 };
+            f(path, size, v.layer);
+        });
+    }
+
     /// Every visible non-directory of the final image, in tree order.
     pub fn final_files(&self) -> Vec<FileRecord> {
         self.tree
@@ -546,28 +555,64 @@ impl Analysis {
             });
         }
 
-        let visible = self.tree.visible(&self.layers);
-        let final_files = visible.len() as u64;
+        // One pass over the final view, without a path string per file: counts, content
+        // groups for duplicates, and the largest files.
+        let want = options.top.unwrap_or(DEFAULT_LARGEST_FILES);
+        let mut final_files = 0u64;
+        let mut groups: DuplicateMap = HashMap::new();
+        let mut largest: Vec<FileRecord> = Vec::new();
+        let mut floor = 0u64;
+        self.tree.for_each_visible(&self.layers, false, |path, v| {
+            final_files += 1;
+            if let Some(inode) = v.inode
+                && v.size > 0
+            {
+                groups
+                    .entry(v.sha256)
+                    .or_insert_with(|| (v.size, Vec::new()))
+                    .1
+                    .push((inode, v.node));
+            }
+            if v.kind == EntryKind::File
+                && want > 0
+                && (largest.len() < want || v.size >= floor)
+                && options.filter.matches(path, v.size)
+            {
+                largest.push(file_record(
+                    crate::tree::Visible {
+                        path: path.to_string(),
+                        ..v
+                    },
+                    None,
+                ));
+                if largest.len() >= 2 * want.max(16) {
+                    largest.sort_by(|a, b| {
+                        b.size_bytes
+                            .cmp(&a.size_bytes)
+                            .then_with(|| a.path.cmp(&b.path))
+                    });
+                    largest.truncate(want);
+                    floor = largest.last().map_or(0, |f| f.size_bytes);
+                }
+            }
+        });
+        largest.sort_by(|a, b| {
+            b.size_bytes
+                .cmp(&a.size_bytes)
+                .then_with(|| a.path.cmp(&b.path))
+        });
+        largest.truncate(want);
+        let largest_files = largest;
         let final_size_bytes = self.tree.visible_bytes();
         let size_bytes: u64 = layers.iter().map(|l| l.size_bytes).sum();
         let compressed_size_bytes: u64 = layers.iter().map(|l| l.compressed_size_bytes).sum();
-        let mut duplicates = duplicate_groups(&visible);
+        let mut duplicates = duplicate_groups(groups, &self.tree);
         let duplicate_bytes = duplicates.iter().map(|g| g.wasted_bytes).sum();
         duplicates.retain(|g| {
             g.paths
                 .iter()
                 .any(|p| options.filter.matches(p, g.size_bytes))
         });
-        let mut largest: Vec<&crate::tree::Visible> = visible
-            .iter()
-            .filter(|v| v.kind == EntryKind::File && options.filter.matches(&v.path, v.size))
-            .collect();
-        largest.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
-        let largest_files: Vec<FileRecord> = largest
-            .into_iter()
-            .take(options.top.unwrap_or(DEFAULT_LARGEST_FILES))
-            .map(|v| file_record(v.clone(), None))
-            .collect();
         if let Some(top) = options.top {
             waste.truncate(top);
             duplicates.truncate(top);
@@ -646,33 +691,28 @@ pub(crate) fn ratio(a: u64, b: u64) -> Option<f64> {
 }
 
 /// Visible files with identical content (size > 0), hardlinks to one inode counted once.
-fn duplicate_groups(visible: &[crate::tree::Visible]) -> Vec<DuplicateGroup> {
-    /// Content hash -> (size, [(inode, path)]).
-    type Groups = HashMap<[u8; 32], (u64, Vec<(u32, String)>)>;
-    let mut groups: Groups = HashMap::new();
-    for v in visible {
-        if let Some(inode) = v.inode
-            && v.size > 0
-        {
-            groups
-                .entry(v.sha256)
-                .or_insert_with(|| (v.size, Vec::new()))
-                .1
-                .push((inode, v.path.clone()));
-        }
-    }
+/// Content hash -> (size, [(inode, node)]) of visible files.
+type DuplicateMap = HashMap<[u8; 32], (u64, Vec<(u32, u32)>)>;
+
+/// Visible files with identical content (size > 0), hardlinks to one inode counted once;
+/// paths are spelled out only for the groups that have duplicates.
+fn duplicate_groups(groups: DuplicateMap, tree: &Tree) -> Vec<DuplicateGroup> {
     let mut out: Vec<DuplicateGroup> = groups
         .into_iter()
-        .filter_map(|(sha, (size, mut members))| {
-            members.sort_by(|a, b| a.1.cmp(&b.1));
+        .filter_map(|(sha, (size, members))| {
             let mut inodes: Vec<u32> = members.iter().map(|m| m.0).collect();
             inodes.sort_unstable();
             inodes.dedup();
-            (inodes.len() > 1).then(|| DuplicateGroup {
+            if inodes.len() < 2 {
+                return None;
+            }
+            let mut paths: Vec<String> = members.iter().map(|m| tree.path_of(m.1)).collect();
+            paths.sort();
+            Some(DuplicateGroup {
                 sha256: format!("sha256:{}", to_hex(&sha)),
                 size_bytes: size,
                 wasted_bytes: size * (inodes.len() as u64 - 1),
-                paths: members.into_iter().map(|m| m.1).collect(),
+                paths,
             })
         })
         .collect();

@@ -163,6 +163,9 @@ pub struct Recommendations {
 pub struct RecommendInput<'a> {
     /// The analysed image.
     pub analysis: Option<&'a Analysis>,
+    /// Its full report (`Analysis::report()`, unfiltered), when already built: saves
+    /// building it again.
+    pub report: Option<&'a Report>,
     /// The Dockerfile it was built from.
     pub dockerfile: Option<&'a Dockerfile>,
     /// The Dockerfile's text (for rewrites).
@@ -327,7 +330,11 @@ fn human(bytes: u64) -> String {
 /// The Dockerfile cannot be evaluated, or the context cannot be read.
 pub fn recommend(input: &RecommendInput<'_>) -> Result<Recommendations> {
     let mut out: Vec<Finding> = Vec::new();
-    let report = input.analysis.map(Analysis::report);
+    let owned = match (input.report, input.analysis) {
+        (None, Some(a)) => Some(a.report()),
+        _ => None,
+    };
+    let report = input.report.or(owned.as_ref());
     let attribution = match (input.analysis, input.dockerfile) {
         (Some(a), Some(df)) => Some(a.attribute(df, &input.build_args)?),
         _ => None,
@@ -340,12 +347,12 @@ pub fn recommend(input: &RecommendInput<'_>) -> Result<Recommendations> {
             .find(|c| c.layers.contains(&l))
             .map(|c| c.line)
     };
-    if let (Some(a), Some(r)) = (input.analysis, report.as_ref()) {
+    if let (Some(a), Some(r)) = (input.analysis, report) {
         image_findings(a, r, &line_of_layer, &mut out);
     }
     let mut proposed = None;
     if let Some(df) = input.dockerfile {
-        dockerfile_findings(df, report.as_ref(), &mut out);
+        dockerfile_findings(df, report, &mut out);
         if let (Some(ctx), Some(text)) = (input.context, input.dockerfile_text) {
             if let Some((f, rewritten)) = split_dependency_copy(input, df, ctx, text)? {
                 out.push(f);
@@ -357,7 +364,7 @@ pub fn recommend(input: &RecommendInput<'_>) -> Result<Recommendations> {
             }
         }
         // use-cache-mount: a package-manager RUN whose layer keeps a cache.
-        if let Some(r) = report.as_ref() {
+        if let Some(r) = report {
             for f in out
                 .clone()
                 .iter()
@@ -494,21 +501,20 @@ fn image_findings(
         out.push(f);
     }
     // Caches left in layers, and toolchains in the final image.
-    let files = a.final_files();
     let mut caches: BTreeMap<(usize, &str, &str), u64> = BTreeMap::new();
     let mut tools: (u64, Vec<String>) = (0, Vec::new());
-    for f in &files {
-        let Some(layer) = f.layer else { continue };
-        if let Some((prefix, name)) = CACHE_DIRS.iter().find(|(p, _)| f.path.starts_with(p)) {
-            *caches.entry((layer, prefix, name)).or_default() += f.size_bytes;
+    a.for_each_final_file(|path, size, layer| {
+        let Some(layer) = layer else { return };
+        if let Some((prefix, name)) = CACHE_DIRS.iter().find(|(p, _)| path.starts_with(p)) {
+            *caches.entry((layer, prefix, name)).or_default() += size;
         }
-        if is_build_tool(&f.path) {
-            tools.0 += f.size_bytes;
+        if is_build_tool(path) {
+            tools.0 += size;
             if tools.1.len() < 20 {
-                tools.1.push(f.path.clone());
+                tools.1.push(path.to_string());
             }
         }
-    }
+    });
     for ((layer, prefix, name), bytes) in caches {
         if bytes == 0 {
             continue;

@@ -596,59 +596,52 @@ impl Tree {
     /// directories included when asked (implicit ones have no layer).
     pub(crate) fn listing(&self, layers: &[LayerContents], include_dirs: bool) -> Vec<Visible> {
         let mut out = Vec::new();
-        let mut stack: Vec<(u32, String)> = vec![(ROOT, String::new())];
-        while let Some((id, path)) = stack.pop() {
+        self.for_each_visible(layers, include_dirs, |path, v| {
+            out.push(Visible {
+                path: path.to_string(),
+                ..v
+            });
+        });
+        out
+    }
+
+    /// Visit every visible entry in tree order without allocating a path per entry: the
+    /// path is a reused buffer (the `path` field of the passed record is empty).
+    pub(crate) fn for_each_visible(
+        &self,
+        layers: &[LayerContents],
+        include_dirs: bool,
+        mut f: impl FnMut(&str, Visible),
+    ) {
+        let mut path = String::new();
+        let mut stack: Vec<(u32, usize)> = vec![(ROOT, 0)];
+        while let Some((id, parent_len)) = stack.pop() {
             let Some(n) = self.nodes.get(id as usize) else {
                 continue;
             };
-            if let Some(children) = &n.children {
-                if include_dirs && id != ROOT {
-                    let e = layers
-                        .get(n.layer as usize)
-                        .and_then(|l| l.entries.get(n.entry as usize));
-                    let (mode, uid, gid, mtime, has_xattrs) = e
-                        .map_or((0o755, 0, 0, 0, false), |e| {
-                            (e.mode, e.uid, e.gid, e.mtime, e.xattrs != 0)
-                        });
-                    out.push(Visible {
-                        node: id,
-                        path: path.clone(),
-                        kind: EntryKind::Dir,
-                        layer: (n.layer != NONE).then_some(n.layer as usize),
-                        inode: None,
-                        size: 0,
-                        sha256: [0; 32],
-                        mode,
-                        uid,
-                        gid,
-                        mtime,
-                        has_xattrs,
-                    });
+            path.truncate(parent_len);
+            if id != ROOT {
+                if !path.is_empty() {
+                    path.push('/');
                 }
-                for (name, c) in children.iter().rev() {
-                    let p = if path.is_empty() {
-                        name.to_string()
-                    } else {
-                        format!("{path}/{name}")
-                    };
-                    stack.push((*c, p));
-                }
-                continue;
+                path.push_str(&n.name);
             }
+            let e = layers
+                .get(n.layer as usize)
+                .and_then(|l| l.entries.get(n.entry as usize));
+            let is_dir = n.children.is_some();
+            let (mode, uid, gid, mtime, has_xattrs) = e
+                .map_or((if is_dir { 0o755 } else { 0 }, 0, 0, 0, false), |e| {
+                    (e.mode, e.uid, e.gid, e.mtime, e.xattrs != 0)
+                });
             let inode = (n.inode != NONE).then_some(n.inode);
             let (size, sha256) = inode
                 .and_then(|i| self.inodes.get(i as usize))
                 .map_or((0, [0; 32]), |i| (i.size, i.sha256));
-            let e = layers
-                .get(n.layer as usize)
-                .and_then(|l| l.entries.get(n.entry as usize));
-            let (mode, uid, gid, mtime, has_xattrs) = e.map_or((0, 0, 0, 0, false), |e| {
-                (e.mode, e.uid, e.gid, e.mtime, e.xattrs != 0)
-            });
-            out.push(Visible {
+            let record = Visible {
                 node: id,
-                path,
-                kind: n.kind,
+                path: String::new(),
+                kind: if is_dir { EntryKind::Dir } else { n.kind },
                 layer: (n.layer != NONE).then_some(n.layer as usize),
                 inode,
                 size,
@@ -658,9 +651,17 @@ impl Tree {
                 gid,
                 mtime,
                 has_xattrs,
-            });
+            };
+            if let Some(children) = &n.children {
+                if include_dirs && id != ROOT {
+                    f(&path, record);
+                }
+                let len = path.len();
+                stack.extend(children.values().rev().map(|c| (*c, len)));
+            } else {
+                f(&path, record);
+            }
         }
-        out
     }
 
     /// Bytes of content still visible: each live inode once.
