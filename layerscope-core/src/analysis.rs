@@ -559,7 +559,8 @@ impl Analysis {
         // groups for duplicates, and the largest files.
         let want = options.top.unwrap_or(DEFAULT_LARGEST_FILES);
         let mut final_files = 0u64;
-        let mut groups: DuplicateMap = HashMap::new();
+        // (inode, node) of every visible file with content; grouped by content below.
+        let mut with_content: Vec<(u32, u32)> = Vec::new();
         let mut largest: Vec<FileRecord> = Vec::new();
         let mut floor = 0u64;
         self.tree.for_each_visible(&self.layers, false, |path, v| {
@@ -567,11 +568,7 @@ impl Analysis {
             if let Some(inode) = v.inode
                 && v.size > 0
             {
-                groups
-                    .entry(v.sha256)
-                    .or_insert_with(|| (v.size, Vec::new()))
-                    .1
-                    .push((inode, v.node));
+                with_content.push((inode, v.node));
             }
             if v.kind == EntryKind::File
                 && want > 0
@@ -606,7 +603,7 @@ impl Analysis {
         let final_size_bytes = self.tree.visible_bytes();
         let size_bytes: u64 = layers.iter().map(|l| l.size_bytes).sum();
         let compressed_size_bytes: u64 = layers.iter().map(|l| l.compressed_size_bytes).sum();
-        let mut duplicates = duplicate_groups(groups, &self.tree);
+        let mut duplicates = duplicate_groups(with_content, &self.tree);
         let duplicate_bytes = duplicates.iter().map(|g| g.wasted_bytes).sum();
         duplicates.retain(|g| {
             g.paths
@@ -691,31 +688,35 @@ pub(crate) fn ratio(a: u64, b: u64) -> Option<f64> {
 }
 
 /// Visible files with identical content (size > 0), hardlinks to one inode counted once.
-/// Content hash -> (size, [(inode, node)]) of visible files.
-type DuplicateMap = HashMap<[u8; 32], (u64, Vec<(u32, u32)>)>;
-
 /// Visible files with identical content (size > 0), hardlinks to one inode counted once;
-/// paths are spelled out only for the groups that have duplicates.
-fn duplicate_groups(groups: DuplicateMap, tree: &Tree) -> Vec<DuplicateGroup> {
-    let mut out: Vec<DuplicateGroup> = groups
-        .into_iter()
-        .filter_map(|(sha, (size, members))| {
-            let mut inodes: Vec<u32> = members.iter().map(|m| m.0).collect();
-            inodes.sort_unstable();
-            inodes.dedup();
-            if inodes.len() < 2 {
-                return None;
-            }
-            let mut paths: Vec<String> = members.iter().map(|m| tree.path_of(m.1)).collect();
-            paths.sort();
-            Some(DuplicateGroup {
-                sha256: format!("sha256:{}", to_hex(&sha)),
-                size_bytes: size,
-                wasted_bytes: size * (inodes.len() as u64 - 1),
-                paths,
-            })
-        })
-        .collect();
+/// paths are spelled out only for the groups that have duplicates. `files` holds (inode,
+/// node) pairs: sorting them by the inode's hash keeps memory at 8 bytes a file.
+fn duplicate_groups(mut files: Vec<(u32, u32)>, tree: &Tree) -> Vec<DuplicateGroup> {
+    let sha = |inode: u32| {
+        tree.inodes
+            .get(inode as usize)
+            .map_or([0u8; 32], |i| i.sha256)
+    };
+    files.sort_unstable_by(|a, b| sha(a.0).cmp(&sha(b.0)).then(a.0.cmp(&b.0)));
+    let mut out = Vec::new();
+    for group in files.chunk_by(|a, b| sha(a.0) == sha(b.0)) {
+        let mut inodes: Vec<u32> = group.iter().map(|m| m.0).collect();
+        inodes.dedup(); // sorted by (hash, inode) above
+        let Some(first) = inodes.first().and_then(|i| tree.inodes.get(*i as usize)) else {
+            continue;
+        };
+        if inodes.len() < 2 {
+            continue;
+        }
+        let mut paths: Vec<String> = group.iter().map(|m| tree.path_of(m.1)).collect();
+        paths.sort();
+        out.push(DuplicateGroup {
+            sha256: format!("sha256:{}", to_hex(&first.sha256)),
+            size_bytes: first.size,
+            wasted_bytes: first.size * (inodes.len() as u64 - 1),
+            paths,
+        });
+    }
     out.sort_by(|a, b| {
         b.wasted_bytes
             .cmp(&a.wasted_bytes)

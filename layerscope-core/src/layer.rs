@@ -456,6 +456,9 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
             });
         }
     }
+    // Growth slack would otherwise stay for the whole analysis.
+    contents.entries.shrink_to_fit();
+    contents.names.shrink_to_fit();
     Ok(archive.into_inner())
 }
 
