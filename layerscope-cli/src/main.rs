@@ -271,7 +271,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         Format::Table => {
             let top = args.lists.top.unwrap_or(10);
             let report = analysis.report_with(&ReportOptions::default().filter(filter).top(top));
-            render::table::analyze(&report, top, render::color_for(args.output.is_some()))
+            render::table::analyze(&report, top, render::term_for(args.output.is_some()))
         }
     };
     write_output(args.output.as_deref(), &text)?;
@@ -305,7 +305,7 @@ fn tree(args: TreeArgs) -> Result<ExitCode> {
         Format::Table => render::tree::text(
             &entries,
             args.layer,
-            render::color_for(args.output.is_some()),
+            render::term_for(args.output.is_some()),
         ),
     };
     write_output(args.output.as_deref(), &text)?;
@@ -329,7 +329,7 @@ fn diff(args: DiffArgs) -> Result<ExitCode> {
     let text = match args.format {
         Format::Json => render::json::to_string(&d)?,
         Format::Table => {
-            render::table::diff(&d, args.top, render::color_for(args.output.is_some()))
+            render::table::diff(&d, args.top, render::term_for(args.output.is_some()))
         }
     };
     write_output(args.output.as_deref(), &text)?;

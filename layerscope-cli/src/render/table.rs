@@ -1,23 +1,37 @@
 //! Terminal tables (comfy-table): fit the terminal width, colour only on a terminal.
 
-use super::{grouped, human, instruction, percent, short_digest};
-use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+use super::{Term, grouped, human, instruction, percent, short_digest};
+use comfy_table::{
+    Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, presets,
+};
 use layerscope_core::{ImageDiff, Report};
 use std::fmt::Write as _;
 
-fn table(color: bool) -> Table {
+fn table(term: Term) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_BORDERS_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic);
-    if !color {
-        t.force_no_tty();
-    } else {
+    if term.color {
         t.enforce_styling();
+    } else {
+        t.force_no_tty();
     }
-    // Fit the terminal; when output is not a terminal, a fixed width keeps it deterministic.
-    let width = t.width().unwrap_or(120).max(60);
-    t.set_width(width);
+    // The terminal's width, or a fixed one off a terminal (deterministic output).
+    t.set_width(term.width);
     t
+}
+
+/// Keep the given columns on one line (sizes, counts, kinds): on a narrow terminal the free
+/// text columns wrap instead. Below 80 columns everything may wrap, so the table still fits.
+fn keep_whole(t: &mut Table, term: Term, columns: &[usize]) {
+    if term.width < 80 {
+        return;
+    }
+    for &i in columns {
+        if let Some(c) = t.column_mut(i) {
+            c.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
 }
 
 fn right(s: impl ToString) -> Cell {
@@ -34,7 +48,8 @@ fn bold(s: impl ToString, color: bool) -> Cell {
 }
 
 /// The `analyze` table output.
-pub fn analyze(r: &Report, top: usize, color: bool) -> String {
+pub fn analyze(r: &Report, top: usize, term: Term) -> String {
+    let color = term.color;
     let mut out = String::new();
     let t = &r.totals;
     let _ = writeln!(
@@ -96,8 +111,10 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
     }
     out.push('\n');
 
-    let mut lt = table(color);
-    lt.set_header(vec![
+    // On a narrow terminal the digest column gives way to the instruction.
+    let with_digest = term.width >= 110;
+    let mut lt = table(term);
+    let mut header = vec![
         bold("#", color),
         bold("Digest", color),
         bold("Compressed", color),
@@ -107,7 +124,11 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
         bold("Deleted", color),
         bold("Wasted", color),
         bold("Instruction", color),
-    ]);
+    ];
+    if !with_digest {
+        header.remove(1);
+    }
+    lt.set_header(header);
     for l in &r.layers {
         let wasted = if l.wasted_bytes_introduced > 0 {
             human(l.wasted_bytes_introduced)
@@ -128,7 +149,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
         } else {
             "(absent)".into()
         };
-        lt.add_row(vec![
+        let mut row = vec![
             right(idx),
             Cell::new(digest),
             right(human(l.compressed_size_bytes)),
@@ -142,8 +163,14 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
             right(l.files_deleted),
             wasted_cell,
             Cell::new(ellipsize(&instruction(l.created_by.as_deref()), 72)),
-        ]);
+        ];
+        if !with_digest {
+            row.remove(1);
+        }
+        lt.add_row(row);
     }
+    let last = if with_digest { 8 } else { 7 };
+    keep_whole(&mut lt, term, &(0..last).collect::<Vec<_>>());
     let _ = writeln!(out, "{lt}");
     if r.base.base_layers > 0 {
         let _ = writeln!(
@@ -160,7 +187,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
             top.min(r.waste.len()),
             r.waste.len()
         );
-        let mut wt = table(color);
+        let mut wt = table(term);
         wt.set_header(vec![
             bold("Bytes", color),
             bold("Kind", color),
@@ -182,11 +209,12 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
                 Cell::new(format!("layer {}", w.hidden_by_layer)),
             ]);
         }
+        keep_whole(&mut wt, term, &[0, 1, 3, 4]);
         let _ = writeln!(out, "{wt}");
     }
     if !r.largest_files.is_empty() && top > 0 {
         let _ = writeln!(out, "\nLargest files:");
-        let mut ft = table(color);
+        let mut ft = table(term);
         ft.set_header(vec![
             bold("Bytes", color),
             bold("Layer", color),
@@ -199,6 +227,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
                 Cell::new(&f.path),
             ]);
         }
+        keep_whole(&mut ft, term, &[0, 1]);
         let _ = writeln!(out, "{ft}");
     }
     if !r.duplicates.is_empty() && top > 0 {
@@ -206,7 +235,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
             out,
             "\nLargest duplicate groups (identical visible content):"
         );
-        let mut dt = table(color);
+        let mut dt = table(term);
         dt.set_header(vec![
             bold("Wasted", color),
             bold("Copies", color),
@@ -221,6 +250,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
                 Cell::new(g.paths.join("\n")),
             ]);
         }
+        keep_whole(&mut dt, term, &[0, 1, 2]);
         let _ = writeln!(out, "{dt}");
     }
     if let Some(f) = &r.filter {
@@ -251,7 +281,8 @@ fn signed_human(v: i64) -> String {
 }
 
 /// The `diff` table output.
-pub fn diff(d: &ImageDiff, top: usize, color: bool) -> String {
+pub fn diff(d: &ImageDiff, top: usize, term: Term) -> String {
+    let color = term.color;
     let mut out = String::new();
     let name =
         |i: &layerscope_core::ImageInfo| i.reference.clone().unwrap_or_else(|| i.source.clone());
@@ -299,7 +330,7 @@ pub fn diff(d: &ImageDiff, top: usize, color: bool) -> String {
         d.files.changed.len()
     );
     out.push('\n');
-    let mut lt = table(color);
+    let mut lt = table(term);
     lt.set_header(vec![
         bold("#", color),
         bold("Status", color),
@@ -340,7 +371,7 @@ pub fn diff(d: &ImageDiff, top: usize, color: bool) -> String {
             top.min(all.len()),
             all.len()
         );
-        let mut ft = table(color);
+        let mut ft = table(term);
         ft.set_header(vec![
             bold("Delta", color),
             bold("Change", color),
