@@ -41,6 +41,17 @@ enum Format {
     Json,
 }
 
+/// Formats of a full report (`analyze`; `check`, `simulate` and `diff` can share it).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    /// Tables for a terminal.
+    Table,
+    /// The versioned JSON report.
+    Json,
+    /// One self-contained HTML page (no network): cards, layer bars, treemap, file explorer.
+    Html,
+}
+
 /// Options shared by every command that opens an image.
 #[derive(clap::Args, Debug)]
 struct ImageArgs {
@@ -70,8 +81,8 @@ struct AnalyzeArgs {
     #[command(flatten)]
     image: ImageArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    format: ReportFormat,
     /// Write the output to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -259,23 +270,49 @@ fn base_prefix(base: &Image, image: &Image) -> Result<usize> {
 
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let filter = args.lists.filter()?;
+    check_html_destination(args.format, args.output.as_deref())?;
     let (_image, analysis) = open_and_analyze(&args.image)?;
     let text = match args.format {
-        Format::Json => {
+        ReportFormat::Json | ReportFormat::Html => {
             let mut options = ReportOptions::default().filter(filter);
             if let Some(n) = args.lists.top {
                 options = options.top(n);
             }
-            render::json::to_string(&analysis.report_with(&options))?
+            let report = analysis.report_with(&options);
+            if args.format == ReportFormat::Json {
+                render::json::to_string(&report)?
+            } else {
+                render::html::Page::analysis(&report, &analysis)?.render()?
+            }
         }
-        Format::Table => {
+        ReportFormat::Table => {
             let top = args.lists.top.unwrap_or(10);
             let report = analysis.report_with(&ReportOptions::default().filter(filter).top(top));
             render::table::analyze(&report, top, render::term_for(args.output.is_some()))
         }
     };
     write_output(args.output.as_deref(), &text)?;
+    if args.format == ReportFormat::Html
+        && let Some(path) = &args.output
+        && std::io::stderr().is_terminal()
+    {
+        eprintln!(
+            "layerscope: wrote {} ({}); open it in a browser",
+            path.display(),
+            render::human(text.len() as u64)
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A page of HTML on a terminal helps nobody: ask for a file before reading the image.
+fn check_html_destination(format: ReportFormat, output: Option<&Path>) -> Result<()> {
+    if format == ReportFormat::Html && output.is_none() && std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "--format html writes a web page: give --output FILE (or redirect standard output)"
+        );
+    }
+    Ok(())
 }
 
 fn tree(args: TreeArgs) -> Result<ExitCode> {
@@ -328,9 +365,7 @@ fn diff(args: DiffArgs) -> Result<ExitCode> {
     let d = ImageDiff::compute(&a, &b);
     let text = match args.format {
         Format::Json => render::json::to_string(&d)?,
-        Format::Table => {
-            render::table::diff(&d, args.top, render::term_for(args.output.is_some()))
-        }
+        Format::Table => render::table::diff(&d, args.top, render::term_for(args.output.is_some())),
     };
     write_output(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)

@@ -258,3 +258,17 @@ fn strip_ansi(s: &str) -> String {
     }
     out
 }
+
+#[test]
+fn html_needs_a_destination_on_a_terminal_only() {
+    // Piped standard output is fine: the page is written to it.
+    let out = layerscope()
+        .args(["analyze", "--format", "html"])
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.trim_end().ends_with("</html>"));
+}

@@ -1,5 +1,6 @@
 //! The only place that formats output.
 
+pub mod html;
 pub mod json;
 pub mod table;
 pub mod tree;
