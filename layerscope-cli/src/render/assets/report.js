@@ -125,7 +125,21 @@
   function layerColor(i) {
     if (i === null || i === undefined || i < 0) return '#a0a8b3';
     if (i < baseLayers) return BASE_PALETTE[i % BASE_PALETTE.length];
-    return PALETTE[(i - baseLayers) % PALETTE.length];
+    var k = i - baseLayers;
+    if (k < PALETTE.length) return PALETTE[k];
+    /* Past the palette, hues a golden angle apart stay distinct from their neighbours. */
+    var h = (k * 137.508 + 20) % 360;
+    if (h < 25 || h > 340) h = (h + 45) % 360; /* red means waste */
+    return hslHex(h, 0.42, 0.58);
+  }
+  function hslHex(h, s, l) {
+    var a = s * Math.min(l, 1 - l);
+    function f(n) {
+      var k = (n + h / 30) % 12;
+      var c = l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+      return ('0' + Math.round(c * 255).toString(16)).slice(-2);
+    }
+    return '#' + f(0) + f(8) + f(4);
   }
   function ink(hex) {
     var n = parseInt(hex.slice(1), 16);
@@ -302,7 +316,7 @@
         class: 'lrow', role: 'row', tabindex: 0, 'data-layers': r.layers.join(','), 'data-bytes': r.size,
         'aria-label': (perStep ? 'Instruction ' : 'Layer ') + r.label + ': ' + human(r.size)
       },
-      el('div', { class: 'idx', role: 'cell' }, swatch(r.color), r.label), el('div', { class: 'ins-cell', role: 'cell', style: null }, ins), el('div', { role: 'cell', class: 'bar-cell' }, bar),
+      el('div', { class: 'idx', role: 'cell' }, swatch(r.color), r.label), el('div', { class: 'ins-cell', role: 'cell' }, ins), el('div', { role: 'cell', class: 'bar-cell' }, bar),
       el('div', { class: 'num', role: 'cell' }, bytes(r.size)),
       el('div', { class: 'num c5' + (r.wasted ? ' w' : ' z'), role: 'cell' }, r.wasted ? bytes(r.wasted) : '–'),
       el('div', { class: 'num c6', role: 'cell' }, bytes(r.compressed)));
