@@ -150,6 +150,17 @@ enum Format {
     Json,
 }
 
+/// Formats of a full report (`analyze`; `check`, `simulate` and `diff` can share it).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    /// Tables for a terminal.
+    Table,
+    /// The versioned JSON report.
+    Json,
+    /// One self-contained HTML page (no network): cards, layer bars, treemap, file explorer.
+    Html,
+}
+
 /// Options shared by every command that opens an image.
 #[derive(clap::Args, Debug)]
 struct ImageArgs {
@@ -179,8 +190,8 @@ struct AnalyzeArgs {
     #[command(flatten)]
     image: ImageArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    format: ReportFormat,
     /// Write the output to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -391,6 +402,7 @@ fn base_prefix(base: &Image, image: &Image) -> Result<usize> {
 
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let filter = args.lists.filter()?;
+    check_html_destination(args.format, args.output.as_deref())?;
     let build = match &args.dockerfile {
         Some(path) => Some(load_dockerfile(path, args.context.as_deref())?),
         None => None,
@@ -399,8 +411,8 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let build_args: BTreeMap<String, String> = args.with_build_args.iter().cloned().collect();
     let mut options = ReportOptions::default().filter(filter);
     let top = match args.format {
-        Format::Json => args.lists.top,
-        Format::Table => Some(args.lists.top.unwrap_or(10)),
+        ReportFormat::Json | ReportFormat::Html => args.lists.top,
+        ReportFormat::Table => Some(args.lists.top.unwrap_or(10)),
     };
     if let Some(n) = top {
         options = options.top(n);
@@ -420,14 +432,25 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     }
     report.recommendations = layerscope_core::recommend(&input)?.recommendations;
     let text = match args.format {
-        Format::Json => render::json::to_string(&report)?,
-        Format::Table => render::table::analyze(
+        ReportFormat::Json => render::json::to_string(&report)?,
+        ReportFormat::Html => render::html::Page::analysis(&report, &analysis)?.render()?,
+        ReportFormat::Table => render::table::analyze(
             &report,
             top.unwrap_or(10),
-            render::color_for(args.output.is_some()),
+            render::term_for(args.output.is_some()),
         ),
     };
     write_output(args.output.as_deref(), &text)?;
+    if args.format == ReportFormat::Html
+        && let Some(path) = &args.output
+        && std::io::stderr().is_terminal()
+    {
+        eprintln!(
+            "layerscope: wrote {} ({}); open it in a browser",
+            path.display(),
+            render::human(text.len() as u64)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -449,6 +472,16 @@ fn load_dockerfile(
     };
     let ctx = BuildContext::open(&dir, path.file_name().and_then(|n| n.to_str()))?;
     Ok((df, text, ctx))
+}
+
+/// A page of HTML on a terminal helps nobody: ask for a file before reading the image.
+fn check_html_destination(format: ReportFormat, output: Option<&Path>) -> Result<()> {
+    if format == ReportFormat::Html && output.is_none() && std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "--format html writes a web page: give --output FILE (or redirect standard output)"
+        );
+    }
+    Ok(())
 }
 
 fn tree(args: TreeArgs) -> Result<ExitCode> {
@@ -478,7 +511,7 @@ fn tree(args: TreeArgs) -> Result<ExitCode> {
         Format::Table => render::tree::text(
             &entries,
             args.layer,
-            render::color_for(args.output.is_some()),
+            render::term_for(args.output.is_some()),
         ),
     };
     write_output(args.output.as_deref(), &text)?;
@@ -501,9 +534,7 @@ fn diff(args: DiffArgs) -> Result<ExitCode> {
     let d = ImageDiff::compute(&a, &b);
     let text = match args.format {
         Format::Json => render::json::to_string(&d)?,
-        Format::Table => {
-            render::table::diff(&d, args.top, render::color_for(args.output.is_some()))
-        }
+        Format::Table => render::table::diff(&d, args.top, render::term_for(args.output.is_some())),
     };
     write_output(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
@@ -611,7 +642,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode> {
         Format::Table => render::table::simulate(
             &report,
             l.analysis.is_some(),
-            render::color_for(args.output.is_some()),
+            render::term_for(args.output.is_some()),
         ),
     };
     write_output(args.output.as_deref(), &text)?;
@@ -637,7 +668,7 @@ fn churn(args: ChurnArgs) -> Result<ExitCode> {
         Format::Table => render::table::churn(
             &report,
             l.analysis.is_some(),
-            render::color_for(args.output.is_some()),
+            render::term_for(args.output.is_some()),
         ),
     };
     write_output(args.output.as_deref(), &text)?;
@@ -648,7 +679,7 @@ fn recommend(args: RecommendArgs) -> Result<ExitCode> {
     if args.list_codes {
         let text = match args.format {
             Format::Json => render::json::to_string(&layerscope_core::CODES)?,
-            Format::Table => render::table::codes(render::color_for(args.output.is_some())),
+            Format::Table => render::table::codes(render::term_for(args.output.is_some())),
         };
         write_output(args.output.as_deref(), &text)?;
         return Ok(ExitCode::SUCCESS);
@@ -706,7 +737,7 @@ fn recommend(args: RecommendArgs) -> Result<ExitCode> {
         Format::Table => render::table::recommendations(
             &recs,
             args.dockerfile.as_deref(),
-            render::color_for(args.output.is_some()),
+            render::term_for(args.output.is_some()),
         ),
     };
     write_output(args.output.as_deref(), &text)?;

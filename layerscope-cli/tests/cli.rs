@@ -208,3 +208,114 @@ fn analyze_compat_dive() {
         .assert()
         .code(2);
 }
+
+/// Off a terminal there are no escape codes even without `NO_COLOR`, and tables are 120
+/// columns wide whatever the terminal.
+#[test]
+fn plain_text_off_a_terminal() {
+    for args in [
+        vec!["analyze"],
+        vec!["tree", "--layer", "3"],
+        vec!["diff", "--top", "5"],
+    ] {
+        let mut cmd = Command::cargo_bin("layerscope").unwrap();
+        cmd.env_remove("NO_COLOR")
+            .env("COLUMNS", "60")
+            .args(&args)
+            .arg(demo());
+        if args[0] == "diff" {
+            cmd.arg(fixture("real/busybox-base/image.docker.tar"));
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains('\u{1b}'), "{args:?} printed escape codes");
+        assert!(
+            text.lines().all(|l| l.chars().count() <= 120),
+            "{args:?}: a line is wider than 120 columns"
+        );
+        if args[0] == "analyze" {
+            assert!(
+                text.lines().any(|l| l.chars().count() == 120),
+                "tables use 120 columns"
+            );
+        }
+    }
+}
+
+/// On a terminal (a pseudo-terminal from util-linux `script`): colours, unless `NO_COLOR`
+/// is set, and tables that fit its width either way.
+#[test]
+fn colour_and_width_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("colour_and_width_on_a_terminal: SKIPPED: no `script` (util-linux)");
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("layerscope");
+    for (no_color, width) in [(None, 90), (Some("1"), 90), (None, 200)] {
+        let shell = format!(
+            "stty cols {width} rows 50; exec '{}' analyze --no-progress '{}'",
+            bin.display(),
+            demo().display()
+        );
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec", &shell, "/dev/null"]);
+        match no_color {
+            Some(v) => cmd.env("NO_COLOR", v),
+            None => cmd.env_remove("NO_COLOR"),
+        };
+        let out = cmd.output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+        let coloured = text.contains("\u{1b}[");
+        assert_eq!(coloured, no_color.is_none(), "NO_COLOR={no_color:?}");
+        let plain = strip_ansi(&text);
+        assert!(plain.contains("Largest waste"));
+        let widest = plain.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(
+            widest <= width,
+            "{widest} columns on a {width}-column terminal"
+        );
+        if width == 200 {
+            assert!(widest > 120, "tables use a wide terminal ({widest})");
+        }
+    }
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ params final-byte
+            if chars.next() == Some('[') {
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn html_needs_a_destination_on_a_terminal_only() {
+    // Piped standard output is fine: the page is written to it.
+    let out = layerscope()
+        .args(["analyze", "--format", "html"])
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.trim_end().ends_with("</html>"));
+}

@@ -1,16 +1,44 @@
 //! The only place that formats output.
 
+pub mod html;
 pub mod json;
 pub mod table;
 pub mod tree;
 
 use std::io::IsTerminal;
 
-/// Colour on a terminal, never when writing a file or when `NO_COLOR` is set.
-pub fn color_for(to_file: bool) -> bool {
-    !to_file
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stdout().is_terminal()
+/// Where text output goes: whether to colour it and how wide tables may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Term {
+    /// ANSI colours and bold.
+    pub color: bool,
+    /// Columns tables fit into.
+    pub width: u16,
+}
+
+/// Tables written to a file or a pipe get this width, so output does not depend on
+/// whoever ran the command.
+const FIXED_WIDTH: u16 = 120;
+
+/// Colour on a terminal, never when writing a file or when `NO_COLOR` is set
+/// (<https://no-color.org>); tables fit the terminal, or [`FIXED_WIDTH`] off a terminal.
+/// Colour and width are decided apart: `NO_COLOR` on a narrow terminal still fits it.
+pub fn term_for(to_file: bool) -> Term {
+    let tty = !to_file && std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let width = if tty {
+        // comfy-table asks the terminal (crossterm) when stdout is one.
+        comfy_table::Table::new()
+            .width()
+            .filter(|w| *w > 0)
+            .unwrap_or(FIXED_WIDTH)
+    } else {
+        FIXED_WIDTH
+    };
+    Term {
+        color: tty && !no_color,
+        width: width.max(60),
+    }
 }
 
 /// `1.5 MB`-style size (SI, as `docker images` prints), exact bytes stay in JSON.

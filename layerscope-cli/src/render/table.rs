@@ -1,23 +1,37 @@
 //! Terminal tables (comfy-table): fit the terminal width, colour only on a terminal.
 
-use super::{grouped, human, instruction, percent, short_digest};
-use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+use super::{Term, grouped, human, instruction, percent, short_digest};
+use comfy_table::{
+    Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, presets,
+};
 use layerscope_core::{ChurnReport, ImageDiff, Recommendations, Report, SimulationReport};
 use std::fmt::Write as _;
 
-fn table(color: bool) -> Table {
+fn table(term: Term) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_BORDERS_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic);
-    if !color {
-        t.force_no_tty();
-    } else {
+    if term.color {
         t.enforce_styling();
+    } else {
+        t.force_no_tty();
     }
-    // Fit the terminal; when output is not a terminal, a fixed width keeps it deterministic.
-    let width = t.width().unwrap_or(120).max(60);
-    t.set_width(width);
+    // The terminal's width, or a fixed one off a terminal (deterministic output).
+    t.set_width(term.width);
     t
+}
+
+/// Keep the given columns on one line (sizes, counts, kinds): on a narrow terminal the free
+/// text columns wrap instead. Below 80 columns everything may wrap, so the table still fits.
+fn keep_whole(t: &mut Table, term: Term, columns: &[usize]) {
+    if term.width < 80 {
+        return;
+    }
+    for &i in columns {
+        if let Some(c) = t.column_mut(i) {
+            c.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
 }
 
 fn right(s: impl ToString) -> Cell {
@@ -34,7 +48,8 @@ fn bold(s: impl ToString, color: bool) -> Cell {
 }
 
 /// The `analyze` table output.
-pub fn analyze(r: &Report, top: usize, color: bool) -> String {
+pub fn analyze(r: &Report, top: usize, term: Term) -> String {
+    let color = term.color;
     let mut out = String::new();
     let t = &r.totals;
     let _ = writeln!(
@@ -99,8 +114,10 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
     }
     out.push('\n');
 
-    let mut lt = table(color);
-    lt.set_header(vec![
+    // On a narrow terminal the digest column gives way to the instruction.
+    let with_digest = term.width >= 110;
+    let mut lt = table(term);
+    let mut header = vec![
         bold("#", color),
         bold("Digest", color),
         bold("Compressed", color),
@@ -110,7 +127,11 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
         bold("Deleted", color),
         bold("Wasted", color),
         bold("Instruction", color),
-    ]);
+    ];
+    if !with_digest {
+        header.remove(1);
+    }
+    lt.set_header(header);
     for l in &r.layers {
         let wasted = if l.wasted_bytes_introduced > 0 {
             human(l.wasted_bytes_introduced)
@@ -131,7 +152,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
         } else {
             "(absent)".into()
         };
-        lt.add_row(vec![
+        let mut row = vec![
             right(idx),
             Cell::new(digest),
             right(human(l.compressed_size_bytes)),
@@ -145,8 +166,14 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
             right(l.files_deleted),
             wasted_cell,
             Cell::new(ellipsize(&instruction(l.created_by.as_deref()), 72)),
-        ]);
+        ];
+        if !with_digest {
+            row.remove(1);
+        }
+        lt.add_row(row);
     }
+    let last = if with_digest { 8 } else { 7 };
+    keep_whole(&mut lt, term, &(0..last).collect::<Vec<_>>());
     let _ = writeln!(out, "{lt}");
     if r.base.base_layers > 0 {
         let _ = writeln!(
@@ -158,7 +185,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
 
     if let Some(a) = &r.attribution {
         let _ = writeln!(out, "\nBy Dockerfile instruction ({}):", a.dockerfile);
-        let mut it = table(color);
+        let mut it = table(term);
         it.set_header(vec![
             bold("Line", color),
             bold("Layers", color),
@@ -213,7 +240,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
             top.min(r.waste.len()),
             r.waste.len()
         );
-        let mut wt = table(color);
+        let mut wt = table(term);
         wt.set_header(vec![
             bold("Bytes", color),
             bold("Kind", color),
@@ -235,11 +262,12 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
                 Cell::new(format!("layer {}", w.hidden_by_layer)),
             ]);
         }
+        keep_whole(&mut wt, term, &[0, 1, 3, 4]);
         let _ = writeln!(out, "{wt}");
     }
     if !r.largest_files.is_empty() && top > 0 {
         let _ = writeln!(out, "\nLargest files:");
-        let mut ft = table(color);
+        let mut ft = table(term);
         ft.set_header(vec![
             bold("Bytes", color),
             bold("Layer", color),
@@ -252,6 +280,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
                 Cell::new(&f.path),
             ]);
         }
+        keep_whole(&mut ft, term, &[0, 1]);
         let _ = writeln!(out, "{ft}");
     }
     if !r.duplicates.is_empty() && top > 0 {
@@ -259,7 +288,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
             out,
             "\nLargest duplicate groups (identical visible content):"
         );
-        let mut dt = table(color);
+        let mut dt = table(term);
         dt.set_header(vec![
             bold("Wasted", color),
             bold("Copies", color),
@@ -274,6 +303,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
                 Cell::new(g.paths.join("\n")),
             ]);
         }
+        keep_whole(&mut dt, term, &[0, 1, 2]);
         let _ = writeln!(out, "{dt}");
     }
     if !r.recommendations.is_empty() {
@@ -281,7 +311,7 @@ pub fn analyze(r: &Report, top: usize, color: bool) -> String {
             out,
             "\nRecommendations (layerscope recommend for details and the proposed Dockerfile):"
         );
-        let mut rt = table(color);
+        let mut rt = table(term);
         rt.set_header(vec![
             bold("Saves", color),
             bold("Code", color),
@@ -353,7 +383,8 @@ fn signed_human(v: i64) -> String {
 }
 
 /// The `diff` table output.
-pub fn diff(d: &ImageDiff, top: usize, color: bool) -> String {
+pub fn diff(d: &ImageDiff, top: usize, term: Term) -> String {
+    let color = term.color;
     let mut out = String::new();
     let name =
         |i: &layerscope_core::ImageInfo| i.reference.clone().unwrap_or_else(|| i.source.clone());
@@ -401,7 +432,7 @@ pub fn diff(d: &ImageDiff, top: usize, color: bool) -> String {
         d.files.changed.len()
     );
     out.push('\n');
-    let mut lt = table(color);
+    let mut lt = table(term);
     lt.set_header(vec![
         bold("#", color),
         bold("Status", color),
@@ -442,7 +473,7 @@ pub fn diff(d: &ImageDiff, top: usize, color: bool) -> String {
             top.min(all.len()),
             all.len()
         );
-        let mut ft = table(color);
+        let mut ft = table(term);
         ft.set_header(vec![
             bold("Delta", color),
             bold("Change", color),
@@ -466,7 +497,8 @@ pub fn diff(d: &ImageDiff, top: usize, color: bool) -> String {
 }
 
 /// The `simulate` table output: one block per change.
-pub fn simulate(r: &SimulationReport, with_image: bool, color: bool) -> String {
+pub fn simulate(r: &SimulationReport, with_image: bool, term: Term) -> String {
+    let color = term.color;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -507,7 +539,7 @@ pub fn simulate(r: &SimulationReport, with_image: bool, color: bool) -> String {
                 c.rebuilt_steps.len()
             );
         }
-        let mut t = table(color);
+        let mut t = table(term);
         t.set_header(vec![
             bold("Line", color),
             bold("Stage", color),
@@ -549,7 +581,8 @@ pub fn simulate(r: &SimulationReport, with_image: bool, color: bool) -> String {
 }
 
 /// The `churn` table output.
-pub fn churn(r: &ChurnReport, with_image: bool, color: bool) -> String {
+pub fn churn(r: &ChurnReport, with_image: bool, term: Term) -> String {
+    let color = term.color;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -565,7 +598,7 @@ pub fn churn(r: &ChurnReport, with_image: bool, color: bool) -> String {
         );
     }
     out.push('\n');
-    let mut t = table(color);
+    let mut t = table(term);
     t.set_header(vec![
         bold("Line", color),
         bold("Rebuilds", color),
@@ -600,8 +633,9 @@ pub fn churn(r: &ChurnReport, with_image: bool, color: bool) -> String {
 }
 
 /// `recommend --list-codes`.
-pub fn codes(color: bool) -> String {
-    let mut t = table(color);
+pub fn codes(term: Term) -> String {
+    let color = term.color;
+    let mut t = table(term);
     t.set_header(vec![
         bold("Code", color),
         bold("Severity", color),
@@ -625,13 +659,14 @@ pub fn codes(color: bool) -> String {
 pub fn recommendations(
     r: &Recommendations,
     dockerfile: Option<&std::path::Path>,
-    color: bool,
+    term: Term,
 ) -> String {
+    let color = term.color;
     let mut out = String::new();
     if r.recommendations.is_empty() {
         let _ = writeln!(out, "No recommendations: nothing with evidence to improve.");
     } else {
-        let mut t = table(color);
+        let mut t = table(term);
         t.set_header(vec![
             bold("Saves", color),
             bold("Code", color),

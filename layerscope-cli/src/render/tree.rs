@@ -1,6 +1,6 @@
 //! `layerscope tree`: an indented listing with change markers and sizes, or JSON.
 
-use super::human;
+use super::{Term, human};
 use layerscope_core::{ChangeKind, EntryKind, FileRecord, ImageInfo, Report, SCHEMA_VERSION};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -43,7 +43,8 @@ fn marker(c: Option<ChangeKind>) -> &'static str {
 }
 
 /// Indented text: marker, size (directories: the bytes below them), layer, name.
-pub fn text(entries: &[FileRecord], layer: Option<usize>, color: bool) -> String {
+pub fn text(entries: &[FileRecord], layer: Option<usize>, term: Term) -> String {
+    let color = term.color;
     let mut dir_sizes: HashMap<&str, u64> = HashMap::new();
     for e in entries
         .iter()
