@@ -329,6 +329,8 @@ pub struct WasteEntry {
     pub hidden_by_layer: usize,
     /// Dockerfile line of the layer that shipped it.
     pub line: Option<usize>,
+    /// Dockerfile line of the layer that hid it.
+    pub hidden_by_line: Option<usize>,
 }
 
 /// The image against the baseline.
@@ -713,6 +715,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
             added_by_layer: w.added_by_layer,
             hidden_by_layer: w.hidden_by_layer,
             line: self.line_of(w.added_by_layer),
+            hidden_by_line: self.line_of(w.hidden_by_layer),
         }
     }
 
@@ -1381,7 +1384,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                 let above = p > t.0;
                 let failed = above && delta.change >= clamp_i64(floor);
                 let mut message = format!(
-                    "{what} {} -> {} ({}; at most +{})",
+                    "{what} {} -> {} ({}; at most +{}%)",
                     human(delta.before),
                     human(delta.after),
                     signed_pct(p),
@@ -1537,16 +1540,22 @@ impl<'g, 'a> Evaluation<'g, 'a> {
     }
 
     fn change_offender(&self, c: &SizeChange) -> Offender {
-        let what = match (c.layer, c.line) {
-            (Some(l), _) => format!("layer {l}"),
-            (None, Some(line)) => format!("line {line}"),
-            (None, None) => "instruction".to_string(),
+        let what = match (c.layer, c.line, &c.instruction) {
+            (Some(l), _, _) => format!("layer {l}"),
+            (None, _, Some(text)) => text.chars().take(80).collect(),
+            (None, Some(line), None) => format!("line {line}"),
+            (None, None, None) => "an instruction".to_string(),
         };
-        let sizes = match (c.before, c.after) {
-            (Some(b), Some(a)) => format!("{} -> {}", human(b), human(a)),
-            (None, Some(a)) => format!("new, {}", human(a)),
-            (Some(b), None) => format!("gone, was {}", human(b)),
-            (None, None) => String::new(),
+        let message = match (c.before, c.after) {
+            (Some(b), Some(a)) => format!(
+                "{what} grew by {} ({} -> {})",
+                human_signed(c.change),
+                human(b),
+                human(a)
+            ),
+            (None, Some(a)) => format!("{what} is new: {}", human(a)),
+            (Some(b), None) => format!("{what} is gone (was {})", human(b)),
+            (None, None) => what,
         };
         Offender {
             path: None,
@@ -1554,7 +1563,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
             instruction: c.instruction.clone(),
             line: c.line,
             bytes: c.after,
-            message: format!("{what} grew by {} ({sizes})", human_signed(c.change)),
+            message,
         }
     }
 
@@ -1723,7 +1732,7 @@ fn with_setting<T: Copy>(
 ) {
     match setting {
         None => {}
-        Some(Setting::Off) => out.push(skipped(id, unit, "turned off in the config".into())),
+        Some(Setting::Off) => out.push(skipped(id, unit, "disabled".into())),
         Some(Setting::On(t)) => out.push(f(*t)),
     }
 }

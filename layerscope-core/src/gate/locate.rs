@@ -84,29 +84,56 @@ fn matches(made: &Made, instruction: &Instruction, loose: bool) -> bool {
 }
 
 /// For each layer (its `created_by` and whether it belongs to the base image), the 1-based
-/// line of the target stage's instruction that made it, if found. Layers are matched in
-/// order, each after the previous match, so that two `COPY ... ./` keep their order.
+/// line of the target stage's instruction that made it, if found. Layers keep their order:
+/// exact matches are placed first, each after the previous one (so that two `COPY ... ./`
+/// stay in order); then a layer left over may match loosely, but only between the exact
+/// matches around it, so a loose match never takes an instruction another layer fits exactly.
 pub(crate) fn locate_layers(
     layers: &[(Option<&str>, bool)],
     dockerfile: &Dockerfile,
 ) -> Vec<Option<usize>> {
-    let stage = dockerfile.target_stage();
-    let instructions = stage.instructions();
-    let mut cursor = 0;
-    layers
+    let instructions = dockerfile.target_stage().instructions();
+    let made: Vec<Option<Made>> = layers
         .iter()
         .map(|(created_by, base)| {
             if *base {
-                return None;
+                None
+            } else {
+                created_by.map(parse_created_by)
             }
-            let made = parse_created_by((*created_by)?);
-            let rest = instructions.get(cursor..)?;
-            let found = rest
-                .iter()
-                .position(|i| matches(&made, i, false))
-                .or_else(|| rest.iter().position(|i| matches(&made, i, true)))?;
-            cursor += found + 1;
-            rest.get(found).map(|i| i.span.first_line)
+        })
+        .collect();
+    let find = |made: &Made, from: usize, to: usize, loose: bool| {
+        (from..to).find(|&k| instructions.get(k).is_some_and(|i| matches(made, i, loose)))
+    };
+    let mut at: Vec<Option<usize>> = vec![None; made.len()];
+    let mut cursor = 0;
+    for (slot, m) in at.iter_mut().zip(&made) {
+        if let Some(m) = m
+            && let Some(k) = find(m, cursor, instructions.len(), false)
+        {
+            *slot = Some(k);
+            cursor = k + 1;
+        }
+    }
+    for i in 0..made.len() {
+        let (Some(None), Some(Some(m))) = (at.get(i), made.get(i)) else {
+            continue;
+        };
+        let before = at.get(..i).unwrap_or(&[]);
+        let after = at.get(i + 1..).unwrap_or(&[]);
+        let from = before.iter().rev().find_map(|k| *k).map_or(0, |k| k + 1);
+        let to = after.iter().find_map(|k| *k).unwrap_or(instructions.len());
+        if let Some(k) = find(m, from, to, true)
+            && let Some(slot) = at.get_mut(i)
+        {
+            *slot = Some(k);
+        }
+    }
+    at.into_iter()
+        .map(|k| {
+            k.and_then(|k| instructions.get(k))
+                .map(|i| i.span.first_line)
         })
         .collect()
 }
@@ -163,5 +190,13 @@ mod tests {
         // BuildKit's created_by is the instruction itself.
         let bk = [(Some("COPY . . # buildkit"), false)];
         assert_eq!(locate_layers(&bk, &df), vec![Some(7)]);
+        // `in ./` fits `COPY . .` only loosely; the exact `in .` layer after it keeps line 7.
+        let loose = [
+            (Some("/bin/sh -c #(nop) COPY file:bb in ./ "), false),
+            (Some("/bin/sh -c #(nop) COPY dir:dd in . "), false),
+        ];
+        let only_copy_all = Dockerfile::parse("FROM b\nWORKDIR /app\nCOPY . .\n").unwrap();
+        assert_eq!(locate_layers(&loose, &only_copy_all), vec![None, Some(3)]);
+        assert_eq!(locate_layers(&loose[..1], &only_copy_all), vec![Some(3)]);
     }
 }
