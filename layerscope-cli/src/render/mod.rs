@@ -1,6 +1,10 @@
 //! The only place that formats output.
 
+pub mod gate;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod table;
 pub mod tree;
 
