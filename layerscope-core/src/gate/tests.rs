@@ -756,3 +756,56 @@ fn outcome_json_carries_threshold_and_measured() {
     assert_eq!(v["gate"]["rules"][0]["threshold"], 0.5);
     assert_eq!(v["report"]["totals"]["size_bytes"], 2_105_311);
 }
+
+mod no_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEYS: &[&str] = &[
+        "lowest-efficiency",
+        "highest-wasted-bytes",
+        "highest-user-wasted-percent",
+        "max-size",
+        "max-layers",
+        "max-growth-percent",
+        "percent-floor",
+        "deny-paths",
+        "max-waste",
+    ];
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|v| v.to_string()),
+            any::<f64>().prop_map(|v| format!("{v:?}")),
+            "[-0-9.eE%a-zA-Z ]{0,12}".prop_map(|v| format!("{v:?}")),
+            Just("[\"a[\", \"**\"]".to_string()),
+            Just("{ deleted = -1 }".to_string()),
+            Just("true".to_string()),
+        ]
+    }
+
+    proptest! {
+        /// Config, .dive-ci and baseline text from users never panics: it parses or it is
+        /// an error naming the file.
+        #[test]
+        fn arbitrary_text(text in "\\PC{0,200}") {
+            for e in [
+                GateConfig::from_toml(&text, "f").err(),
+                GateConfig::from_dive_ci(&text, "f").err(),
+                Baseline::from_json(&text, "f").err(),
+            ].into_iter().flatten() {
+                prop_assert!(e.to_string().starts_with("f: "));
+            }
+        }
+
+        #[test]
+        fn arbitrary_values(key in prop::sample::select(KEYS), v in value()) {
+            let toml = format!("[rules]\n{key} = {v}\n");
+            if let Err(e) = GateConfig::from_toml(&toml, "f") {
+                prop_assert!(e.to_string().starts_with("f: "));
+            }
+            let yaml = format!("rules:\n  {key}: {v}\n");
+            let _ = GateConfig::from_dive_ci(&yaml, "f");
+        }
+    }
+}
