@@ -570,6 +570,13 @@ fn sarif_is_valid_against_the_2_1_0_schema_and_located_on_dockerfile_lines() {
         assert_valid_sarif(&validator, &log);
         let res = log["runs"][0]["results"].as_array().unwrap();
         assert_eq!(res.len(), results);
+        let note = &log["runs"][0]["invocations"][0]["toolConfigurationNotifications"][0];
+        assert!(
+            note["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("dive's default rules")
+        );
         assert!(res.iter().all(|r| r.get("locations").is_none()));
     }
 }

@@ -128,6 +128,20 @@ pub fn check(o: &GateOutcome) -> Result<String> {
         }
         results.push(r);
     }
+    // The config note (dive's defaults applied) and input caveats travel as notifications.
+    let mut invocation = json!({ "executionSuccessful": true });
+    if let Some(note) = &o.config.note {
+        invocation["toolConfigurationNotifications"] =
+            json!([{ "level": "note", "message": { "text": note } }]);
+    }
+    if !o.notes.is_empty() {
+        let notes: Vec<Value> = o
+            .notes
+            .iter()
+            .map(|n| json!({ "level": "note", "message": { "text": n } }))
+            .collect();
+        invocation["toolExecutionNotifications"] = Value::Array(notes);
+    }
     let log = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -137,7 +151,7 @@ pub fn check(o: &GateOutcome) -> Result<String> {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
             }},
-            "invocations": [{ "executionSuccessful": true }],
+            "invocations": [invocation],
             "results": results,
         }],
     });
