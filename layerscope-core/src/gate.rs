@@ -230,7 +230,7 @@ pub struct RecommendationResult {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ConfigInfo {
-    /// `toml`, `dive-ci` or `defaults`.
+    /// `toml`, `dive-ci`, `defaults` (no file) or `api` (built in code).
     pub format: ConfigFormat,
     /// The file, if any.
     pub source: Option<String>,
@@ -742,7 +742,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                 "dive .dive-ci: rules it leaves out take dive's defaults; they measure layerscope's figures"
                     .to_string(),
             ),
-            ConfigFormat::Toml => None,
+            ConfigFormat::Toml | ConfigFormat::Api => None,
         };
         let top_waste = self
             .waste

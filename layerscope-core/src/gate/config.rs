@@ -284,8 +284,10 @@ pub struct MaxWaste {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConfigFormat {
-    /// No file: dive's default rules.
+    /// Built in code through the library (`GateConfig::default()` and its fields).
     #[default]
+    Api,
+    /// No file: dive's default rules ([`GateConfig::dive_defaults`]).
     Defaults,
     /// A `.layerscope.toml`.
     Toml,
@@ -346,6 +348,7 @@ impl GateConfig {
                 highest_user_wasted_percent: Some(Setting::On(Ratio(0.1))),
                 ..Rules::default()
             },
+            format: ConfigFormat::Defaults,
             ..GateConfig::default()
         }
     }

@@ -399,6 +399,12 @@ fn off_rules_are_listed_as_skipped() {
     let o = gate("").evaluate(&GateInput::new(&a.report));
     assert!(o.rules.is_empty());
     assert!(o.passed());
+    // A config built in code is not "no config file".
+    let o = Gate::new(GateConfig::default())
+        .unwrap()
+        .evaluate(&GateInput::new(&a.report));
+    assert_eq!(o.config.format, ConfigFormat::Api);
+    assert!(o.config.note.is_none() && o.config.source.is_none());
 }
 
 #[test]
