@@ -1,10 +1,11 @@
 //! `layerscope`: a thin binary. It turns arguments into options, calls `layerscope-core`, and
 //! renders the result. Exit codes: 0 ok, 1 a gate failed, 2 could not run.
 
+mod check;
 mod render;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use layerscope_core::{
     Analysis, AnalysisOptions, BuildContext, Change, Dockerfile, FileFilter, Image, ImageDiff,
     OpenOptions, ReportOptions, Simulator,
@@ -35,6 +36,9 @@ enum Command {
     Tree(TreeArgs),
     /// Compare two images: shared layers, size deltas, push cost, file changes.
     Diff(DiffArgs),
+    /// CI gate: rules from .layerscope.toml (or dive's .dive-ci), optionally against a
+    /// baseline report. Exit 0 pass, 1 a rule failed, 2 could not run.
+    Check(check::CheckArgs),
     /// Which build steps lose their cache when a file or build argument changes, and what
     /// that rebuilds and pushes again.
     Simulate(SimulateArgs),
@@ -300,8 +304,10 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    // Parsed via ArgMatches so that `check` can pair each --output with the --format before it.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match run(cli, &matches) {
         Ok(code) => code,
         Err(e) => {
             if is_broken_pipe(&e) {
@@ -320,11 +326,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze(args) => analyze(args),
         Command::Tree(args) => tree(args),
         Command::Diff(args) => diff(args),
+        Command::Check(args) => check::run(args, matches.subcommand_matches("check")),
         Command::Simulate(args) => simulate(args),
         Command::Churn(args) => churn(args),
         Command::Recommend(args) => recommend(args),

@@ -43,6 +43,7 @@ mod digest;
 mod dockerfile;
 mod error;
 mod filter;
+mod gate;
 mod layer;
 mod recommend;
 mod report;
@@ -69,6 +70,12 @@ pub use dockerfile::{
 };
 pub use error::{Error, Result};
 pub use filter::FileFilter;
+pub use gate::{
+    Amount, Baseline, ByteSize, CHECK_SCHEMA_VERSION, CheckReport, Comparison, ConfigFormat,
+    ConfigInfo, Count, Delta, Figures, Gate, GateConfig, GateInput, GateOutcome, MaxWaste,
+    Offender, Percent, Ratio, RecommendationAction, RecommendationResult, RuleResult, RuleStatus,
+    Rules, Setting, SizeChange, Unit, Verdict, WasteEntry, describe_rule,
+};
 pub use layer::{Compression, EntryKind};
 pub use recommend::{
     CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Severity {
@@ -112,7 +112,8 @@ pub const CODES: &[CodeInfo] = &[
 ];
 
 /// One recommendation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct Finding {
     /// Stable kebab-case code (see [`CODES`]).
@@ -139,6 +140,48 @@ pub struct Finding {
     pub per: Option<String>,
     /// True when the rewrite could change what the build does and needs a human look.
     pub needs_review: bool,
+}
+
+impl Default for Finding {
+    fn default() -> Finding {
+        Finding {
+            code: String::new(),
+            severity: Severity::Info,
+            line: None,
+            layer: None,
+            bytes_saved: 0,
+            message: String::new(),
+            fix: String::new(),
+            evidence: Vec::new(),
+            before_bytes_per_change: None,
+            after_bytes_per_change: None,
+            per: None,
+            needs_review: false,
+        }
+    }
+}
+
+impl Finding {
+    /// A finding with no line and no saving (for findings from other sources, e.g. a gate
+    /// fed by another linter).
+    pub fn new(code: &str, severity: Severity, message: &str) -> Finding {
+        Finding {
+            code: code.to_string(),
+            severity,
+            message: message.to_string(),
+            ..Finding::default()
+        }
+    }
+    /// On Dockerfile line `line`.
+    pub fn line(mut self, line: usize) -> Finding {
+        self.line = Some(line);
+        self
+    }
+    /// Saving `bytes`.
+    pub fn bytes_saved(mut self, bytes: u64) -> Finding {
+        self.bytes_saved = bytes;
+        self
+    }
 }
 
 /// All findings, and the proposed Dockerfile when a rewrite was found.

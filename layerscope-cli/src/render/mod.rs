@@ -1,7 +1,11 @@
 //! The only place that formats output.
 
+pub mod gate;
 pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod table;
 pub mod tree;
 

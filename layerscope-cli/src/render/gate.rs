@@ -1,0 +1,113 @@
+//! Gate values as every `check` format writes them (thresholds, measured values, verdict).
+
+use super::{human, percent};
+use layerscope_core::{Amount, GateOutcome, RuleResult, RuleStatus, Unit};
+
+/// `+1.2 MB`, `-3 B`, `0 B`.
+pub fn signed_bytes(change: i64) -> String {
+    match change {
+        0 => "0 B".to_string(),
+        c if c > 0 => format!("+{}", human(c.unsigned_abs())),
+        c => format!("-{}", human(c.unsigned_abs())),
+    }
+}
+
+/// `+20.9%` (one decimal, signed).
+pub fn signed_percent(p: f64) -> String {
+    if p >= 0.0 {
+        format!("+{p:.1}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+/// A percentage as the user wrote it: `5%`, `2.5%`.
+fn written_percent(p: f64) -> String {
+    if p.fract() == 0.0 {
+        format!("{p:.0}%")
+    } else {
+        format!("{p}%")
+    }
+}
+
+/// The configured limit, with its direction: `≥ 90.0%`, `≤ 20.0 MB`, `-` when off.
+pub fn threshold(r: &RuleResult) -> String {
+    let op = if r.id == "lowest-efficiency" {
+        "≥"
+    } else {
+        "≤"
+    };
+    let value = match (r.unit, r.threshold) {
+        (_, None) => return "-".to_string(),
+        (Unit::Bytes, Some(Amount::Unsigned(b))) if r.id.contains("growth") => {
+            format!("+{}", human(b))
+        }
+        (Unit::Percent, Some(Amount::Float(p))) if r.id.contains("growth") => {
+            format!("+{}", written_percent(p))
+        }
+        (unit, Some(a)) => value(unit, a),
+    };
+    format!("{op} {value}")
+}
+
+/// The measured value, `-` when nothing was measured.
+pub fn measured(r: &RuleResult) -> String {
+    match (r.unit, r.measured) {
+        (_, None) => "-".to_string(),
+        (Unit::Percent, Some(Amount::Float(p))) => signed_percent(p),
+        (unit, Some(a)) => value(unit, a),
+    }
+}
+
+fn value(unit: Unit, a: Amount) -> String {
+    match (unit, a) {
+        (Unit::Bytes, Amount::Unsigned(b)) => human(b),
+        (Unit::Bytes, Amount::Signed(c)) => signed_bytes(c),
+        (Unit::Ratio, Amount::Float(r)) => percent(r),
+        (Unit::Percent, Amount::Float(p)) => written_percent(p),
+        (_, Amount::Unsigned(n)) => n.to_string(),
+        (_, Amount::Signed(n)) => n.to_string(),
+        (_, Amount::Float(f)) => f.to_string(),
+    }
+}
+
+/// One line: `FAIL: 2 of 3 rules failed (a, b)` or `pass: 3 rules passed, 1 skipped`.
+pub fn summary(o: &GateOutcome) -> String {
+    let failed: Vec<&str> = o.failed().map(|r| r.id.as_str()).collect();
+    let skipped = o
+        .rules
+        .iter()
+        .filter(|r| r.status == RuleStatus::Skip)
+        .count();
+    let evaluated = o.rules.len() - skipped;
+    let skipped = if skipped > 0 {
+        format!(", {skipped} skipped")
+    } else {
+        String::new()
+    };
+    if failed.is_empty() {
+        format!("pass: {evaluated} rule(s) passed{skipped}")
+    } else {
+        format!(
+            "FAIL: {} of {evaluated} rule(s) failed ({}){skipped}",
+            failed.len(),
+            failed.join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs() {
+        assert_eq!(signed_bytes(1_500_000), "+1.5 MB");
+        assert_eq!(signed_bytes(-3), "-3 B");
+        assert_eq!(signed_bytes(0), "0 B");
+        assert_eq!(signed_percent(20.94), "+20.9%");
+        assert_eq!(signed_percent(-0.04), "-0.0%");
+        assert_eq!(written_percent(5.0), "5%");
+        assert_eq!(written_percent(2.5), "2.5%");
+    }
+}

@@ -1,0 +1,459 @@
+//! The gate configuration: `.layerscope.toml` (the documented schema, `docs/gate.md`) and
+//! dive's `.dive-ci` (YAML), read into one [`GateConfig`]. Unknown keys and bad values are
+//! errors that name the file, the key and (from the parsers) the line.
+
+use crate::error::{Error, Result};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A threshold as written in a config file, before its unit is known: `0.9`, `5`,
+/// `"20MB"`, `"10%"`, `"off"`.
+#[derive(Debug, Clone)]
+enum Raw {
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Raw, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Raw;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or a string (such as 0.9, 5, \"20MB\", \"10%\" or \"off\")")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Raw, E> {
+                Ok(Raw::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Raw, E> {
+                i64::try_from(v)
+                    .map(Raw::Int)
+                    .map_err(|_| E::custom("number out of range"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Raw, E> {
+                Ok(Raw::Float(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Raw, E> {
+                Ok(Raw::Str(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A threshold type that can be read from a config value.
+trait FromRaw: Sized {
+    fn from_raw(raw: Raw) -> std::result::Result<Self, String>;
+}
+
+/// A number written as a number or as a string holding one (dive writes `"0.9"` too).
+fn number(raw: &Raw) -> Option<f64> {
+    match raw {
+        Raw::Int(i) => Some(*i as f64),
+        Raw::Float(f) => Some(*f),
+        Raw::Str(s) => s.trim().parse().ok(),
+    }
+}
+
+/// A number of bytes: an integer, or a string such as `"20MB"` (10^6) or `"20MiB"` (2^20)
+/// read by [`crate::parse_size`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ByteSize(pub u64);
+
+impl FromRaw for ByteSize {
+    fn from_raw(raw: Raw) -> std::result::Result<Self, String> {
+        match raw {
+            Raw::Int(i) => u64::try_from(i).map(ByteSize).map_err(|_| {
+                format!("{i} is negative: expected a size such as 20MB, 20MiB or 1048576")
+            }),
+            Raw::Float(f) if f >= 0.0 && f.fract() == 0.0 && f < u64::MAX as f64 => {
+                Ok(ByteSize(f as u64))
+            }
+            Raw::Float(f) => Err(format!(
+                "{f} is not a whole number of bytes: expected a size such as 20MB, 20MiB or 1048576"
+            )),
+            Raw::Str(s) => crate::parse_size(&s).map(ByteSize).map_err(|e| match e {
+                Error::Config { reason, .. } => format!("{s:?}: {reason}"),
+                other => other.to_string(),
+            }),
+        }
+    }
+}
+
+/// A ratio between 0 and 1 (`0.9` = 90 %), as dive writes efficiency and user waste;
+/// `"90%"` is read as 0.9.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+pub struct Ratio(pub f64);
+
+impl FromRaw for Ratio {
+    fn from_raw(raw: Raw) -> std::result::Result<Self, String> {
+        let value = match &raw {
+            Raw::Str(s) if s.trim().ends_with('%') => s
+                .trim()
+                .trim_end_matches('%')
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .map(|p| p / 100.0),
+            other => number(other),
+        };
+        match value {
+            Some(v) if v.is_finite() && (0.0..=1.0).contains(&v) => Ok(Ratio(v)),
+            _ => Err(format!(
+                "{} is not a ratio between 0 and 1 (0.1 = 10%, as dive reads it; \"10%\" works too)",
+                raw_text(&raw)
+            )),
+        }
+    }
+}
+
+/// A percentage (`5` = 5 %); `"5%"` works too.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+pub struct Percent(pub f64);
+
+impl FromRaw for Percent {
+    fn from_raw(raw: Raw) -> std::result::Result<Self, String> {
+        let value = match &raw {
+            Raw::Str(s) => s.trim().trim_end_matches('%').trim().parse::<f64>().ok(),
+            other => number(other),
+        };
+        match value {
+            Some(v) if v.is_finite() && v >= 0.0 => Ok(Percent(v)),
+            _ => Err(format!(
+                "{} is not a percentage (a number >= 0; 5 = 5%)",
+                raw_text(&raw)
+            )),
+        }
+    }
+}
+
+/// A count (layers, waste items).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Count(pub u64);
+
+impl FromRaw for Count {
+    fn from_raw(raw: Raw) -> std::result::Result<Self, String> {
+        let n = match &raw {
+            Raw::Int(i) => u64::try_from(*i).ok(),
+            Raw::Str(s) => s.trim().parse::<u64>().ok(),
+            Raw::Float(_) => None,
+        };
+        n.map(Count)
+            .ok_or_else(|| format!("{} is not a count (a whole number >= 0)", raw_text(&raw)))
+    }
+}
+
+/// Each threshold type reads itself from a config value, so that a bad value is reported
+/// by the parser with its key and line.
+macro_rules! deserialize_from_raw {
+    ($($t:ty),*) => {$(
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                <$t>::from_raw(Raw::deserialize(d)?).map_err(de::Error::custom)
+            }
+        }
+    )*};
+}
+deserialize_from_raw!(ByteSize, Ratio, Percent, Count);
+
+fn raw_text(raw: &Raw) -> String {
+    match raw {
+        Raw::Int(i) => i.to_string(),
+        Raw::Float(f) => f.to_string(),
+        Raw::Str(s) => format!("{s:?}"),
+    }
+}
+
+/// A rule's setting: a threshold, or turned off with `"off"` / `"disabled"` (dive's words).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Setting<T> {
+    /// The rule is listed as skipped.
+    Off,
+    /// The rule's threshold.
+    On(T),
+}
+
+impl<T> Setting<T> {
+    /// The threshold, if the rule is on.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Setting::Off => None,
+            Setting::On(v) => Some(v),
+        }
+    }
+}
+
+impl<'de, T: FromRaw> Deserialize<'de> for Setting<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let raw = Raw::deserialize(d)?;
+        if let Raw::Str(s) = &raw
+            && matches!(s.trim().to_ascii_lowercase().as_str(), "off" | "disabled")
+        {
+            return Ok(Setting::Off);
+        }
+        T::from_raw(raw).map(Setting::On).map_err(de::Error::custom)
+    }
+}
+
+/// What a recommendation code does to the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecommendationAction {
+    /// Not shown and never fails.
+    Allow,
+    /// Shown, never fails (the default for codes not listed).
+    Warn,
+    /// Fails the gate.
+    Deny,
+}
+
+/// The `[rules]` table. A rule left out is not evaluated; a rule set to `"off"` is listed as
+/// skipped. `docs/gate.md` documents each rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct Rules {
+    /// dive's `lowestEfficiency`: fail when efficiency is below this ratio.
+    pub lowest_efficiency: Option<Setting<Ratio>>,
+    /// dive's `highestWastedBytes`: fail when the wasted bytes are above this.
+    pub highest_wasted_bytes: Option<Setting<ByteSize>>,
+    /// dive's `highestUserWastedPercent`: fail when user waste / user size is above this ratio.
+    pub highest_user_wasted_percent: Option<Setting<Ratio>>,
+    /// Fail when the image (sum of layer sizes) is larger.
+    pub max_size: Option<Setting<ByteSize>>,
+    /// Fail when the compressed image (sum of blob sizes) is larger.
+    pub max_compressed_size: Option<Setting<ByteSize>>,
+    /// Fail when the image has more layers.
+    pub max_layers: Option<Setting<Count>>,
+    /// Fail when any layer is larger.
+    pub max_layer_size: Option<Setting<ByteSize>>,
+    /// Per-kind waste limits.
+    #[serde(default)]
+    pub max_waste: MaxWaste,
+    /// Percentage rules never fail when the bytes behind the percentage are below this.
+    pub percent_floor: Option<ByteSize>,
+    /// Globs of paths that must not be in any layer of the image.
+    #[serde(default)]
+    pub deny_paths: Vec<String>,
+    /// Globs of paths whose waste every waste rule ignores.
+    #[serde(default)]
+    pub ignore_waste_paths: Vec<String>,
+    /// Against `--baseline`: fail when the image grew by more bytes.
+    pub max_growth_bytes: Option<Setting<ByteSize>>,
+    /// Against `--baseline`: fail when the image grew by more percent.
+    pub max_growth_percent: Option<Setting<Percent>>,
+    /// Against `--baseline`: compressed growth in bytes.
+    pub max_compressed_growth_bytes: Option<Setting<ByteSize>>,
+    /// Against `--baseline`: compressed growth in percent.
+    pub max_compressed_growth_percent: Option<Setting<Percent>>,
+    /// Against `--baseline`: growth of any one layer (paired by position), in bytes.
+    pub max_layer_growth_bytes: Option<Setting<ByteSize>>,
+    /// Against `--baseline`: growth of any one layer present in both, in percent.
+    pub max_layer_growth_percent: Option<Setting<Percent>>,
+    /// Against `--baseline`, with a Dockerfile: growth of any one instruction, in bytes.
+    pub max_instruction_growth_bytes: Option<Setting<ByteSize>>,
+    /// Against `--baseline`, with a Dockerfile: growth of any one instruction in both, in
+    /// percent.
+    pub max_instruction_growth_percent: Option<Setting<Percent>>,
+    /// Against `--baseline`: how many waste items at paths the baseline had no waste at.
+    pub max_new_waste_items: Option<Setting<Count>>,
+    /// Against `--baseline`: bytes of those new waste items.
+    pub max_new_waste_bytes: Option<Setting<ByteSize>>,
+}
+
+/// `[rules.max-waste]`: a limit per waste kind (the kinds of `totals.waste_by_kind`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct MaxWaste {
+    /// Copies replaced by different content.
+    pub overwritten: Option<Setting<ByteSize>>,
+    /// Copies re-shipped with the same content (chmod, chown, touch).
+    pub metadata_copy_up: Option<Setting<ByteSize>>,
+    /// Copies removed by whiteouts.
+    pub deleted: Option<Setting<ByteSize>>,
+    /// Copies hidden by opaque directories.
+    pub hidden_by_opaque: Option<Setting<ByteSize>>,
+}
+
+/// Where a configuration came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfigFormat {
+    /// Built in code through the library (`GateConfig::default()` and its fields).
+    #[default]
+    Api,
+    /// No file: dive's default rules ([`GateConfig::dive_defaults`]).
+    Defaults,
+    /// A `.layerscope.toml`.
+    Toml,
+    /// A dive `.dive-ci` (YAML).
+    DiveCi,
+}
+
+/// A gate configuration: which rules, which thresholds, where the Dockerfile is, and what
+/// each recommendation code does.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct GateConfig {
+    /// The Dockerfile the image is built from, relative to the config file (to place results
+    /// on Dockerfile lines and to compare instructions).
+    pub dockerfile: Option<PathBuf>,
+    /// The rules.
+    #[serde(default)]
+    pub rules: Rules,
+    /// Recommendation code -> `allow` | `warn` | `deny`.
+    #[serde(default)]
+    pub recommendations: BTreeMap<String, RecommendationAction>,
+    #[serde(skip)]
+    pub(crate) source: Option<String>,
+    #[serde(skip)]
+    pub(crate) format: ConfigFormat,
+}
+
+/// dive's `.dive-ci`: a `rules:` map with camelCase or kebab-case keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiveCiFile {
+    rules: Option<DiveCiRules>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiveCiRules {
+    #[serde(rename = "lowestEfficiency", alias = "lowest-efficiency")]
+    lowest_efficiency: Option<Setting<Ratio>>,
+    #[serde(rename = "highestWastedBytes", alias = "highest-wasted-bytes")]
+    highest_wasted_bytes: Option<Setting<ByteSize>>,
+    #[serde(
+        rename = "highestUserWastedPercent",
+        alias = "highest-user-wasted-percent"
+    )]
+    highest_user_wasted_percent: Option<Setting<Ratio>>,
+}
+
+impl GateConfig {
+    /// dive's defaults, used when there is no config file: `lowest-efficiency` 0.9,
+    /// `highest-user-wasted-percent` 0.1, `highest-wasted-bytes` off.
+    pub fn dive_defaults() -> GateConfig {
+        GateConfig {
+            rules: Rules {
+                lowest_efficiency: Some(Setting::On(Ratio(0.9))),
+                highest_wasted_bytes: Some(Setting::Off),
+                highest_user_wasted_percent: Some(Setting::On(Ratio(0.1))),
+                ..Rules::default()
+            },
+            format: ConfigFormat::Defaults,
+            ..GateConfig::default()
+        }
+    }
+
+    /// Parse a `.layerscope.toml`; `source_name` (the file) is named in errors.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the file: TOML syntax, an unknown key (with the keys allowed
+    /// there), a value of the wrong kind or out of range, a bad glob or recommendation code.
+    pub fn from_toml(text: &str, source_name: &str) -> Result<GateConfig> {
+        let mut config: GateConfig = toml::from_str(text).map_err(|e| Error::Config {
+            source_name: source_name.to_string(),
+            reason: e.to_string().trim_end().to_string(),
+        })?;
+        config.source = Some(source_name.to_string());
+        config.format = ConfigFormat::Toml;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parse a dive `.dive-ci` file. Rules it leaves out take dive's defaults, as dive does.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the file: YAML syntax, an unknown key, a bad value.
+    pub fn from_dive_ci(text: &str, source_name: &str) -> Result<GateConfig> {
+        let bad = |reason: String| Error::Config {
+            source_name: source_name.to_string(),
+            reason,
+        };
+        // An empty file (or one of comments only) is dive's defaults.
+        let file: Option<DiveCiFile> =
+            yaml_serde::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let rules = file.and_then(|f| f.rules).unwrap_or_default();
+        let mut config = GateConfig::dive_defaults();
+        if let Some(v) = rules.lowest_efficiency {
+            config.rules.lowest_efficiency = Some(v);
+        }
+        if let Some(v) = rules.highest_wasted_bytes {
+            config.rules.highest_wasted_bytes = Some(v);
+        }
+        if let Some(v) = rules.highest_user_wasted_percent {
+            config.rules.highest_user_wasted_percent = Some(v);
+        }
+        config.source = Some(source_name.to_string());
+        config.format = ConfigFormat::DiveCi;
+        Ok(config)
+    }
+
+    /// Read a config file: dive's YAML when it is named `.dive-ci` or ends in `.yml` /
+    /// `.yaml`, TOML otherwise.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read, otherwise as [`GateConfig::from_toml`] and
+    /// [`GateConfig::from_dive_ci`].
+    pub fn load(path: &Path) -> Result<GateConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let name = path.display().to_string();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let is_yaml = file_name == ".dive-ci"
+            || path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
+        if is_yaml {
+            GateConfig::from_dive_ci(&text, &name)
+        } else {
+            GateConfig::from_toml(&text, &name)
+        }
+    }
+
+    /// The file it was read from (`None` for the defaults).
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    /// How it was written.
+    pub fn format(&self) -> ConfigFormat {
+        self.format
+    }
+
+    /// Checks the parsers cannot make: globs compile, recommendation codes are kebab-case.
+    fn validate(&self) -> Result<()> {
+        let bad = |reason: String| Error::Config {
+            source_name: self.source.clone().unwrap_or_else(|| "config".into()),
+            reason,
+        };
+        for (key, globs) in [
+            ("rules.deny-paths", &self.rules.deny_paths),
+            ("rules.ignore-waste-paths", &self.rules.ignore_waste_paths),
+        ] {
+            super::glob_set(globs).map_err(|e| bad(format!("{key}: {e}")))?;
+        }
+        for code in self.recommendations.keys() {
+            let ok = !code.is_empty()
+                && code
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !ok {
+                return Err(bad(format!(
+                    "recommendations: {code:?} is not a recommendation code (codes are kebab-case, e.g. \"apt-cache-not-cleaned\")"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
