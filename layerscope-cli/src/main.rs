@@ -438,6 +438,11 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         input.context = Some(ctx);
     }
     report.recommendations = layerscope_core::recommend(&input)?.recommendations;
+    if args.format == ReportFormat::Json {
+        // Streamed: a report of a 200k-file image need not exist twice in memory.
+        render::json::write(args.output.as_deref(), &report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let text = match args.format {
         ReportFormat::Json => render::json::to_string(&report)?,
         ReportFormat::Html => render::html::Page::analysis(&report, &analysis)?.render()?,

@@ -16,7 +16,7 @@
 //! directory whiteout).
 
 use crate::layer::{Entry, EntryKind, LayerContents};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 const NONE: u32 = u32::MAX;
 const ROOT: u32 = 0;
@@ -101,16 +101,23 @@ pub(crate) struct LayerChanges {
     pub(crate) dangling_hardlinks: u64,
 }
 
-#[derive(Debug)]
+/// One path of the merged view. Names live in the tree's arena; children are found through
+/// the tree's hash index on (parent, name) and listed through sibling links, so a node costs
+/// about 40 bytes plus its name, whatever the shape of the tree.
+#[derive(Debug, Clone, Copy)]
 struct Node {
     parent: u32,
-    name: Box<str>,
-    children: Option<BTreeMap<Box<str>, u32>>,
-    kind: EntryKind,
+    name_start: u32,
+    name_len: u32,
+    first_child: u32,
+    next: u32,
+    prev: u32,
     /// (layer, entry index) of the entry that made this node; NONE layer = implicit dir.
     layer: u32,
     entry: u32,
     inode: u32,
+    kind: EntryKind,
+    is_dir: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -122,9 +129,12 @@ pub(crate) struct Inode {
 }
 
 /// The merged view after applying some layers.
-#[derive(Debug)]
 pub(crate) struct Tree {
     nodes: Vec<Node>,
+    names: String,
+    /// (parent, name) -> node, for the children currently attached.
+    index: hashbrown::HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
     pub(crate) inodes: Vec<Inode>,
     pub(crate) hidden: Vec<HiddenCopy>,
     pub(crate) layers: Vec<LayerChanges>,
@@ -140,19 +150,38 @@ struct Prev {
     inode_sha: Option<[u8; 32]>,
 }
 
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tree")
+            .field("nodes", &self.nodes.len())
+            .field("inodes", &self.inodes.len())
+            .field("hidden", &self.hidden.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Tree {
-    fn new() -> Tree {
+    fn new(entries: usize, files: usize) -> Tree {
+        let mut nodes = Vec::with_capacity(entries + 1);
+        nodes.push(Node {
+            parent: NONE,
+            name_start: 0,
+            name_len: 0,
+            first_child: NONE,
+            next: NONE,
+            prev: NONE,
+            layer: NONE,
+            entry: NONE,
+            inode: NONE,
+            kind: EntryKind::Dir,
+            is_dir: true,
+        });
         Tree {
-            nodes: vec![Node {
-                parent: NONE,
-                name: "".into(),
-                children: Some(BTreeMap::new()),
-                kind: EntryKind::Dir,
-                layer: NONE,
-                entry: NONE,
-                inode: NONE,
-            }],
-            inodes: Vec::new(),
+            nodes,
+            names: String::new(),
+            index: hashbrown::HashTable::with_capacity(entries),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+            inodes: Vec::with_capacity(files),
             hidden: Vec::new(),
             layers: Vec::new(),
         }
@@ -160,20 +189,94 @@ impl Tree {
 
     /// Merge `layers` bottom-up (all of them).
     pub(crate) fn merge(layers: &[LayerContents]) -> Tree {
-        let mut t = Tree::new();
+        let entries = layers.iter().map(|l| l.entries.len()).sum();
+        let files = layers
+            .iter()
+            .map(|l| {
+                l.entries
+                    .iter()
+                    .filter(|e| e.kind == EntryKind::File)
+                    .count()
+            })
+            .sum();
+        let mut t = Tree::new(entries, files);
         for (i, l) in layers.iter().enumerate() {
             t.apply(i, l, layers);
         }
         t
     }
 
+    fn name_of(&self, id: u32) -> &str {
+        self.nodes.get(id as usize).map_or("", |n| {
+            self.names
+                .get(n.name_start as usize..(n.name_start + n.name_len) as usize)
+                .unwrap_or("")
+        })
+    }
+
+    fn key_hash(&self, parent: u32, name: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one((parent, name))
+    }
+
     fn child(&self, dir: u32, name: &str) -> Option<u32> {
-        self.nodes
-            .get(dir as usize)?
-            .children
-            .as_ref()?
-            .get(name)
+        let hash = self.key_hash(dir, name);
+        self.index
+            .find(hash, |&c| {
+                self.nodes.get(c as usize).is_some_and(|n| n.parent == dir)
+                    && self.name_of(c) == name
+            })
             .copied()
+    }
+
+    /// Children of a directory, in no particular order.
+    fn children(&self, dir: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut c = self.nodes.get(dir as usize).map_or(NONE, |n| n.first_child);
+        while c != NONE {
+            out.push(c);
+            c = self.nodes.get(c as usize).map_or(NONE, |n| n.next);
+        }
+        out
+    }
+
+    /// Children of a directory sorted by name (listing order).
+    fn sorted_children(&self, dir: u32) -> Vec<u32> {
+        let mut out = self.children(dir);
+        out.sort_by(|a, b| self.name_of(*a).cmp(self.name_of(*b)));
+        out
+    }
+
+    /// Take a node out of its parent's children (index and sibling list).
+    fn detach(&mut self, id: u32) {
+        let Some(n) = self.nodes.get(id as usize).copied() else {
+            return;
+        };
+        let hash = {
+            let name = self.name_of(id);
+            self.key_hash(n.parent, name)
+        };
+        if let Ok(entry) = self.index.find_entry(hash, |&c| c == id) {
+            entry.remove();
+        }
+        if n.prev != NONE {
+            if let Some(p) = self.nodes.get_mut(n.prev as usize) {
+                p.next = n.next;
+            }
+        } else if let Some(parent) = self.nodes.get_mut(n.parent as usize)
+            && parent.first_child == id
+        {
+            parent.first_child = n.next;
+        }
+        if n.next != NONE
+            && let Some(x) = self.nodes.get_mut(n.next as usize)
+        {
+            x.prev = n.prev;
+        }
+        if let Some(me) = self.nodes.get_mut(id as usize) {
+            me.next = NONE;
+            me.prev = NONE;
+        }
     }
 
     fn lookup(&self, path: &str) -> Option<u32> {
@@ -194,7 +297,7 @@ impl Tree {
             let Some(n) = self.nodes.get(id as usize) else {
                 break;
             };
-            parts.push(&*n.name);
+            parts.push(self.name_of(id));
             id = n.parent;
         }
         parts.reverse();
@@ -228,29 +331,23 @@ impl Tree {
         kind: WasteKind,
         record: Option<&mut Vec<Change>>,
     ) -> (u64, u64) {
-        if let Some(parent) = self.nodes.get(id as usize).map(|n| n.parent)
-            && let Some(name) = self.nodes.get(id as usize).map(|n| n.name.clone())
-            && let Some(children) = self
-                .nodes
-                .get_mut(parent as usize)
-                .and_then(|p| p.children.as_mut())
-        {
-            children.remove(&name);
-        }
+        self.detach(id);
         let mut files = 0u64;
         let mut bytes = 0u64;
         let mut stack = vec![id];
         let mut record = record;
         while let Some(n) = stack.pop() {
+            let children = self.children(n);
+            for c in &children {
+                self.unindex(*c);
+            }
+            stack.extend(children.into_iter().rev());
             let Some(node) = self.nodes.get_mut(n as usize) else {
                 continue;
             };
-            let children = node.children.take();
             let (nkind, inode) = (node.kind, node.inode);
             node.inode = NONE;
-            if let Some(children) = children {
-                stack.extend(children.into_values().rev());
-            }
+            node.first_child = NONE;
             let own_bytes = if nkind == EntryKind::File {
                 self.inodes.get(inode as usize).map_or(0, |i| i.size)
             } else {
@@ -291,14 +388,7 @@ impl Tree {
         if !dir.is_empty() {
             for part in dir.split('/') {
                 match self.child(cur, part) {
-                    Some(c)
-                        if self
-                            .nodes
-                            .get(c as usize)
-                            .is_some_and(|n| n.children.is_some()) =>
-                    {
-                        cur = c
-                    }
+                    Some(c) if self.nodes.get(c as usize).is_some_and(|n| n.is_dir) => cur = c,
                     existing => {
                         let replaced = existing.is_some();
                         if let Some(c) = existing {
@@ -320,6 +410,17 @@ impl Tree {
         (cur, base.to_string())
     }
 
+    /// Drop a node from the (parent, name) index (its parent is going away with it).
+    fn unindex(&mut self, id: u32) {
+        let Some(parent) = self.nodes.get(id as usize).map(|n| n.parent) else {
+            return;
+        };
+        let hash = self.key_hash(parent, self.name_of(id));
+        if let Ok(entry) = self.index.find_entry(hash, |&c| c == id) {
+            entry.remove();
+        }
+    }
+
     fn insert(
         &mut self,
         parent: u32,
@@ -330,22 +431,46 @@ impl Tree {
         inode: u32,
     ) -> u32 {
         let id = self.nodes.len() as u32;
+        let name_start = self.names.len() as u32;
+        self.names.push_str(name);
+        let first = self
+            .nodes
+            .get(parent as usize)
+            .map_or(NONE, |p| p.first_child);
         self.nodes.push(Node {
             parent,
-            name: name.into(),
-            children: (kind == EntryKind::Dir).then(BTreeMap::new),
-            kind,
+            name_start,
+            name_len: name.len() as u32,
+            first_child: NONE,
+            next: first,
+            prev: NONE,
             layer,
             entry,
             inode,
+            kind,
+            is_dir: kind == EntryKind::Dir,
         });
-        if let Some(ch) = self
-            .nodes
-            .get_mut(parent as usize)
-            .and_then(|p| p.children.as_mut())
+        if first != NONE
+            && let Some(f) = self.nodes.get_mut(first as usize)
         {
-            ch.insert(name.into(), id);
+            f.prev = id;
         }
+        if let Some(p) = self.nodes.get_mut(parent as usize) {
+            p.first_child = id;
+        }
+        let hash = self.key_hash(parent, name);
+        let (nodes, names) = (&self.nodes, &self.names);
+        let hasher = &self.hasher;
+        self.index.insert_unique(hash, id, |&c| {
+            use std::hash::BuildHasher;
+            let n = nodes.get(c as usize);
+            let nm = n
+                .and_then(|n| {
+                    names.get(n.name_start as usize..(n.name_start + n.name_len) as usize)
+                })
+                .unwrap_or("");
+            hasher.hash_one((n.map_or(NONE, |n| n.parent), nm))
+        });
         id
     }
 
@@ -372,12 +497,12 @@ impl Tree {
                 EntryKind::Opaque => {
                     let path = layer.path(e);
                     if let Some(id) = self.lookup(path) {
-                        let kids: Vec<u32> = self
-                            .nodes
-                            .get(id as usize)
-                            .and_then(|n| n.children.as_ref())
-                            .map(|c| c.values().copied().collect())
-                            .unwrap_or_default();
+                        let kids: Vec<u32> =
+                            if self.nodes.get(id as usize).is_some_and(|n| n.is_dir) {
+                                self.sorted_children(id)
+                            } else {
+                                Vec::new()
+                            };
                         for k in kids {
                             self.remove_subtree(
                                 k,
@@ -417,12 +542,7 @@ impl Tree {
                         // Directory over directory: attributes only, children stay.
                     } else {
                         if old_kind == EntryKind::Dir {
-                            let kids: Vec<u32> = self
-                                .nodes
-                                .get(id as usize)
-                                .and_then(|n| n.children.as_ref())
-                                .map(|c| c.values().copied().collect())
-                                .unwrap_or_default();
+                            let kids: Vec<u32> = self.sorted_children(id);
                             for k in kids {
                                 self.remove_subtree(
                                     k,
@@ -450,10 +570,10 @@ impl Tree {
                         n.layer = li as u32;
                         n.entry = ei as u32;
                         n.inode = inode;
-                        match (kind == EntryKind::Dir, n.children.is_some()) {
-                            (true, false) => n.children = Some(BTreeMap::new()),
-                            (false, true) => n.children = None,
-                            _ => {}
+                        // A non-directory has no children (they were removed above).
+                        n.is_dir = kind == EntryKind::Dir;
+                        if !n.is_dir {
+                            n.first_child = NONE;
                         }
                     }
                     id
@@ -624,12 +744,12 @@ impl Tree {
                 if !path.is_empty() {
                     path.push('/');
                 }
-                path.push_str(&n.name);
+                path.push_str(self.name_of(id));
             }
             let e = layers
                 .get(n.layer as usize)
                 .and_then(|l| l.entries.get(n.entry as usize));
-            let is_dir = n.children.is_some();
+            let is_dir = n.is_dir;
             let (mode, uid, gid, mtime, has_xattrs) = e
                 .map_or((if is_dir { 0o755 } else { 0 }, 0, 0, 0, false), |e| {
                     (e.mode, e.uid, e.gid, e.mtime, e.xattrs != 0)
@@ -652,12 +772,12 @@ impl Tree {
                 mtime,
                 has_xattrs,
             };
-            if let Some(children) = &n.children {
+            if is_dir {
                 if include_dirs && id != ROOT {
                     f(&path, record);
                 }
                 let len = path.len();
-                stack.extend(children.values().rev().map(|c| (*c, len)));
+                stack.extend(self.sorted_children(id).into_iter().rev().map(|c| (c, len)));
             } else {
                 f(&path, record);
             }

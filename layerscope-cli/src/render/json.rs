@@ -8,3 +8,20 @@ pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String> {
     s.push('\n');
     Ok(s)
 }
+
+/// Serialize straight to a file or standard output, without building the text first.
+pub fn write<T: serde::Serialize>(path: Option<&std::path::Path>, value: &T) -> Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let sink: Box<dyn Write> = match path {
+        Some(p) => Box::new(
+            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, sink);
+    serde_json::to_writer_pretty(&mut out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
+}
