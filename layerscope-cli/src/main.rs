@@ -338,6 +338,20 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
     }
 }
 
+impl ImageArgs {
+    /// Options for an image named by another command (simulate, recommend, diff).
+    fn for_image(image: &Path, platform: Option<String>, allow_digest_mismatch: bool) -> ImageArgs {
+        ImageArgs {
+            image: image.to_path_buf(),
+            platform,
+            allow_digest_mismatch,
+            base_layers: None,
+            base: None,
+            no_progress: false,
+        }
+    }
+}
+
 /// Open and analyze an image with a progress bar on a terminal for big images.
 fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
     let mut open = OpenOptions::default();
@@ -531,14 +545,8 @@ fn tree(args: TreeArgs) -> Result<ExitCode> {
 }
 
 fn diff(args: DiffArgs) -> Result<ExitCode> {
-    let make = |p: &PathBuf| ImageArgs {
-        image: p.clone(),
-        platform: args.platform.clone(),
-        allow_digest_mismatch: args.allow_digest_mismatch,
-        base_layers: None,
-        base: None,
-        no_progress: false,
-    };
+    let make =
+        |p: &PathBuf| ImageArgs::for_image(p, args.platform.clone(), args.allow_digest_mismatch);
     let (_, a) = open_and_analyze(&make(&args.a))
         .with_context(|| format!("image A {}", args.a.display()))?;
     let (_, b) = open_and_analyze(&make(&args.b))
@@ -582,14 +590,7 @@ fn load_build(b: &BuildArgs) -> Result<Loaded> {
     let context = BuildContext::open(&context_dir, df_name.as_deref())?;
     let analysis = match &b.image {
         Some(img) => {
-            let args = ImageArgs {
-                image: img.clone(),
-                platform: b.platform.clone(),
-                allow_digest_mismatch: false,
-                base_layers: None,
-                base: None,
-                no_progress: false,
-            };
+            let args = ImageArgs::for_image(img, b.platform.clone(), false);
             Some(open_and_analyze(&args)?.1)
         }
         None => None,
@@ -698,14 +699,7 @@ fn recommend(args: RecommendArgs) -> Result<ExitCode> {
     }
     let analysis = match &args.image {
         Some(img) => {
-            let a = ImageArgs {
-                image: img.clone(),
-                platform: args.platform.clone(),
-                allow_digest_mismatch: false,
-                base_layers: None,
-                base: None,
-                no_progress: false,
-            };
+            let a = ImageArgs::for_image(img, args.platform.clone(), false);
             Some(open_and_analyze(&a)?.1)
         }
         None => None,

@@ -88,7 +88,7 @@ pub use simulate::{
     Change, ChangeOutcome, ChurnReport, FileChurn, InstructionChurn, MissReason, RebuiltStep,
     SimulationReport, Simulator, StepCost,
 };
-pub use size::parse_size;
+pub use size::{format_size, parse_size};
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
     RootFs, RuntimeConfig,

@@ -45,6 +45,22 @@ pub fn parse_size(text: &str) -> Result<u64> {
     Ok(bytes.round() as u64)
 }
 
+/// `1.5 MB`-style size in SI units (as `docker images` prints them); exact bytes belong in
+/// JSON.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    match UNITS.get(u) {
+        Some(unit) if u > 0 => format!("{v:.1} {unit}"),
+        _ => format!("{bytes} B"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,18 +47,7 @@ pub fn term_for(to_file: bool) -> Term {
 
 /// `1.5 MB`-style size (SI, as `docker images` prints), exact bytes stay in JSON.
 pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    layerscope_core::format_size(bytes)
 }
 
 /// `12,345,678`.

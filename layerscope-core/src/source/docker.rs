@@ -68,29 +68,8 @@ pub(crate) fn resolve(
         .trim_end_matches(".json");
     let expected = digest::sha256_hex(&format!("sha256:{stem}")).map(|h| format!("sha256:{h}"));
     let (config_digest, config) = load_config(store, image, &item.config, expected.as_deref())?;
-    if let Some(want) = platform
-        && !want.matches(&config.os, &config.architecture, config.variant.as_deref())
-    {
-        return Err(Error::Platform {
-            image: image.to_path_buf(),
-            reason: format!(
-                "the image is {}/{}, not {want}",
-                config.os, config.architecture
-            ),
-        });
-    }
+    super::check_config(image, &config, platform, item.layers.len(), "manifest.json")?;
     let diff_ids = &config.rootfs.diff_ids;
-    if item.layers.len() != diff_ids.len() {
-        return Err(Error::InvalidMetadata {
-            image: image.to_path_buf(),
-            document: "manifest.json".into(),
-            reason: format!(
-                "lists {} layers but the config has {} diff_ids",
-                item.layers.len(),
-                diff_ids.len()
-            ),
-        });
-    }
     let mut layers = Vec::with_capacity(item.layers.len());
     for (index, (member, diff_id)) in item.layers.iter().zip(diff_ids).enumerate() {
         let source = item.layer_sources.as_ref().and_then(|s| s.get(diff_id));

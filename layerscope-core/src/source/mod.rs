@@ -363,6 +363,39 @@ pub(crate) fn load_config(
     Ok((actual, config))
 }
 
+/// A chosen config must be of the asked platform and list as many diff_ids as the manifest
+/// lists layers (containers/image refuses an "Inconsistent layer count" too).
+pub(crate) fn check_config(
+    image: &Path,
+    config: &ImageConfig,
+    want: Option<&oci::PlatformWanted>,
+    manifest_layers: usize,
+    document: &str,
+) -> Result<()> {
+    if let Some(want) = want
+        && !want.matches(&config.os, &config.architecture, config.variant.as_deref())
+    {
+        return Err(Error::Platform {
+            image: image.to_path_buf(),
+            reason: format!(
+                "the image is {}/{}, not {want}",
+                config.os, config.architecture
+            ),
+        });
+    }
+    let diff_ids = config.rootfs.diff_ids.len();
+    if manifest_layers != diff_ids {
+        return Err(Error::InvalidMetadata {
+            image: image.to_path_buf(),
+            document: document.to_string(),
+            reason: format!(
+                "lists {manifest_layers} layers but the config has {diff_ids} diff_ids"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The layer media types layerscope can read, and whether each is foreign/non-distributable.
 pub(crate) fn classify_layer_media_type(media_type: &str) -> Option<bool> {
     match media_type {

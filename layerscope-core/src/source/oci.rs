@@ -324,30 +324,15 @@ pub(crate) fn resolve(
         reason: format!("invalid config digest {config_digest:?}"),
     })?;
     let (config_digest, config) = load_config(store, image, &config_member, Some(&config_digest))?;
-    if let Some(want) = want
-        && !want.matches(&config.os, &config.architecture, config.variant.as_deref())
-    {
-        return Err(Error::Platform {
-            image: image.to_path_buf(),
-            reason: format!(
-                "the image is {}/{}, not {want}",
-                config.os, config.architecture
-            ),
-        });
-    }
-    let diff_ids = &config.rootfs.diff_ids;
     let manifest_layers = manifest.layers();
-    if manifest_layers.len() != diff_ids.len() {
-        return Err(Error::InvalidMetadata {
-            image: image.to_path_buf(),
-            document: format!("manifest {member}"),
-            reason: format!(
-                "lists {} layers but the config has {} diff_ids",
-                manifest_layers.len(),
-                diff_ids.len()
-            ),
-        });
-    }
+    super::check_config(
+        image,
+        &config,
+        want,
+        manifest_layers.len(),
+        &format!("manifest {member}"),
+    )?;
+    let diff_ids = &config.rootfs.diff_ids;
     let mut layers = Vec::with_capacity(manifest_layers.len());
     for (index, (d, diff_id)) in manifest_layers.iter().zip(diff_ids).enumerate() {
         let media_type = d.media_type().to_string();
