@@ -22,6 +22,9 @@ pub(crate) enum CheckFormat {
     Sarif,
     /// JUnit XML, one test case per rule.
     Junit,
+    /// One self-contained HTML page: the verdict with the analysis (cards, layers, treemap,
+    /// explorer) and the recommendations.
+    Html,
 }
 
 impl CheckFormat {
@@ -31,6 +34,7 @@ impl CheckFormat {
             CheckFormat::Json => "json",
             CheckFormat::Sarif => "sarif",
             CheckFormat::Junit => "junit",
+            CheckFormat::Html => "html",
         }
     }
 }
@@ -241,6 +245,11 @@ pub(crate) fn run(args: CheckArgs, matches: Option<&ArgMatches>) -> Result<ExitC
             CheckFormat::Json => render::json::to_string(&CheckReport::new(&outcome, &report))?,
             CheckFormat::Sarif => render::sarif::check(&outcome)?,
             CheckFormat::Junit => render::junit::check(&outcome, &report),
+            CheckFormat::Html => render::html::Page::analysis(&report, &analysis)?
+                .command("check")
+                .gate(render::html_views::gate(&outcome))
+                .recommendations(render::html_views::recommendations(&findings))
+                .render()?,
         };
         write_output(path.as_deref(), &text)?;
     }

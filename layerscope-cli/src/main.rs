@@ -119,8 +119,8 @@ struct SimulateArgs {
     #[arg(long = "build-arg", value_name = "NAME=VALUE", value_parser = parse_kv)]
     build_args: Vec<(String, String)>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    format: ReportFormat,
     /// Write the output to FILE.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -291,8 +291,8 @@ struct DiffArgs {
     #[arg(long, default_value_t = 20, value_name = "N")]
     top: usize,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    format: ReportFormat,
     /// Write the output to FILE.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -459,7 +459,18 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     }
     let text = match args.format {
         ReportFormat::Json => render::json::to_string(&report)?,
-        ReportFormat::Html => render::html::Page::analysis(&report, &analysis)?.render()?,
+        ReportFormat::Html => {
+            let mut page = render::html::Page::analysis(&report, &analysis)?
+                .recommendations(render::html_views::recommendations(&report.recommendations));
+            if let Some((df, _, _)) = &build {
+                page = page.dockerfile(render::html_views::dockerfile(
+                    df,
+                    report.attribution.as_ref(),
+                    None,
+                ));
+            }
+            page.render()?
+        }
         ReportFormat::Table => render::table::analyze(
             &report,
             top.unwrap_or(10),
@@ -547,14 +558,18 @@ fn tree(args: TreeArgs) -> Result<ExitCode> {
 fn diff(args: DiffArgs) -> Result<ExitCode> {
     let make =
         |p: &PathBuf| ImageArgs::for_image(p, args.platform.clone(), args.allow_digest_mismatch);
+    check_html_destination(args.format, args.output.as_deref())?;
     let (_, a) = open_and_analyze(&make(&args.a))
         .with_context(|| format!("image A {}", args.a.display()))?;
     let (_, b) = open_and_analyze(&make(&args.b))
         .with_context(|| format!("image B {}", args.b.display()))?;
     let d = ImageDiff::compute(&a, &b);
     let text = match args.format {
-        Format::Json => render::json::to_string(&d)?,
-        Format::Table => render::table::diff(&d, args.top, render::term_for(args.output.is_some())),
+        ReportFormat::Json => render::json::to_string(&d)?,
+        ReportFormat::Html => render::html_views::diff_page(&d).render()?,
+        ReportFormat::Table => {
+            render::table::diff(&d, args.top, render::term_for(args.output.is_some()))
+        }
     };
     write_output(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
@@ -649,10 +664,28 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode> {
             value: v.clone(),
         });
     }
+    check_html_destination(args.format, args.output.as_deref())?;
     let report = sim.report(&changes)?;
     let text = match args.format {
-        Format::Json => render::json::to_string(&report)?,
-        Format::Table => render::table::simulate(
+        ReportFormat::Json => render::json::to_string(&report)?,
+        ReportFormat::Html => {
+            // The page shows the first change on the Dockerfile, every change in a table,
+            // and, with the image, the usual analysis.
+            let view = render::html_views::dockerfile(
+                &l.dockerfile,
+                report.attribution.as_ref(),
+                report.changes.first(),
+            );
+            let mut page = match &l.analysis {
+                Some(a) => render::html::Page::analysis(&a.report(), a)?.command("simulate"),
+                None => render::html::Page::new("simulate", l.dockerfile.file_name()),
+            };
+            page = page
+                .dockerfile(view)
+                .section(render::html_views::changes_table(&report.changes));
+            page.render()?
+        }
+        ReportFormat::Table => render::table::simulate(
             &report,
             l.analysis.is_some(),
             render::term_for(args.output.is_some()),

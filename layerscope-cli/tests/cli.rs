@@ -319,3 +319,67 @@ fn html_needs_a_destination_on_a_terminal_only() {
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.trim_end().ends_with("</html>"));
 }
+
+/// `simulate`, `diff` and `check` write the same self-contained page as `analyze`, with
+/// their own sections (the Dockerfile with rebuilt steps, the tables, the gate verdict).
+#[test]
+fn html_from_simulate_diff_and_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = fixture("real/node-bad");
+    let good = fixture("real/node-good");
+    let page = |args: &[&std::ffi::OsStr], name: &str| {
+        let out = dir.path().join(name);
+        layerscope()
+            .args(args)
+            .arg("--format")
+            .arg("html")
+            .arg("--output")
+            .arg(&out)
+            .assert()
+            .success();
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.starts_with("<!DOCTYPE html>"), "{name}");
+        for fetch in [
+            "src=\"http",
+            "href=\"http",
+            "url(http",
+            "fetch(",
+            "XMLHttpRequest",
+        ] {
+            assert!(
+                !text.contains(fetch),
+                "{name}: no network references ({fetch})"
+            );
+        }
+        text
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let sim = page(
+        &[
+            &os("simulate"),
+            bad.join("image.docker.tar").as_os_str(),
+            &os("-f"),
+            bad.join("Dockerfile").as_os_str(),
+            &os("--context"),
+            bad.join("context").as_os_str(),
+            &os("--changed"),
+            &os("src/mod1.js"),
+        ],
+        "sim.html",
+    );
+    assert!(sim.contains("\"rebuilds\":true") && sim.contains("src/mod1.js"));
+    let diff = page(
+        &[
+            &os("diff"),
+            bad.join("image.docker.tar").as_os_str(),
+            good.join("image.docker.tar").as_os_str(),
+        ],
+        "diff.html",
+    );
+    assert!(diff.contains("root/.npm/_cacache/left-pad-1.3.0.tgz"));
+    let check = page(
+        &[&os("check"), bad.join("image.docker.tar").as_os_str()],
+        "check.html",
+    );
+    assert!(check.contains("\"gate\":{\"passed\""));
+}

@@ -394,7 +394,7 @@ pub fn recommend(input: &RecommendInput<'_>) -> Result<Recommendations> {
             }
         }
         // use-cache-mount: a package-manager RUN whose layer keeps a cache.
-        if let Some(r) = report {
+        if report.is_some() {
             for f in out
                 .clone()
                 .iter()
@@ -431,7 +431,6 @@ pub fn recommend(input: &RecommendInput<'_>) -> Result<Recommendations> {
                         ),
                     );
                     c.evidence = f.evidence.clone();
-                    let _ = r;
                     out.push(c);
                 }
             }
@@ -786,8 +785,6 @@ fn dockerfile_findings(df: &Dockerfile, report: Option<&Report>, out: &mut Vec<F
             format!("add EXPOSE {}", missing.join(" ")),
         ));
     }
-    // Metadata-only findings from the script of a RUN with a wrapped server are out of scope.
-    let _ = report;
 }
 
 /// The (stage, index) of each step, with the layer cost the image gives it.

@@ -527,7 +527,7 @@ impl Tree {
             let (parent, base) = self.ensure_parent(path, li, &mut lc.changes);
             let (kind, inode) = self.resolve_entry(li, ei, e, layer, &mut lc);
             let existing = self.child(parent, &base);
-            let id = match existing {
+            match existing {
                 Some(id) => {
                     let prev = self.prev_of(id);
                     touched.entry(id).or_insert_with(|| {
@@ -576,7 +576,6 @@ impl Tree {
                             n.first_child = NONE;
                         }
                     }
-                    id
                 }
                 None => {
                     let id = self.insert(parent, &base, kind, li as u32, ei as u32, inode);
@@ -591,10 +590,8 @@ impl Tree {
                         },
                     );
                     order.push(id);
-                    id
                 }
-            };
-            let _ = id;
+            }
         }
         // Classify each touched path against its state before this layer.
         for id in order {

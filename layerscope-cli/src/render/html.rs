@@ -88,7 +88,6 @@ pub enum Tone {
 
 /// A gate verdict (`check`): the outcome and each rule.
 #[derive(Debug, Clone, Serialize)]
-#[allow(dead_code, reason = "filled by `check` (issue 7)")]
 pub struct GateView {
     /// True when every rule passed.
     pub passed: bool,
@@ -100,7 +99,6 @@ pub struct GateView {
 
 /// One gate rule's outcome.
 #[derive(Debug, Clone, Serialize)]
-#[allow(dead_code, reason = "filled by `check` (issue 7)")]
 pub struct GateRuleView {
     /// The rule, e.g. `lowestEfficiency`.
     pub name: String,
@@ -112,7 +110,6 @@ pub struct GateRuleView {
 
 /// One recommendation row.
 #[derive(Debug, Clone, Serialize)]
-#[allow(dead_code, reason = "filled by the recommendations engine")]
 pub struct RecommendationView {
     /// Stable kebab-case code.
     pub code: String,
@@ -129,7 +126,6 @@ pub struct RecommendationView {
 /// A Dockerfile shown line by line, with its steps' figures and, for `simulate`, the steps a
 /// change rebuilds highlighted.
 #[derive(Debug, Clone, Serialize)]
-#[allow(dead_code, reason = "filled by `simulate` (issue 7)")]
 pub struct DockerfileView {
     /// File name as given.
     pub name: String,
@@ -145,7 +141,6 @@ pub struct DockerfileView {
 
 /// One Dockerfile instruction.
 #[derive(Debug, Clone, Serialize)]
-#[allow(dead_code, reason = "filled by `simulate` (issue 7)")]
 pub struct StepView {
     /// First line (1-based).
     pub first_line: usize,
@@ -161,7 +156,6 @@ pub struct StepView {
 
 /// An extra sortable table.
 #[derive(Debug, Clone, Serialize)]
-#[allow(dead_code, reason = "filled by `diff` (issue 7)")]
 pub struct TableSection {
     /// Anchor id.
     pub id: String,
@@ -177,7 +171,6 @@ pub struct TableSection {
 
 /// A column of a [`TableSection`].
 #[derive(Debug, Clone, Serialize)]
-#[allow(dead_code, reason = "filled by `diff` (issue 7)")]
 pub struct Column {
     /// Key in each row.
     pub key: String,
@@ -190,7 +183,6 @@ pub struct Column {
 /// How a [`Column`]'s values are shown and sorted.
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "kebab-case")]
-#[allow(dead_code, reason = "filled by `diff` (issue 7)")]
 pub enum ColumnKind {
     /// Plain text.
     Text,
@@ -258,14 +250,12 @@ impl Page {
     }
 
     /// Name the command that made the page (`check`, `simulate`, `diff`).
-    #[allow(dead_code, reason = "used by check/simulate/diff (issue 7)")]
     pub fn command(mut self, command: &str) -> Page {
         self.command = command.to_string();
         self
     }
 
     /// Add a gate verdict (and its card).
-    #[allow(dead_code, reason = "used by `check` (issue 7)")]
     pub fn gate(mut self, gate: GateView) -> Page {
         self.cards.push(Card {
             id: "gate".into(),
@@ -281,14 +271,12 @@ impl Page {
     }
 
     /// Add recommendations (an empty list shows "none").
-    #[allow(dead_code, reason = "used by the recommendations engine")]
     pub fn recommendations(mut self, recs: Vec<RecommendationView>) -> Page {
         self.recommendations = Some(recs);
         self
     }
 
     /// Add a Dockerfile view (and, for `simulate`, a rebuild-cost card).
-    #[allow(dead_code, reason = "used by `simulate` (issue 7)")]
     pub fn dockerfile(mut self, view: DockerfileView) -> Page {
         if let Some(bytes) = view.rebuild_bytes {
             let steps = view.steps.iter().filter(|s| s.rebuilds).count();
@@ -314,14 +302,12 @@ impl Page {
     }
 
     /// Add cards (e.g. `diff`'s deltas).
-    #[allow(dead_code, reason = "used by `diff` (issue 7)")]
     pub fn cards(mut self, cards: Vec<Card>) -> Page {
         self.cards.extend(cards);
         self
     }
 
     /// Add a table section.
-    #[allow(dead_code, reason = "used by `diff` (issue 7)")]
     pub fn section(mut self, section: TableSection) -> Page {
         self.sections.push(section);
         self

@@ -2,6 +2,7 @@
 
 pub mod gate;
 pub mod html;
+pub mod html_views;
 pub mod json;
 pub mod junit;
 pub mod markdown;

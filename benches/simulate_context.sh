@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Benchmark: `layerscope simulate` on a 100,000-file build context (issue target: under 1 s,
+# hashing only the files some step selects). Generates the context once under
+# ${BENCH_DIR:-/tmp/layerscope-bench}/ctx100k, then times three simulations:
+#   - a change under src/ reached by `COPY src/ ./src/` (a narrow selection),
+#   - a change reached only by `COPY . .` (the whole context is selected),
+#   - an ignored file (node_modules/, excluded by .dockerignore).
+# Usage: benches/simulate_context.sh   (LAYERSCOPE=path to the binary, default release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${LAYERSCOPE:-target/release/layerscope}
+[ -x "$BIN" ] || cargo build --release -p layerscope-cli
+DIR=${BENCH_DIR:-/tmp/layerscope-bench}/ctx100k
+if [ ! -f "$DIR/.done" ]; then
+  rm -rf "$DIR"; mkdir -p "$DIR"
+  python3 - "$DIR" <<'PY'
+import os, sys
+root = sys.argv[1]
+n = 0
+for top, count in (("src", 20000), ("node_modules", 60000), ("assets", 20000)):
+    for i in range(count):
+        d = os.path.join(root, top, f"d{i // 200:04d}")
+        if i % 200 == 0:
+            os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"f{i:06d}.txt"), "w") as f:
+            f.write(f"{top} {i}\n" * 4)
+        n += 1
+with open(os.path.join(root, "package.json"), "w") as f:
+    f.write('{"name": "bench", "dependencies": {"left-pad": "1.3.0"}}\n')
+with open(os.path.join(root, ".dockerignore"), "w") as f:
+    f.write("node_modules\n")
+with open(os.path.join(root, "Dockerfile"), "w") as f:
+    f.write("FROM scratch\nWORKDIR /app\nCOPY package.json ./\nRUN install-deps\nCOPY src/ ./src/\nCOPY . .\nCMD [\"/app/run\"]\n")
+print(f"generated {n} files")
+PY
+  touch "$DIR/.done"
+fi
+echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "context: $(find "$DIR" -type f | wc -l) files"
+for change in src/d0003/f000700.txt assets/d0010/f002100.txt node_modules/d0001/f000300.txt; do
+  best=""
+  for _ in 1 2 3; do
+    t=$( { /usr/bin/time -f '%e %M' "$BIN" simulate -f "$DIR/Dockerfile" --context "$DIR" --changed "$change" --format json > /tmp/simulate-bench.json; } 2>&1 | tail -1)
+    if [ -z "$best" ] || awk -v a="${t%% *}" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then best=$t; fi
+  done
+  steps=$(python3 -c 'import json;print(",".join(str(s["line"]) for s in json.load(open("/tmp/simulate-bench.json"))["changes"][0]["rebuilt_steps"]))')
+  printf '%-34s %6s s %7s KB   rebuilt lines: %s\n' "$change" "${best%% *}" "${best##* }" "${steps:-none}"
+done

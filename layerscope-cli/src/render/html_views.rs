@@ -1,0 +1,255 @@
+//! Data for the HTML page's optional sections, built from the core's results: the
+//! recommendations, the Dockerfile with bytes per step (and the steps a change rebuilds),
+//! the gate verdict, and `diff`'s tables.
+
+use super::html::{
+    Card, Column, ColumnKind, DockerfileView, GateRuleView, GateView, Page, RecommendationView,
+    StepView, TableSection, Tone,
+};
+use super::human;
+use layerscope_core::{
+    Attribution, ChangeOutcome, Dockerfile, Finding, GateOutcome, ImageDiff, RuleStatus,
+};
+
+/// Recommendation rows.
+pub fn recommendations(findings: &[Finding]) -> Vec<RecommendationView> {
+    findings
+        .iter()
+        .map(|f| RecommendationView {
+            code: f.code.clone(),
+            message: format!("{} Fix: {}", f.message, f.fix),
+            line: f.line,
+            layer: f.layer,
+            saving_bytes: (f.bytes_saved > 0).then_some(f.bytes_saved),
+        })
+        .collect()
+}
+
+/// The Dockerfile with the layers each instruction made and, for a simulated change, the
+/// steps it rebuilds.
+pub fn dockerfile(
+    df: &Dockerfile,
+    attribution: Option<&Attribution>,
+    change: Option<&ChangeOutcome>,
+) -> DockerfileView {
+    let mut steps = Vec::new();
+    for stage in df.stages() {
+        for (i, ins) in stage.instructions().iter().enumerate() {
+            let layers = attribution
+                .and_then(|a| {
+                    a.instructions
+                        .iter()
+                        .find(|c| c.stage == stage.index() && c.index == i)
+                })
+                .map(|c| c.layers.clone())
+                .unwrap_or_default();
+            let rebuilt = change.and_then(|c| {
+                c.rebuilt_steps
+                    .iter()
+                    .find(|s| s.stage == stage.index() && s.line == ins.span.first_line)
+            });
+            steps.push(StepView {
+                first_line: ins.span.first_line,
+                last_line: ins.span.last_line,
+                layers,
+                rebuilds: rebuilt.is_some(),
+                reason: rebuilt.map(|s| {
+                    let why = serde_json::to_value(s.reason)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    if s.conditional {
+                        format!("{why} (if the output differs)")
+                    } else {
+                        why
+                    }
+                }),
+            });
+        }
+    }
+    DockerfileView {
+        name: df.file_name().to_string(),
+        lines: df.lines().to_vec(),
+        steps,
+        change: change.map(|c| match (&c.build_arg, &c.path) {
+            (Some(a), _) => format!("build arg {a}"),
+            (None, Some(p)) => p.clone(),
+            _ => "change".into(),
+        }),
+        rebuild_bytes: change.map(|c| c.rebuilt_bytes),
+    }
+}
+
+/// The gate verdict.
+pub fn gate(o: &GateOutcome) -> GateView {
+    GateView {
+        passed: o.passed(),
+        summary: super::gate::summary(o),
+        rules: o
+            .rules
+            .iter()
+            .filter(|r| r.status != RuleStatus::Skip)
+            .map(|r| GateRuleView {
+                name: r.id.clone(),
+                passed: r.status == RuleStatus::Pass,
+                detail: r.message.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Every simulated change as a table.
+pub fn changes_table(changes: &[ChangeOutcome]) -> TableSection {
+    TableSection {
+        id: "changes".into(),
+        title: "Simulated changes".into(),
+        note: Some("Steps that lose their cache for each change, and what they rebuild and push again.".into()),
+        columns: vec![
+            col("change", "Change", ColumnKind::Path),
+            col("steps", "Steps rebuilt", ColumnKind::Number),
+            col("lines", "Lines", ColumnKind::Text),
+            col("rebuilt", "Rebuilt", ColumnKind::Bytes),
+            col("pushed", "Pushed again", ColumnKind::Bytes),
+        ],
+        rows: changes
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "change": c.build_arg.clone().map(|a| format!("build arg {a}")).or_else(|| c.path.clone()).unwrap_or_default(),
+                    "steps": c.rebuilt_steps.len(),
+                    "lines": c.rebuilt_steps.iter().map(|s| s.line.to_string()).collect::<Vec<_>>().join(", "),
+                    "rebuilt": c.rebuilt_bytes,
+                    "pushed": c.repushed_bytes,
+                })
+            })
+            .collect(),
+    }
+}
+
+fn col(key: &str, label: &str, kind: ColumnKind) -> Column {
+    Column {
+        key: key.into(),
+        label: label.into(),
+        kind,
+    }
+}
+
+fn signed(v: i64) -> String {
+    let sign = if v < 0 { "-" } else { "+" };
+    format!("{sign}{}", human(v.unsigned_abs()))
+}
+
+/// The `diff` page: cards and tables (no explorer: it compares two images).
+pub fn diff_page(d: &ImageDiff) -> Page {
+    let name =
+        |i: &layerscope_core::ImageInfo| i.reference.clone().unwrap_or_else(|| i.source.clone());
+    let tone = |v: i64| {
+        if v > 0 {
+            Tone::Warn
+        } else if v < 0 {
+            Tone::Good
+        } else {
+            Tone::Neutral
+        }
+    };
+    let card = |id: &str, label: &str, v: i64, detail: String| Card {
+        id: id.into(),
+        label: label.into(),
+        value: signed(v),
+        exact_bytes: Some(v.unsigned_abs()),
+        detail,
+        tone: tone(v),
+        meter: None,
+    };
+    let cards = vec![
+        card(
+            "size",
+            "Size",
+            d.size_delta_bytes,
+            format!("{} -> {}", name(&d.a), name(&d.b)),
+        ),
+        card(
+            "compressed",
+            "Compressed",
+            d.compressed_size_delta_bytes,
+            "compressed layers".into(),
+        ),
+        card(
+            "final",
+            "Final filesystem",
+            d.final_size_delta_bytes,
+            "bytes visible in the image".into(),
+        ),
+        card(
+            "waste",
+            "Waste",
+            d.wasted_delta_bytes,
+            "bytes shipped but hidden".into(),
+        ),
+        Card {
+            id: "push".into(),
+            label: "Push cost of B".into(),
+            value: human(d.push_bytes),
+            exact_bytes: Some(d.push_bytes),
+            detail: format!(
+                "{} of B's layers are already stored with A",
+                d.shared_layers
+            ),
+            tone: Tone::Neutral,
+            meter: None,
+        },
+    ];
+    let layers = TableSection {
+        id: "layers".into(),
+        title: "Layers side by side".into(),
+        note: None,
+        columns: vec![
+            col("index", "#", ColumnKind::Layer),
+            col("status", "Status", ColumnKind::Text),
+            col("a_size", "A size", ColumnKind::Bytes),
+            col("b_size", "B size", ColumnKind::Bytes),
+            col("a", "A instruction", ColumnKind::Text),
+            col("b", "B instruction", ColumnKind::Text),
+        ],
+        rows: d
+            .layers
+            .iter()
+            .map(|l| {
+                serde_json::json!({
+                    "index": l.index, "status": l.status, "a_size": l.a_size_bytes, "b_size": l.b_size_bytes,
+                    "a": super::instruction(l.a_created_by.as_deref()), "b": super::instruction(l.b_created_by.as_deref()),
+                })
+            })
+            .collect(),
+    };
+    let files: Vec<serde_json::Value> = [("added", &d.files.added), ("removed", &d.files.removed), ("changed", &d.files.changed)]
+        .into_iter()
+        .flat_map(|(what, list)| {
+            list.iter().map(move |f| {
+                serde_json::json!({"path": f.path, "change": if f.what.is_empty() { what.to_string() } else { format!("{what} ({})", f.what.join(", ")) }, "delta": f.delta_bytes, "a": f.a_size_bytes, "b": f.b_size_bytes})
+            })
+        })
+        .collect();
+    let files = TableSection {
+        id: "files".into(),
+        title: "Files".into(),
+        note: Some(format!(
+            "{} added, {} removed, {} changed",
+            d.files.added.len(),
+            d.files.removed.len(),
+            d.files.changed.len()
+        )),
+        columns: vec![
+            col("path", "Path", ColumnKind::Path),
+            col("change", "Change", ColumnKind::Text),
+            col("delta", "Delta", ColumnKind::SignedBytes),
+            col("a", "A", ColumnKind::Bytes),
+            col("b", "B", ColumnKind::Bytes),
+        ],
+        rows: files,
+    };
+    Page::new("diff", format!("{} vs {}", name(&d.a), name(&d.b)))
+        .cards(cards)
+        .section(layers)
+        .section(files)
+}
