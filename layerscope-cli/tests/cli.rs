@@ -383,3 +383,73 @@ fn html_from_simulate_diff_and_check() {
     );
     assert!(check.contains("\"gate\":{\"passed\""));
 }
+
+/// `churn` replays the commits of the context's git history: an instruction that rebuilds
+/// after every commit touching src/ ranks first.
+#[test]
+fn churn_over_git_history() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping: git is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .arg("-C")
+            .arg(d)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    std::fs::write(
+        d.join("Dockerfile"),
+        "FROM scratch\nCOPY package.json /app/\nRUN install\nCOPY src/ /app/src/\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("src")).unwrap();
+    git(&["init", "-q"]);
+    for (i, file) in ["src/a.js", "src/a.js", "package.json", "src/b.js"]
+        .iter()
+        .enumerate()
+    {
+        std::fs::write(d.join(file), format!("{i}")).unwrap();
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", &format!("c{i}")]);
+    }
+    let out = layerscope()
+        .args(["churn", "-f"])
+        .arg(d.join("Dockerfile"))
+        .args(["--git-history", "10", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["commits"], 4);
+    let by_line: std::collections::BTreeMap<u64, u64> = v["instructions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["line"].as_u64().unwrap(),
+                i["rebuild_commits"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // The first commit adds the Dockerfile and src/a.js; package.json changes once (line 2
+    // and everything after it rebuild); src/ changes in three commits (line 4).
+    assert_eq!(by_line.get(&4), Some(&4));
+    assert_eq!(by_line.get(&2), Some(&1));
+    assert_eq!(by_line.get(&3), Some(&1));
+}
