@@ -587,7 +587,19 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                     .iter()
                     .map(|l| (l.created_by.as_deref(), l.base))
                     .collect();
-                let lines = locate::locate_layers(&layers, df);
+                // The image's own history matched to the Dockerfile (attribution) when the
+                // report carries it; the text search otherwise.
+                let lines = match &report.attribution {
+                    Some(a) => (0..report.layers.len())
+                        .map(|l| {
+                            a.instructions
+                                .iter()
+                                .find(|c| c.layers.contains(&l))
+                                .map(|c| c.line)
+                        })
+                        .collect(),
+                    None => locate::locate_layers(&layers, df),
+                };
                 let user: Vec<_> = report.layers.iter().filter(|l| !l.base).collect();
                 let placed = lines.iter().filter(|l| l.is_some()).count();
                 if placed < user.len() {

@@ -15,23 +15,15 @@ enum Made {
     Other(String),
 }
 
-/// Read a `created_by` as the classic builder, buildah and BuildKit write it.
+/// Read a `created_by` as the classic builder, buildah, BuildKit and kaniko write it (the
+/// attribution module's reader).
 fn parse_created_by(created_by: &str) -> Made {
-    let s = created_by.trim();
-    let s = s.strip_suffix("# buildkit").unwrap_or(s).trim();
-    if let Some(rest) = s.strip_prefix("/bin/sh -c #(nop)") {
-        return Made::Other(rest.trim().to_string());
+    let h = crate::attribution::parse_created_by(created_by);
+    if h.keyword == "RUN" {
+        Made::Run(h.text)
+    } else {
+        Made::Other(format!("{} {}", h.keyword, h.text))
     }
-    let run = s.strip_prefix("RUN ").map(str::trim).unwrap_or(s);
-    // `|2 A=1 B=2 /bin/sh -c cmd`: the build args in scope precede the shell.
-    if run.starts_with("/bin/sh -c ") || run.starts_with('|') || s.starts_with("RUN ") {
-        let cmd = match run.find("/bin/sh -c ") {
-            Some(i) => &run[i + "/bin/sh -c ".len()..],
-            None => run,
-        };
-        return Made::Run(cmd.trim().to_string());
-    }
-    Made::Other(s.to_string())
 }
 
 fn collapse(s: &str) -> String {
