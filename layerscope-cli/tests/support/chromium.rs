@@ -62,6 +62,11 @@ impl Browser {
                 timeout: Duration::from_secs(180),
             }),
             None => {
+                // CI installs chromium: there a missing browser is a failure, not a skip.
+                assert!(
+                    std::env::var("LAYERSCOPE_REQUIRE_CHROMIUM").as_deref() != Ok("1"),
+                    "{test}: LAYERSCOPE_REQUIRE_CHROMIUM=1 but no chromium was found"
+                );
                 eprintln!(
                     "{test}: SKIPPED: no chromium on PATH (apt-get install chromium; \
                      scripts/test.sh installs it, or set LAYERSCOPE_CHROMIUM_BIN)"
