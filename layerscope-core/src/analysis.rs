@@ -222,6 +222,7 @@ impl Analysis {
         };
         let info = ImageInfo {
             source: image.path().display().to_string(),
+            transport: image.transport(),
             format: image.format(),
             reference: image.reference().map(str::to_string),
             platform: image.platform(),

@@ -91,6 +91,6 @@ pub use simulate::{
 pub use size::{format_size, parse_size};
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
-    RootFs, RuntimeConfig,
+    RootFs, RuntimeConfig, Transport,
 };
 pub use tree::{ChangeKind, WasteKind};

@@ -61,6 +61,9 @@ pub struct ToolInfo {
 pub struct ImageInfo {
     /// Path given on the command line.
     pub source: String,
+    /// Where the image was read from: `file`, `docker-archive`, `oci-archive`, `oci`,
+    /// `docker` (a registry), `docker-daemon` or `containers-storage`.
+    pub transport: crate::Transport,
     /// Container format read.
     pub format: crate::ImageFormat,
     /// `repository:tag` if recorded.

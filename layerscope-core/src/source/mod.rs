@@ -3,12 +3,16 @@
 //! choose a manifest by platform, and describe the layers to read. Nothing here decompresses
 //! a layer; `layer.rs` streams them.
 
+mod auth;
 mod config;
 mod docker;
+mod name;
 mod oci;
+mod registry;
 mod store;
 
 pub use config::{HistoryEntry, ImageConfig, RootFs, RuntimeConfig};
+pub use name::Transport;
 
 use crate::digest;
 use crate::error::{Error, Result};
@@ -38,9 +42,17 @@ pub enum ImageFormat {
 pub struct OpenOptions {
     /// `os/arch[/variant]` to select from a multi-platform index.
     pub platform: Option<String>,
+    /// Reach `docker://` registries over plain HTTP instead of HTTPS.
+    pub insecure: bool,
 }
 
 impl OpenOptions {
+    /// Reach `docker://` registries over plain HTTP (a local or test registry).
+    pub fn insecure(mut self, yes: bool) -> Self {
+        self.insecure = yes;
+        self
+    }
+
     /// Select this platform (`os/arch[/variant]`).
     pub fn platform(mut self, platform: impl Into<String>) -> Self {
         self.platform = Some(platform.into());
@@ -84,6 +96,7 @@ pub struct LayerRef {
 #[derive(Debug)]
 pub struct Image {
     path: PathBuf,
+    transport: Transport,
     store: Store,
     format: ImageFormat,
     reference: Option<String>,
@@ -130,18 +143,66 @@ impl Image {
             })?),
             None => None,
         };
-        let store = open_store(path)?;
-        let resolved = if store.exists("index.json") {
-            oci::resolve(&store, path, platform.as_ref())?
-        } else if store.exists("manifest.json") {
-            docker::resolve(&store, path, platform.as_ref())?
-        } else {
-            return Err(Error::UnknownFormat {
-                path: path.to_path_buf(),
-                reason: "neither index.json (OCI layout) nor manifest.json (docker save) found: \
-                         not a container image archive"
-                    .into(),
-            });
+        let parsed = name::ImageName::parse(path)?;
+        let transport = parsed.transport();
+        let want = platform.as_ref();
+        let (store, resolved) = match parsed {
+            name::ImageName::File(file) => {
+                let store = open_store(&file)?;
+                let resolved = resolve_detected(&store, &file, want, None)?;
+                (store, resolved)
+            }
+            name::ImageName::DockerArchive(file) => {
+                let store = open_store(&file)?;
+                if !store.exists("manifest.json") {
+                    return Err(Error::UnknownFormat {
+                        path: path.to_path_buf(),
+                        reason: "no manifest.json: not a docker-archive".into(),
+                    });
+                }
+                let resolved = docker::resolve(&store, path, want)?;
+                (store, resolved)
+            }
+            name::ImageName::OciArchive(file) => {
+                if file.is_dir() {
+                    return Err(Error::UnknownFormat {
+                        path: path.to_path_buf(),
+                        reason: "a directory: an OCI layout directory is named oci:DIR".into(),
+                    });
+                }
+                let store = open_store(&file)?;
+                let resolved = resolve_oci(&store, path, want, None)?;
+                (store, resolved)
+            }
+            name::ImageName::Oci(dir, reference) => {
+                if !dir.is_dir() {
+                    return Err(Error::UnknownFormat {
+                        path: path.to_path_buf(),
+                        reason: format!("{} is not a directory", dir.display()),
+                    });
+                }
+                let store = open_store(&dir)?;
+                let resolved = resolve_oci(&store, path, want, reference.as_deref())?;
+                (store, resolved)
+            }
+            name::ImageName::Registry(reference) => {
+                let reg = registry::Registry::open(
+                    reference,
+                    path.to_path_buf(),
+                    &registry::RegistryOptions {
+                        insecure: options.insecure,
+                    },
+                )?;
+                let store = Store::Remote(reg);
+                let resolved = oci::resolve(&store, path, want, None)?;
+                (store, resolved)
+            }
+            name::ImageName::DockerDaemon(_) | name::ImageName::ContainersStorage(_) => {
+                return Err(Error::Transport {
+                    image: path.to_path_buf(),
+                    reason: format!("the {transport} transport is not available in this build"),
+                });
+            }
         };
         let Resolved {
             format,
@@ -154,6 +215,7 @@ impl Image {
         } = resolved;
         Ok(Image {
             path: path.to_path_buf(),
+            transport,
             store,
             format,
             reference,
@@ -163,6 +225,19 @@ impl Image {
             layers,
             warnings,
         })
+    }
+
+    /// Where the image was read from (file, registry, engine, store).
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// Body bytes received from a registry so far (0 for other transports).
+    pub fn bytes_fetched(&self) -> u64 {
+        match &self.store {
+            Store::Remote(r) => r.bytes_fetched(),
+            _ => 0,
+        }
     }
 
     /// The path the image was opened from.
@@ -222,7 +297,12 @@ impl Image {
         if layer.availability == LayerAvailability::MissingForeign {
             return Ok(None);
         }
-        match self.store.open(&layer.member, &self.path)? {
+        let opened = match &self.store {
+            // The descriptor's size lets a cut body be resumed where it stopped.
+            Store::Remote(r) => r.open_blob(&layer.member, layer.size)?,
+            store => store.open(&layer.member, &self.path)?,
+        };
+        match opened {
             Some(r) => Ok(Some(r)),
             None => Err(Error::MissingBlob {
                 image: self.path.clone(),
@@ -231,6 +311,43 @@ impl Image {
             }),
         }
     }
+}
+
+/// A bare path: an OCI layout when it has `index.json`, else a docker-archive.
+fn resolve_detected(
+    store: &Store,
+    path: &Path,
+    want: Option<&oci::PlatformWanted>,
+    reference: Option<&str>,
+) -> Result<Resolved> {
+    if store.exists("index.json") {
+        oci::resolve(store, path, want, reference)
+    } else if store.exists("manifest.json") {
+        docker::resolve(store, path, want)
+    } else {
+        Err(Error::UnknownFormat {
+            path: path.to_path_buf(),
+            reason: "neither index.json (OCI layout) nor manifest.json (docker save) found: \
+                     not a container image archive"
+                .into(),
+        })
+    }
+}
+
+/// `oci:` and `oci-archive:` names: an OCI layout is required.
+fn resolve_oci(
+    store: &Store,
+    path: &Path,
+    want: Option<&oci::PlatformWanted>,
+    reference: Option<&str>,
+) -> Result<Resolved> {
+    if !store.exists("index.json") {
+        return Err(Error::UnknownFormat {
+            path: path.to_path_buf(),
+            reason: "no index.json: not an OCI image layout".into(),
+        });
+    }
+    oci::resolve(store, path, want, reference)
 }
 
 /// Decide what the path is and give random access to its members.

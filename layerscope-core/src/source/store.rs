@@ -31,6 +31,8 @@ pub(crate) enum Store {
         /// Keeps a spooled temporary file alive as long as the store.
         _spool: Option<tempfile::TempPath>,
     },
+    /// A registry repository presented as an OCI layout (`registry.rs`).
+    Remote(super::registry::Registry),
 }
 
 /// Clean a member name: strip `./` and leading `/`, resolve `.` and `..` lexically.
@@ -173,6 +175,7 @@ impl Store {
         match self {
             Store::Dir(root) => Self::dir_path(root, name).is_some_and(|p| p.is_file()),
             Store::Tar { .. } => self.resolve(name).is_some(),
+            Store::Remote(r) => r.exists(name),
         }
     }
 
@@ -183,6 +186,7 @@ impl Store {
                 .and_then(|p| std::fs::metadata(p).ok())
                 .map(|m| m.len()),
             Store::Tar { .. } => self.resolve(name).map(|(_, size)| size),
+            Store::Remote(_) => None,
         }
     }
 
@@ -193,6 +197,7 @@ impl Store {
         display: &Path,
     ) -> Result<Option<(Box<dyn Read + Send>, u64)>> {
         match self {
+            Store::Remote(r) => r.open_blob(name, None),
             Store::Dir(root) => {
                 let Some(path) = Self::dir_path(root, name) else {
                     return Ok(None);
@@ -229,6 +234,9 @@ impl Store {
         display: &Path,
         limit: u64,
     ) -> Result<Option<Vec<u8>>> {
+        if let Store::Remote(r) = self {
+            return r.read_small(name, limit);
+        }
         let Some((reader, size)) = self.open(name, display)? else {
             return Ok(None);
         };
