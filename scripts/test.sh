@@ -16,6 +16,12 @@ fi
 if [ -d tests/browser ] || grep -rqs "LAYERSCOPE_CHROMIUM" tests layerscope-cli/tests 2>/dev/null; then
   command -v chromium >/dev/null || need+=(chromium)
 fi
+# The registry tier (layerscope-cli/tests/sources_registry.rs): a real registry, skopeo to
+# push, htpasswd for basic auth, openssl for the token server's certificate and JWTs.
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v skopeo >/dev/null || need+=(skopeo)
+command -v htpasswd >/dev/null || need+=(apache2-utils)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test.sh: installing ${need[*]}"

@@ -107,6 +107,10 @@ impl Analysis {
         let results: Vec<Result<LayerContents>> = refs
             .par_iter()
             .map(|l| {
+                // A layer read while its stream passed (docker-daemon) is not read again.
+                if let Some(c) = image.prefetched_layer(l.index) {
+                    return Ok(c.clone());
+                }
                 let Some((reader, _)) = image.open_layer(l)? else {
                     return Ok(LayerContents::missing(l.digest.as_deref()));
                 };

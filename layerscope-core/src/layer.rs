@@ -90,7 +90,7 @@ pub(crate) struct Entry {
 }
 
 /// Everything one pass over a layer learned.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct LayerContents {
     names: String,
     pub(crate) entries: Vec<Entry>,

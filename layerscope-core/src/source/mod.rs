@@ -5,6 +5,7 @@
 
 mod auth;
 mod config;
+mod daemon;
 mod docker;
 mod name;
 mod oci;
@@ -105,6 +106,8 @@ pub struct Image {
     config: ImageConfig,
     layers: Vec<LayerRef>,
     warnings: Vec<String>,
+    /// Layers already read from a stream (docker-daemon), by layer index.
+    prefetched: std::collections::HashMap<usize, crate::layer::LayerContents>,
 }
 
 /// What a format reader hands back.
@@ -146,6 +149,7 @@ impl Image {
         let parsed = name::ImageName::parse(path)?;
         let transport = parsed.transport();
         let want = platform.as_ref();
+        let mut prefetched = std::collections::HashMap::new();
         let (store, resolved) = match parsed {
             name::ImageName::File(file) => {
                 let store = open_store(&file)?;
@@ -197,7 +201,55 @@ impl Image {
                 let resolved = oci::resolve(&store, path, want, None)?;
                 (store, resolved)
             }
-            name::ImageName::DockerDaemon(_) | name::ImageName::ContainersStorage(_) => {
+            name::ImageName::DockerDaemon(engine_name) => {
+                let bare = !engine_name.is_empty()
+                    && path
+                        .to_str()
+                        .is_some_and(|p| !p.starts_with("docker-daemon:"));
+                let exported = daemon::export(&engine_name, path).map_err(|e| match e {
+                    // The bare-name rule: say that the file was looked for first.
+                    Error::Transport { image, reason } if bare => Error::Transport {
+                        image,
+                        reason: format!(
+                            "no such file or directory; as an image name in the Docker \
+                             Engine: {reason}"
+                        ),
+                    },
+                    e => e,
+                })?;
+                let store = exported.store;
+                let resolved = resolve_detected(&store, path, want, None)?;
+                for l in &resolved.layers {
+                    let Some(member) = store.memory_member(&l.member) else {
+                        continue;
+                    };
+                    match exported.layers.get(&member) {
+                        Some(Ok(c)) => {
+                            prefetched.insert(l.index, c.clone());
+                        }
+                        Some(Err(f)) => {
+                            return Err(Error::Layer {
+                                image: path.to_path_buf(),
+                                index: l.index,
+                                digest: l
+                                    .digest
+                                    .clone()
+                                    .or_else(|| l.diff_id.clone())
+                                    .unwrap_or_default(),
+                                entry: f
+                                    .entry
+                                    .as_ref()
+                                    .map(|e| format!(", entry {e:?}"))
+                                    .unwrap_or_default(),
+                                reason: f.reason.clone(),
+                            });
+                        }
+                        None => {}
+                    }
+                }
+                (store, resolved)
+            }
+            name::ImageName::ContainersStorage(_) => {
                 return Err(Error::Transport {
                     image: path.to_path_buf(),
                     reason: format!("the {transport} transport is not available in this build"),
@@ -224,7 +276,13 @@ impl Image {
             config,
             layers,
             warnings,
+            prefetched,
         })
+    }
+
+    /// A layer already read while the image's stream passed, if any.
+    pub(crate) fn prefetched_layer(&self, index: usize) -> Option<&crate::layer::LayerContents> {
+        self.prefetched.get(&index)
     }
 
     /// Where the image was read from (file, registry, engine, store).

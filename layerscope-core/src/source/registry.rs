@@ -266,9 +266,13 @@ fn transient(e: &ureq::Error) -> bool {
     }
 }
 
+/// Makes one attempt of a request, given the `Authorization` value to send (if any).
+type Attempt<'a> = dyn Fn(Option<&str>) -> std::result::Result<Response, ureq::Error> + 'a;
+type Response = ureq::http::Response<ureq::Body>;
+
 /// What one HTTP exchange came to.
 enum Outcome {
-    Done(ureq::http::Response<ureq::Body>),
+    Done(Response),
     /// Retry after this long; the message says why.
     Retry(Duration, String),
 }
@@ -320,14 +324,7 @@ impl Inner {
 
     /// One request with authentication, retries and backoff. `build` makes the request
     /// (it is called again for every attempt).
-    fn send(
-        &self,
-        what: &str,
-        build: &dyn Fn(
-            Option<&str>,
-        )
-            -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> Result<ureq::http::Response<ureq::Body>> {
+    fn send(&self, what: &str, build: &Attempt<'_>) -> Result<Response> {
         let mut authenticated = false;
         let mut delay = self.backoff;
         let mut last = String::new();
@@ -388,7 +385,7 @@ impl Inner {
 
     /// The registry's own error text (distribution-spec "Error Codes": `{"errors":[{code,
     /// message}]}`), as `: CODE: message`, or nothing.
-    fn registry_message(&self, resp: ureq::http::Response<ureq::Body>) -> String {
+    fn registry_message(&self, resp: Response) -> String {
         #[derive(serde::Deserialize)]
         struct Errors {
             #[serde(default)]
@@ -430,12 +427,7 @@ impl Inner {
 
     /// Answer a 401: basic credentials, or a bearer token from the challenge's realm
     /// (distribution "Token Authentication Specification").
-    fn authenticate(
-        &self,
-        what: &str,
-        challenge: Option<&str>,
-        resp: ureq::http::Response<ureq::Body>,
-    ) -> Result<()> {
+    fn authenticate(&self, what: &str, challenge: Option<&str>, resp: Response) -> Result<()> {
         let msg = self.registry_message(resp);
         let unauthorized =
             |hint: &str| self.error(format!("{what}: HTTP 401 unauthorized{msg}{hint}"));
@@ -519,7 +511,7 @@ impl Inner {
     }
 
     /// A failed answer (anything but 2xx after retries) as an error with the registry's text.
-    fn status_error(&self, what: &str, resp: ureq::http::Response<ureq::Body>) -> Error {
+    fn status_error(&self, what: &str, resp: Response) -> Error {
         let status = resp.status().as_u16();
         let msg = self.registry_message(resp);
         let label = match status {
