@@ -224,11 +224,25 @@ pub(crate) fn export(name: &str, display: &Path) -> Result<Exported> {
             message(&mut answer.body)
         )));
     }
+    read_save_stream(
+        answer.body,
+        &format!("export stream from {raw_host}"),
+        display,
+    )
+}
+
+/// Read a `docker save`-style archive in one pass: JSON documents kept, each layer read by
+/// the layer reader as it passes. `label` names the stream in errors.
+pub(crate) fn read_save_stream(body: impl Read, label: &str, display: &Path) -> Result<Exported> {
+    let fail = |reason: String| Error::Transport {
+        image: display.to_path_buf(),
+        reason,
+    };
     let mut small: HashMap<String, Vec<u8>> = HashMap::new();
     let mut links: HashMap<String, String> = HashMap::new();
     let mut layers = HashMap::new();
-    let mut archive = tar::Archive::new(answer.body);
-    let bad = |reason: String| fail(format!("export stream from {raw_host}: {reason}"));
+    let mut archive = tar::Archive::new(body);
+    let bad = |reason: String| fail(format!("{label}: {reason}"));
     let entries = archive
         .entries()
         .map_err(|e| bad(format!("not a tar archive: {e}")))?;

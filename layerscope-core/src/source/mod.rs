@@ -10,6 +10,7 @@ mod docker;
 mod name;
 mod oci;
 mod registry;
+mod storage;
 mod store;
 
 pub use config::{HistoryEntry, ImageConfig, RootFs, RuntimeConfig};
@@ -201,24 +202,20 @@ impl Image {
                 let resolved = oci::resolve(&store, path, want, None)?;
                 (store, resolved)
             }
-            name::ImageName::DockerDaemon(engine_name) => {
-                let bare = !engine_name.is_empty()
-                    && path
-                        .to_str()
-                        .is_some_and(|p| !p.starts_with("docker-daemon:"));
-                let exported = daemon::export(&engine_name, path).map_err(|e| match e {
-                    // The bare-name rule: say that the file was looked for first.
-                    Error::Transport { image, reason } if bare => Error::Transport {
-                        image,
-                        reason: format!(
-                            "no such file or directory; as an image name in the Docker \
-                             Engine: {reason}"
-                        ),
-                    },
-                    e => e,
-                })?;
+            name::ImageName::DockerDaemon(_) | name::ImageName::ContainersStorage(_) => {
+                let exported = match &parsed {
+                    name::ImageName::ContainersStorage(n) => storage::export(n, path)?,
+                    _ => Self::engine_export(&parsed, path)?,
+                };
                 let store = exported.store;
-                let resolved = resolve_detected(&store, path, want, None)?;
+                let mut resolved = resolve_detected(&store, path, want, None)?;
+                if let (None, name::ImageName::ContainersStorage(n)) =
+                    (&resolved.reference, &parsed)
+                {
+                    // skopeo's archive carries no tag: the name (without a store prefix) is it.
+                    let plain = n.rsplit_once(']').map_or(n.as_str(), |(_, rest)| rest);
+                    resolved.reference = Some(plain.to_string());
+                }
                 for l in &resolved.layers {
                     let Some(member) = store.memory_member(&l.member) else {
                         continue;
@@ -249,12 +246,6 @@ impl Image {
                 }
                 (store, resolved)
             }
-            name::ImageName::ContainersStorage(_) => {
-                return Err(Error::Transport {
-                    image: path.to_path_buf(),
-                    reason: format!("the {transport} transport is not available in this build"),
-                });
-            }
         };
         let Resolved {
             format,
@@ -277,6 +268,29 @@ impl Image {
             layers,
             warnings,
             prefetched,
+        })
+    }
+
+    /// Export from the Docker Engine; for a bare argument (the bare-name rule) the error
+    /// says that the file was looked for first.
+    fn engine_export(parsed: &name::ImageName, path: &Path) -> Result<daemon::Exported> {
+        let name::ImageName::DockerDaemon(engine_name) = parsed else {
+            return Err(Error::Transport {
+                image: path.to_path_buf(),
+                reason: "not a Docker Engine name".into(),
+            });
+        };
+        let bare = path
+            .to_str()
+            .is_some_and(|p| !p.starts_with("docker-daemon:"));
+        daemon::export(engine_name, path).map_err(|e| match e {
+            Error::Transport { image, reason } if bare => Error::Transport {
+                image,
+                reason: format!(
+                    "no such file or directory; as an image name in the Docker Engine: {reason}"
+                ),
+            },
+            e => e,
         })
     }
 
