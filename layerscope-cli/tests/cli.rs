@@ -1,6 +1,10 @@
 //! The binary as users run it: exit codes (0 ok, 1 gate failed, 2 could not run), formats,
 //! standard input, errors printed once.
 
+mod support {
+    pub mod tiers;
+}
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::PathBuf;
@@ -247,12 +251,7 @@ fn plain_text_off_a_terminal() {
 /// is set, and tables that fit its width either way.
 #[test]
 fn colour_and_width_on_a_terminal() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("colour_and_width_on_a_terminal: SKIPPED: no `script` (util-linux)");
+    if !support::tiers::script("colour_and_width_on_a_terminal") {
         return;
     }
     let bin = assert_cmd::cargo::cargo_bin("layerscope");
@@ -388,12 +387,7 @@ fn html_from_simulate_diff_and_check() {
 /// after every commit touching src/ ranks first.
 #[test]
 fn churn_over_git_history() {
-    if std::process::Command::new("git")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipping: git is not installed");
+    if !support::tiers::git("churn_over_git_history") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
