@@ -43,6 +43,7 @@ mod digest;
 mod dockerfile;
 mod error;
 mod filter;
+mod fleet;
 mod gate;
 mod layer;
 mod recommend;
@@ -70,6 +71,12 @@ pub use dockerfile::{
 };
 pub use error::{Error, Result};
 pub use filter::FileFilter;
+pub use fleet::{
+    BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, FLEET_SCHEMA_VERSION,
+    FileSummary, Fleet, FleetImage, FleetLayer, FleetMember, FleetOptions, FleetReport,
+    FleetTotals, LayerSummary, PlatformSummary, ReadStats, SUMMARY_MAGIC, SUMMARY_VERSION,
+    SummaryDefect, SummarySource,
+};
 pub use gate::{
     Amount, Baseline, ByteSize, CHECK_SCHEMA_VERSION, CheckReport, Comparison, ConfigFormat,
     ConfigInfo, Count, Delta, Figures, Gate, GateConfig, GateInput, GateOutcome, MaxWaste,
