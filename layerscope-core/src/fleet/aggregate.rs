@@ -274,7 +274,13 @@ pub(super) fn build(
     let mut families = Vec::with_capacity(groups.len());
     for (f, (bottom, members)) in groups.iter().enumerate() {
         let first = &input.image_layers[members[0]];
-        let common = members.iter().fold(first.len(), |n, &m| {
+        // One image alone has no "common" part beyond the bottom layer that names the family.
+        let start = if members.len() == 1 {
+            first.len().min(1)
+        } else {
+            first.len()
+        };
+        let common = members.iter().fold(start, |n, &m| {
             first
                 .iter()
                 .zip(&input.image_layers[m])

@@ -440,3 +440,6 @@ impl<R: std::io::Read> std::io::Read for Tee<R> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests;
