@@ -2,6 +2,7 @@
 //! renders the result. Exit codes: 0 ok, 1 a gate failed, 2 could not run.
 
 mod check;
+mod fleet;
 mod render;
 
 use anyhow::{Context, Result};
@@ -46,6 +47,9 @@ enum Command {
     Churn(ChurnArgs),
     /// Findings with the bytes each fix saves: cache layout, waste, image practices.
     Recommend(RecommendArgs),
+    /// Many images at once: each distinct layer read once; shared and unique bytes, base
+    /// families, the same files shipped in different layers, a common base.
+    Fleet(fleet::FleetArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -335,6 +339,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
         Command::Simulate(args) => simulate(args),
         Command::Churn(args) => churn(args),
         Command::Recommend(args) => recommend(args),
+        Command::Fleet(args) => fleet::run(args),
     }
 }
 

@@ -476,7 +476,7 @@ fn drift(groups: &[(Option<usize>, Vec<usize>)], recs: &[Rec]) -> Vec<BaseDrift>
             }
         }
     }
-    out.sort_by(|a, b| a.families.cmp(&b.families));
+    out.sort_by_key(|d| d.families);
     out
 }
 
