@@ -108,7 +108,9 @@ fn duplicate_files_across_layers_match_sha256sum() {
         3 * 30000 + 20000 + 2 * 8000
     );
     assert_eq!(r.totals.cross_layer_duplicate_contents, 3);
-    let d: Vec<(&str, u64, Vec<usize>, usize, Vec<&str>)> = r
+    /// sha256 (8 hex digits), saving, layers, images, paths.
+    type Row<'a> = (&'a str, u64, Vec<usize>, usize, Vec<&'a str>);
+    let d: Vec<Row> = r
         .duplicates
         .iter()
         .map(|d| {
