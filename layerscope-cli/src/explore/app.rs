@@ -385,6 +385,61 @@ impl Explorer {
         slot.clone()
     }
 
+    /// The selected layer.
+    pub fn layer(&self) -> usize {
+        self.layer
+    }
+
+    /// The pane with the keyboard.
+    pub fn focus(&self) -> Focus {
+        self.focus
+    }
+
+    /// The pane shown in place of the tree.
+    pub fn pane(&self) -> Option<&Pane> {
+        self.pane.as_ref()
+    }
+
+    /// The status-line message of the last key, if any.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The path under the cursor (no leading `/`).
+    pub fn selected_path(&self) -> Option<&str> {
+        Some(self.tree()?.path(self.selected_row()?))
+    }
+
+    /// The rows on screen (and below it), as (change letter, path).
+    pub fn visible_paths(&self) -> Vec<(char, String)> {
+        let Some(tree) = self.tree() else {
+            return Vec::new();
+        };
+        self.visible
+            .iter()
+            .filter_map(|id| {
+                let r = tree.row(*id)?;
+                Some((
+                    super::ui::change_letter(r.change),
+                    tree.path(*id).to_string(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The visible rows recomputed from scratch (tests compare it with the spliced list).
+    pub fn visible_from_scratch(&self) -> Vec<u32> {
+        match self.tree() {
+            Some(t) => visible_rows(t, self.sort, self.keep.as_deref(), self.collapsed()),
+            None => Vec::new(),
+        }
+    }
+
+    /// The visible rows as kept between keys.
+    pub fn visible_ids(&self) -> &[u32] {
+        &self.visible
+    }
+
     /// The tree of the selected layer.
     pub fn tree(&self) -> Option<&LayerTree> {
         self.trees.get(self.layer)?.as_deref()
@@ -896,14 +951,14 @@ impl Explorer {
     }
 
     /// The selected path of the tree, with its row.
-    fn selected_path(&self) -> Option<(String, super::tree::Row)> {
+    fn selected_entry(&self) -> Option<(String, super::tree::Row)> {
         let tree = self.tree()?;
         let id = self.selected_row()?;
         Some((tree.path(id).to_string(), *tree.row(id)?))
     }
 
     fn open_why(&mut self) {
-        let Some((path, row)) = self.selected_path() else {
+        let Some((path, row)) = self.selected_entry() else {
             return;
         };
         let lines = self.why_lines(&path, &row);
@@ -953,7 +1008,7 @@ impl Explorer {
                 "{kind}, {} ({} bytes), mode {:o}, owner {}:{}",
                 format_size(row.size),
                 row.size,
-                row.mode,
+                row.mode & 0o7777,
                 row.uid,
                 row.gid
             ));
@@ -1043,7 +1098,7 @@ impl Explorer {
     }
 
     fn selected_file_layer(&mut self) -> Option<(String, usize, u64)> {
-        let Some((path, row)) = self.selected_path() else {
+        let Some((path, row)) = self.selected_entry() else {
             return None;
         };
         if row.change == Some(layerscope_core::ChangeKind::Deleted) {

@@ -174,9 +174,13 @@ impl Explorer {
         let left_width = (main.width * 2 / 5).clamp(24.min(main.width), 70);
         let [left, right] =
             Layout::horizontal([Constraint::Length(left_width), Constraint::Min(10)]).areas(main);
+        // Layer details take the lines they need (digests wrap on a narrow screen), up to
+        // half the column.
+        let details_height = (self.layer_details(left.width.saturating_sub(2)).len() as u16 + 2)
+            .min(left.height / 2);
         let [layers, details, image] = Layout::vertical([
             Constraint::Fill(1),
-            Constraint::Length(8),
+            Constraint::Length(details_height),
             Constraint::Fill(1),
         ])
         .areas(left);
@@ -257,44 +261,62 @@ impl Explorer {
         frame.render_widget(Paragraph::new(lines), rows);
     }
 
-    fn draw_layer_details(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let b = block("Layer details".into(), false, theme);
-        let inner = b.inner(area);
-        frame.render_widget(b, area);
+    /// The layer details, wrapped at `width`.
+    fn layer_details(&self, width: u16) -> Vec<String> {
         let Some(l) = self.report.layers.get(self.layer) else {
-            return;
+            return Vec::new();
         };
-        let mut lines = vec![
-            Line::from(format!(
-                "Layer {} of {}{}   {} ({} compressed)",
+        let line = self.layer_lines.get(self.layer).and_then(|x| x.line);
+        let cmd = l
+            .created_by
+            .clone()
+            .unwrap_or_else(|| "(no history entry)".into());
+        let text = [
+            format!(
+                "Layer {} of {}{}: {} ({} compressed)",
                 l.index,
                 self.report.layers.len(),
                 if l.base { ", base image" } else { "" },
                 format_size(l.size_bytes),
                 format_size(l.compressed_size_bytes)
-            )),
-            Line::from(format!("Digest: {}", l.digest)),
-            Line::from(format!("DiffID: {}", l.diff_id)),
-            Line::from(format!(
-                "Files: +{} ~{} (m{}) -{}   wastes {}, hides {}",
+            ),
+            format!("Digest: {}", l.digest),
+            format!("DiffID: {}", l.diff_id),
+            format!(
+                "Files: +{} ~{} (m{}) -{}; wastes {}, hides {}",
                 l.files_added,
                 l.files_modified,
                 l.files_metadata_only,
                 l.files_deleted,
                 format_size(l.wasted_bytes_introduced),
                 format_size(l.hides_bytes)
-            )),
+            ),
+            match line {
+                Some(n) => format!("Dockerfile line {n}: {cmd}"),
+                None => format!("Command: {cmd}"),
+            },
         ];
-        let line = self.layer_lines.get(self.layer).and_then(|x| x.line);
-        let cmd = l
-            .created_by
-            .clone()
-            .unwrap_or_else(|| "(no history entry)".into());
-        lines.push(Line::from(match line {
-            Some(n) => format!("Dockerfile line {n}: {cmd}"),
-            None => format!("Command: {cmd}"),
-        }));
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        let w = (width as usize).max(1);
+        let mut out = Vec::new();
+        for t in text {
+            let chars: Vec<char> = t.chars().collect();
+            for chunk in chars.chunks(w) {
+                out.push(chunk.iter().collect());
+            }
+        }
+        out
+    }
+
+    fn draw_layer_details(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let b = block("Layer details".into(), false, theme);
+        let inner = b.inner(area);
+        frame.render_widget(b, area);
+        let lines: Vec<Line> = self
+            .layer_details(inner.width)
+            .into_iter()
+            .map(Line::from)
+            .collect();
+        frame.render_widget(Paragraph::new(lines), inner);
     }
 
     fn draw_image_details(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -500,8 +522,16 @@ impl Explorer {
         self.areas.right = inner;
         let width = inner.width as usize;
         match pane {
-            Pane::Why(Why { lines, offset, .. })
-            | Pane::Pager(super::app::Pager { lines, offset, .. }) => {
+            Pane::Why(Why { lines, offset, .. }) => {
+                let shown: Vec<Line> = lines
+                    .iter()
+                    .skip(*offset)
+                    .take(inner.height as usize)
+                    .map(|l| Line::from(l.clone()))
+                    .collect();
+                frame.render_widget(Paragraph::new(shown).wrap(Wrap { trim: false }), inner);
+            }
+            Pane::Pager(super::app::Pager { lines, offset, .. }) => {
                 let shown: Vec<Line> = lines
                     .iter()
                     .skip(*offset)
