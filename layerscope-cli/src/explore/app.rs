@@ -242,10 +242,18 @@ impl Explorer {
         };
         let mut report = analysis.report();
         report.attribution = attribution.clone();
-        let line_of_layer: HashMap<usize, usize> = attribution
+        // With -f, a layer shows the Dockerfile's own text of its instruction.
+        let line_of_layer: HashMap<usize, (usize, String)> = attribution
             .iter()
             .flat_map(|a| &a.instructions)
-            .flat_map(|i| i.layers.iter().map(move |l| (*l, i.line)))
+            .flat_map(|i| {
+                let text = i
+                    .instruction
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                i.layers.iter().map(move |l| (*l, (i.line, text.clone())))
+            })
             .collect();
         let layer_lines = report
             .layers
@@ -254,12 +262,15 @@ impl Explorer {
                 index: l.index,
                 size_bytes: l.size_bytes,
                 wasted_bytes: l.wasted_bytes_introduced,
-                instruction: l
-                    .created_by
-                    .as_deref()
-                    .map(short_instruction)
-                    .unwrap_or_default(),
-                line: line_of_layer.get(&l.index).copied(),
+                instruction: match line_of_layer.get(&l.index) {
+                    Some((_, text)) => text.clone(),
+                    None => l
+                        .created_by
+                        .as_deref()
+                        .map(short_instruction)
+                        .unwrap_or_default(),
+                },
+                line: line_of_layer.get(&l.index).map(|(n, _)| *n),
                 base: l.base,
             })
             .collect();

@@ -177,7 +177,7 @@ impl Explorer {
         // Layer details take the lines they need (digests wrap on a narrow screen), up to
         // half the column.
         let details_height = (self.layer_details(left.width.saturating_sub(2)).len() as u16 + 2)
-            .min(left.height / 2);
+            .min((left.height * 2 / 5).max(6));
         let [layers, details, image] = Layout::vertical([
             Constraint::Fill(1),
             Constraint::Length(details_height),
@@ -196,6 +196,10 @@ impl Explorer {
         }
         self.draw_status(frame, status, &theme);
         if let Some(offset) = self.help {
+            // Scrolled no further than a full last page.
+            let room = (main.height.min(KEYS.len() as u16 + 3) as usize).saturating_sub(3);
+            let offset = offset.min(KEYS.len().saturating_sub(room));
+            self.help = Some(offset);
             self.draw_help(frame, main, offset, &theme);
         }
     }
@@ -298,7 +302,12 @@ impl Explorer {
         ];
         let w = (width as usize).max(1);
         let mut out = Vec::new();
-        for t in text {
+        for (i, t) in text.into_iter().enumerate() {
+            // Digests keep one line each (cut with … on a narrow screen); the rest wraps.
+            if i == 1 || i == 2 {
+                out.push(truncate(&t, w));
+                continue;
+            }
             let chars: Vec<char> = t.chars().collect();
             for chunk in chars.chunks(w) {
                 out.push(chunk.iter().collect());
@@ -450,11 +459,15 @@ impl Explorer {
                 }
                 let indent = "  ".repeat(r.depth as usize);
                 let text = if self.attributes {
+                    // A deletion has no attributes of its own (it is a whiteout).
+                    let (perm, owner) = if r.change == Some(ChangeKind::Deleted) {
+                        (" ".repeat(10), String::new())
+                    } else {
+                        (perm_string(r), format!("{}:{}", r.uid, r.gid))
+                    };
                     format!(
-                        "{} {} {:>7} {:>9}  {indent}{marker}{name}",
+                        "{} {perm} {owner:>7} {:>9}  {indent}{marker}{name}",
                         change_letter(r.change),
-                        perm_string(r),
-                        format!("{}:{}", r.uid, r.gid),
                         format_size(size),
                     )
                 } else {
