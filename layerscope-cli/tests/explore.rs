@@ -576,3 +576,22 @@ fn quit_keys() {
     assert_eq!(press(&mut app, KeyCode::Char('q')), Flow::Continue);
     assert_eq!(ctrl(&mut app, 'c'), Flow::Quit);
 }
+
+#[test]
+fn refuses_when_standard_output_is_not_a_terminal() {
+    let out = assert_cmd::Command::cargo_bin("layerscope")
+        .unwrap()
+        .arg("explore")
+        .arg(fixture("node-bad").join("image.docker.tar"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(
+            "layerscope: error: explore is interactive and standard output is not a terminal"
+        ),
+        "{err}"
+    );
+}
