@@ -5,6 +5,7 @@
 #     and check layerscope's cache predictions); skipped with a message when the package
 #     cannot be installed (no root, no apt).
 #   - chromium: the browser tier of the HTML report, when present in the workspace.
+#   - tmux: the explorer's real-terminal tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ fi
 if [ -d tests/browser ] || grep -rqs "LAYERSCOPE_CHROMIUM" tests layerscope-cli/tests 2>/dev/null; then
   command -v chromium >/dev/null || need+=(chromium)
 fi
+# tmux: the explorer's real-terminal tier (layerscope-cli/tests/explore_tmux.rs), always.
+command -v tmux >/dev/null || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test.sh: installing ${need[*]}"
