@@ -1109,9 +1109,7 @@ impl Explorer {
     }
 
     fn selected_file_layer(&mut self) -> Option<(String, usize, u64)> {
-        let Some((path, row)) = self.selected_entry() else {
-            return None;
-        };
+        let (path, row) = self.selected_entry()?;
         if row.change == Some(layerscope_core::ChangeKind::Deleted) {
             self.message = Some(format!(
                 "/{path} is deleted in layer {}: no content",
@@ -1126,9 +1124,7 @@ impl Explorer {
             self.message = Some(format!("/{path} is not a regular file"));
             return None;
         }
-        let Some(layer) = row.layer else {
-            return None;
-        };
+        let layer = row.layer?;
         Some((path, layer as usize, row.size))
     }
 
