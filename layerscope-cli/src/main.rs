@@ -365,6 +365,13 @@ fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
     let image = Image::open_with(&args.image, &open)?;
     let mut options = AnalysisOptions::default().allow_digest_mismatch(args.allow_digest_mismatch);
     if let Some(n) = args.base_layers {
+        let layers = image.layers().len();
+        if n > layers {
+            anyhow::bail!(
+                "--base-layers {n}: {} has only {layers} layers",
+                args.image.display()
+            );
+        }
         options = options.base_layers(n);
     }
     if let Some(base) = &args.base {
