@@ -3,6 +3,7 @@
 
 mod check;
 mod fleet;
+mod explore_cmd;
 mod render;
 
 use anyhow::{Context, Result};
@@ -50,6 +51,8 @@ enum Command {
     /// Many images at once: each distinct layer read once; shared and unique bytes, base
     /// families, the same files shipped in different layers, a common base.
     Fleet(fleet::FleetArgs),
+    /// Browse the layers and files interactively (a terminal UI with dive's keys).
+    Explore(explore_cmd::ExploreArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -340,6 +343,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
         Command::Churn(args) => churn(args),
         Command::Recommend(args) => recommend(args),
         Command::Fleet(args) => fleet::run(args),
+        Command::Explore(args) => explore_cmd::run(args),
     }
 }
 
@@ -366,6 +370,13 @@ fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
     let image = Image::open_with(&args.image, &open)?;
     let mut options = AnalysisOptions::default().allow_digest_mismatch(args.allow_digest_mismatch);
     if let Some(n) = args.base_layers {
+        let layers = image.layers().len();
+        if n > layers {
+            anyhow::bail!(
+                "--base-layers {n}: {} has only {layers} layers",
+                args.image.display()
+            );
+        }
         options = options.base_layers(n);
     }
     if let Some(base) = &args.base {
