@@ -43,7 +43,9 @@ mod diff;
 mod digest;
 mod dockerfile;
 mod error;
+mod extract;
 mod filter;
+mod fleet;
 mod gate;
 mod layer;
 mod recommend;
@@ -70,7 +72,14 @@ pub use dockerfile::{
     Stage, StageEvaluation, expand, expand_with_escape,
 };
 pub use error::{Error, Result};
+pub use extract::FileContent;
 pub use filter::FileFilter;
+pub use fleet::{
+    BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, FLEET_SCHEMA_VERSION,
+    FileSummary, Fleet, FleetImage, FleetLayer, FleetMember, FleetOptions, FleetReport,
+    FleetTotals, LayerSummary, PlatformSummary, ReadStats, SUMMARY_MAGIC, SUMMARY_VERSION,
+    SummaryDefect, SummarySource,
+};
 pub use gate::{
     Amount, Baseline, ByteSize, CHECK_SCHEMA_VERSION, CheckReport, Comparison, ConfigFormat,
     ConfigInfo, Count, Delta, Figures, Gate, GateConfig, GateInput, GateOutcome, MaxWaste,
