@@ -150,7 +150,7 @@ pub fn run(args: FleetArgs) -> Result<ExitCode> {
         FleetFormat::Json | FleetFormat::Html => 20,
     });
 
-    let mut open = OpenOptions::default();
+    let mut open = OpenOptions::default().insecure(crate::INSECURE.get().copied().unwrap_or(false));
     if let Some(p) = &args.platform {
         open = open.platform(p.clone());
     }

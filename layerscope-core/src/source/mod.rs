@@ -369,6 +369,16 @@ impl Image {
         if layer.availability == LayerAvailability::MissingForeign {
             return Ok(None);
         }
+        if self.prefetched.contains_key(&layer.index) {
+            return Err(Error::Transport {
+                image: self.path.clone(),
+                reason: format!(
+                    "layer {} was read as the image streamed by and its bytes were not kept; \
+                     save the image to a file (docker save -o, skopeo copy) to read them again",
+                    layer.index
+                ),
+            });
+        }
         let opened = match &self.store {
             // The descriptor's size lets a cut body be resumed where it stopped.
             Store::Remote(r) => r.open_blob(&layer.member, layer.size)?,
