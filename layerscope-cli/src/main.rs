@@ -2,6 +2,7 @@
 //! renders the result. Exit codes: 0 ok, 1 a gate failed, 2 could not run.
 
 mod check;
+mod explore_cmd;
 mod render;
 
 use anyhow::{Context, Result};
@@ -46,6 +47,8 @@ enum Command {
     Churn(ChurnArgs),
     /// Findings with the bytes each fix saves: cache layout, waste, image practices.
     Recommend(RecommendArgs),
+    /// Browse the layers and files interactively (a terminal UI with dive's keys).
+    Explore(explore_cmd::ExploreArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -335,6 +338,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
         Command::Simulate(args) => simulate(args),
         Command::Churn(args) => churn(args),
         Command::Recommend(args) => recommend(args),
+        Command::Explore(args) => explore_cmd::run(args),
     }
 }
 

@@ -43,6 +43,7 @@ mod diff;
 mod digest;
 mod dockerfile;
 mod error;
+mod extract;
 mod filter;
 mod gate;
 mod layer;
@@ -70,6 +71,7 @@ pub use dockerfile::{
     Stage, StageEvaluation, expand, expand_with_escape,
 };
 pub use error::{Error, Result};
+pub use extract::FileContent;
 pub use filter::FileFilter;
 pub use gate::{
     Amount, Baseline, ByteSize, CHECK_SCHEMA_VERSION, CheckReport, Comparison, ConfigFormat,
