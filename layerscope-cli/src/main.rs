@@ -2,6 +2,7 @@
 //! renders the result. Exit codes: 0 ok, 1 a gate failed, 2 could not run.
 
 mod check;
+mod fleet;
 mod explore_cmd;
 mod render;
 
@@ -47,6 +48,9 @@ enum Command {
     Churn(ChurnArgs),
     /// Findings with the bytes each fix saves: cache layout, waste, image practices.
     Recommend(RecommendArgs),
+    /// Many images at once: each distinct layer read once; shared and unique bytes, base
+    /// families, the same files shipped in different layers, a common base.
+    Fleet(fleet::FleetArgs),
     /// Browse the layers and files interactively (a terminal UI with dive's keys).
     Explore(explore_cmd::ExploreArgs),
 }
@@ -338,6 +342,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
         Command::Simulate(args) => simulate(args),
         Command::Churn(args) => churn(args),
         Command::Recommend(args) => recommend(args),
+        Command::Fleet(args) => fleet::run(args),
         Command::Explore(args) => explore_cmd::run(args),
     }
 }
