@@ -109,7 +109,7 @@ where
             TestRng::from_seed(RngAlgorithm::ChaCha, &key),
         );
         let result = runner.run(&strategy, |bytes| {
-            check(&bytes).map_err(|reason| TestCaseError::fail(reason))
+            check(&bytes).map_err(TestCaseError::fail)
         });
         cases += u64::from(batch_cases);
         if let Err(TestError::Fail(reason, bytes)) = result {
