@@ -5,10 +5,11 @@
 //! Builds use Debian's client explicitly: `DOCKER_BUILDKIT=1 /usr/bin/docker build
 //! --network=none --progress=plain`. For each case the test applies one change, builds again,
 //! and reads which steps BuildKit executed. `--progress=plain` prints one vertex per
-//! filesystem step (BuildKit's dockerfile2llb numbers them `[stage k/n]`: `FROM` is 1, then
-//! every `RUN`, `COPY`, `ADD` and `WORKDIR` in order; `ENV`, `ARG`, `LABEL`, `USER`,
-//! `EXPOSE`, `CMD` make no vertex), then `#N CACHED` for a cache hit or `#N DONE` for a step
-//! it ran:
+//! filesystem step, numbered `[stage k/n]` by BuildKit's Dockerfile frontend
+//! (moby/buildkit `frontend/dockerfile/dockerfile2llb`; as observed with Engine 20.10.24:
+//! `FROM` is 1, then every `RUN`, `COPY`, `ADD` and `WORKDIR` in order; `ENV`, `ARG`, `LABEL`,
+//! `USER`, `EXPOSE`, `CMD` make no vertex), then `#N CACHED` for a cache hit or `#N DONE` for
+//! a step it ran:
 //!
 //! ```text
 //! #7 [builder 3/4] COPY a.txt ./       (stage named by `AS`, else `stage-<index>`; no name
@@ -243,8 +244,7 @@ fn parse_progress(out: &str) -> Result<Vec<Vertex>, String> {
     Ok(out)
 }
 
-/// Instructions BuildKit gives a vertex (dockerfile2llb's `dispatch`: the ones that change
-/// the filesystem).
+/// Instructions BuildKit gives a vertex: the ones that change the filesystem.
 fn makes_vertex(keyword: &str) -> bool {
     ["RUN", "COPY", "ADD", "WORKDIR"]
         .iter()
