@@ -2,8 +2,8 @@
 //! renders the result. Exit codes: 0 ok, 1 a gate failed, 2 could not run.
 
 mod check;
-mod fleet;
 mod explore_cmd;
+mod fleet;
 mod render;
 
 use anyhow::{Context, Result};
