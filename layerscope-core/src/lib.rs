@@ -4,8 +4,10 @@
 //!
 //! 1. [`Image::open`] recognises the input (classic or Docker 25+ `docker save`,
 //!    podman/buildah docker-archive, OCI layout directory or oci-archive, any of them
-//!    gzip-compressed, or `-` for standard input), walks `index.json` and picks a manifest by
-//!    platform. Nothing is decompressed yet.
+//!    gzip-compressed, or `-` for standard input) or an image name (`docker://` registry,
+//!    `docker-daemon:` Engine, `containers-storage:` store, streamed without a temporary
+//!    copy), walks `index.json` and picks a manifest by platform. Nothing is decompressed
+//!    yet.
 //! 2. [`Analysis::run`] streams every layer once, in parallel: blob digest, compression
 //!    sniffed from magic bytes, DiffID, and a compact record of each tar entry with the sha256
 //!    of its content. Digests are verified against the manifest and config.
