@@ -502,3 +502,55 @@ fn schema1_and_bad_names_are_clear_errors() {
     let err = failure(&p.home, "docker://127.0.0.1:1/Bad/Name", &[]);
     assert!(err.contains("repository"), "{err}");
 }
+
+#[test]
+fn oci_layout_reference_picks_the_named_manifest() {
+    let Some(p) = prepare() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    for (fixture_name, reference) in [("node-good", "good"), ("nonroot", "nonroot")] {
+        let status = std::process::Command::new("skopeo")
+            .args(["copy", "-q"])
+            .arg(format!(
+                "docker-archive:{}",
+                fixture(fixture_name).display()
+            ))
+            .arg(format!("oci:{}:{reference}", layout.display()))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    for (fixture_name, reference) in [("node-good", "good"), ("nonroot", "nonroot")] {
+        let named = report(
+            &p.home,
+            &format!("oci:{}:{reference}", layout.display()),
+            &[],
+        );
+        assert_eq!(named["image"]["transport"], "oci");
+        assert_eq!(named["image"]["reference"], reference);
+        let file = report(&p.home, fixture(fixture_name).to_str().unwrap(), &[]);
+        // skopeo wrote an OCI manifest and config for the same layers (same DiffIDs).
+        let diff_ids = |r: &Value| -> Vec<Value> {
+            r["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["diff_id"].clone())
+                .collect()
+        };
+        assert_eq!(diff_ids(&named), diff_ids(&file));
+        // skopeo gzips the layers for oci:, so only the compressed size differs.
+        let totals = |r: &Value| {
+            let mut t = r["totals"].clone();
+            t.as_object_mut().unwrap().remove("compressed_size_bytes");
+            t
+        };
+        assert_eq!(totals(&named), totals(&file));
+        assert_eq!(named["waste"], file["waste"]);
+    }
+    let err = failure(&p.home, &format!("oci:{}:other", layout.display()), &[]);
+    assert!(
+        err.contains("no manifest named \"other\"") && err.contains("good, nonroot"),
+        "{err}"
+    );
+}
