@@ -85,7 +85,7 @@ storage:
 http:
   addr: 127.0.0.1:$port
 EOF
-docker-registry serve "$W/registry/config.yml" >"$W/registry/access.log" 2>&1 &
+docker-registry serve "$W/registry/config.yml" >>"$W/registry/access.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 skopeo copy -q --preserve-digests --dest-tls-verify=false "oci-archive:$GZ" "docker://127.0.0.1:$port/bench/sources:gz"
