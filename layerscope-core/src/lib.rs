@@ -34,29 +34,37 @@
 //! ```
 #![deny(missing_docs)]
 
-mod analysis;
-mod attribution;
-mod compat;
-mod context;
-mod diff;
-mod digest;
-mod dockerfile;
+// Modules in the order the data flows; each imports only modules listed above it.
 mod error;
-mod filter;
-mod gate;
-mod layer;
-mod recommend;
-mod report;
-mod simulate;
+mod version;
 mod size;
+mod digest;
+mod filter;
 mod source;
+mod dockerfile;
+mod context;
+mod layer;
+mod tree;
+mod history;
+mod compat;
+mod analysis;
+mod diff;
+mod attribution;
+mod simulate;
+mod recommend;
+mod gate;
+mod report;
+mod pipeline;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;
-mod tree;
 
-pub use analysis::{Analysis, AnalysisOptions, ReportOptions};
-pub use attribution::{Attribution, HistoryAlignment, InstructionCost, align_history};
+pub use analysis::{
+    Analysis, AnalysisOptions, BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageFigures,
+    ImageInfo, LayerReport, Totals, WasteItem,
+};
+pub use attribution::{Attribution, InstructionCost};
+pub use history::{HistoryAlignment, align_history};
 pub use compat::{DiveFigures, DiveInefficientFile};
 pub use context::{
     BuildContext, Churn, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind,
@@ -71,7 +79,7 @@ pub use dockerfile::{
 pub use error::{Error, Result};
 pub use filter::FileFilter;
 pub use gate::{
-    Amount, Baseline, ByteSize, CHECK_SCHEMA_VERSION, CheckReport, Comparison, ConfigFormat,
+    Amount, Baseline, ByteSize, Comparison, ConfigFormat,
     ConfigInfo, Count, Delta, Figures, Gate, GateConfig, GateInput, GateOutcome, MaxWaste,
     Offender, Percent, Ratio, RecommendationAction, RecommendationResult, RuleResult, RuleStatus,
     Rules, Setting, SizeChange, Unit, Verdict, WasteEntry, describe_rule,
@@ -80,10 +88,8 @@ pub use layer::{Compression, EntryKind};
 pub use recommend::{
     CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,
 };
-pub use report::{
-    BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report,
-    SCHEMA_VERSION, ToolInfo, Totals, WasteItem,
-};
+pub use pipeline::{Pipeline, PipelineOptions};
+pub use report::{CheckReport, Report, ReportOptions, ToolInfo};
 pub use simulate::{
     Change, ChangeOutcome, ChurnReport, FileChurn, InstructionChurn, MissReason, RebuiltStep,
     SimulationReport, Simulator, StepCost,
@@ -94,3 +100,4 @@ pub use source::{
     RootFs, RuntimeConfig,
 };
 pub use tree::{ChangeKind, WasteKind};
+pub use version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION};
