@@ -725,8 +725,7 @@ fn predict(
     let df = Dockerfile::parse_named(&text, "Dockerfile").map_err(|e| e.to_string())?;
     let new = BuildContext::open(dir, None).map_err(|e| e.to_string())?;
     let old = BuildContext::open(old_dir, None).map_err(|e| e.to_string())?;
-    let sim =
-        Simulator::new(&df, &new, Some(&old), None, old_args.clone()).map_err(|e| e.to_string())?;
+    let sim = Simulator::new(&df, &new, Some(&old), old_args.clone()).map_err(|e| e.to_string())?;
     let from_diff = || -> Result<Change, String> {
         Ok(Change::Paths {
             label: "diff".into(),

@@ -91,11 +91,13 @@ fn node_bad_gets_split_dependency_copy_with_the_simulated_saving() {
             costs.push(((stage.index(), i), c));
         }
     }
-    let after_sim = Simulator::new(&new_df, &fx.ctx, None, None, BTreeMap::new())
+    let after_sim = Simulator::new(&new_df, &fx.ctx, None, BTreeMap::new())
         .unwrap()
         .with_step_costs(&costs);
-    let before_sim =
-        Simulator::new(&fx.df, &fx.ctx, None, Some(&fx.analysis), BTreeMap::new()).unwrap();
+    let attribution = fx.analysis.attribute(&fx.df, &BTreeMap::new()).unwrap();
+    let before_sim = Simulator::new(&fx.df, &fx.ctx, None, BTreeMap::new())
+        .unwrap()
+        .with_image(&fx.analysis, &attribution);
     let files = [
         "Dockerfile",
         "index.js",

@@ -382,9 +382,7 @@ impl Analysis {
                     .iter()
                     .enumerate()
                     .filter(|(k, st)| {
-                        prev_step.is_none_or(|p| *k > p)
-                            && *k < j
-                            && makes_layer(&st.kind)
+                        prev_step.is_none_or(|p| *k > p) && *k < j && makes_layer(&st.kind)
                     })
                     .map(|(_, st)| st.span.first_line)
                     .collect(),
@@ -430,6 +428,7 @@ impl Analysis {
 mod tests {
     use super::*;
     use crate::history::align_history;
+    use crate::source::HistoryEntry;
 
     fn h(empty: bool) -> HistoryEntry {
         HistoryEntry {

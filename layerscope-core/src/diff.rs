@@ -1,9 +1,9 @@
 //! `layerscope diff A B`: two analysed images compared: shared layers by DiffID, per-layer
 //! and per-file deltas, size deltas, and the push cost of B given A.
 
+use crate::analysis::ImageInfo;
 use crate::analysis::{Analysis, tree_order};
 use crate::layer::EntryKind;
-use crate::analysis::ImageInfo;
 use crate::version::SCHEMA_VERSION;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};

@@ -105,7 +105,9 @@ pub enum Error {
         reason: String,
     },
     /// A base image whose layers are not the bottom layers of the image.
-    #[error("--base {base}: its {base_layers} layers are not the bottom of {image} (only {matching} match)")]
+    #[error(
+        "--base {base}: its {base_layers} layers are not the bottom of {image} (only {matching} match)"
+    )]
     BaseMismatch {
         /// The base image.
         base: PathBuf,

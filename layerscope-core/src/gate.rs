@@ -38,15 +38,14 @@ pub use config::{
     Rules, Setting,
 };
 
+use crate::analysis::{FileRecord, ImageFigures, WasteItem};
+use crate::attribution::Attribution;
 use crate::dockerfile::Dockerfile;
 use crate::error::{Error, Result};
 use crate::recommend::{Finding, Severity};
-use crate::analysis::{FileRecord, ImageFigures, WasteItem};
-use crate::attribution::Attribution;
 use crate::tree::WasteKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
-
 
 /// How many offenders a rule lists (the rest are counted in `offenders_omitted`).
 const MAX_OFFENDERS: usize = 20;

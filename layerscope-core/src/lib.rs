@@ -35,36 +35,35 @@
 #![deny(missing_docs)]
 
 // Modules in the order the data flows; each imports only modules listed above it.
-mod error;
-mod version;
-mod size;
-mod digest;
-mod filter;
-mod source;
-mod dockerfile;
-mod context;
-mod layer;
-mod tree;
-mod history;
-mod compat;
 mod analysis;
-mod diff;
 mod attribution;
-mod simulate;
-mod recommend;
+mod compat;
+mod context;
+mod diff;
+mod digest;
+mod dockerfile;
+mod error;
+mod filter;
 mod gate;
-mod report;
+mod history;
+mod layer;
 mod pipeline;
+mod recommend;
+mod report;
+mod simulate;
+mod size;
+mod source;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;
+mod tree;
+mod version;
 
 pub use analysis::{
     Analysis, AnalysisOptions, BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageFigures,
     ImageInfo, LayerReport, Totals, WasteItem,
 };
 pub use attribution::{Attribution, InstructionCost};
-pub use history::{HistoryAlignment, align_history};
 pub use compat::{DiveFigures, DiveInefficientFile};
 pub use context::{
     BuildContext, Churn, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind,
@@ -79,16 +78,17 @@ pub use dockerfile::{
 pub use error::{Error, Result};
 pub use filter::FileFilter;
 pub use gate::{
-    Amount, Baseline, ByteSize, Comparison, ConfigFormat,
-    ConfigInfo, Count, Delta, Figures, Gate, GateConfig, GateInput, GateOutcome, MaxWaste,
-    Offender, Percent, Ratio, RecommendationAction, RecommendationResult, RuleResult, RuleStatus,
-    Rules, Setting, SizeChange, Unit, Verdict, WasteEntry, describe_rule,
+    Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures, Gate,
+    GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio, RecommendationAction,
+    RecommendationResult, RuleResult, RuleStatus, Rules, Setting, SizeChange, Unit, Verdict,
+    WasteEntry, describe_rule,
 };
+pub use history::{HistoryAlignment, align_history};
 pub use layer::{Compression, EntryKind};
+pub use pipeline::{Pipeline, PipelineOptions};
 pub use recommend::{
     CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,
 };
-pub use pipeline::{Pipeline, PipelineOptions};
 pub use report::{CheckReport, Report, ReportOptions, ToolInfo};
 pub use simulate::{
     Change, ChangeOutcome, ChurnReport, FileChurn, InstructionChurn, MissReason, RebuiltStep,

@@ -228,17 +228,16 @@ impl Pipeline {
     /// # Errors
     /// As [`recommend`].
     pub fn recommendations(&self, churn: Option<&Churn>) -> Result<Recommendations> {
-        let mut input = RecommendInput::default();
-        input.analysis = self.analysis.as_ref();
-        input.attribution = self.attribution.as_ref();
-        input.build_args = self.build_args.clone();
-        input.churn = churn;
-        if let Some(b) = &self.build {
-            input.dockerfile = Some(&b.dockerfile);
-            input.dockerfile_text = Some(&b.text);
-            input.context = Some(&b.context);
-        }
-        recommend(&input)
+        let build = self.build.as_ref();
+        recommend(&RecommendInput {
+            analysis: self.analysis.as_ref(),
+            attribution: self.attribution.as_ref(),
+            dockerfile: build.map(|b| &b.dockerfile),
+            dockerfile_text: build.map(|b| b.text.as_str()),
+            context: build.map(|b| &b.context),
+            churn,
+            build_args: self.build_args.clone(),
+        })
     }
 
     /// A simulation of rebuilding the Dockerfile, its steps costed with the image's layers
@@ -247,10 +246,7 @@ impl Pipeline {
     ///
     /// # Errors
     /// No Dockerfile was given, or it cannot be evaluated with the build arguments.
-    pub fn simulator<'a>(
-        &'a self,
-        old_context: Option<&'a BuildContext>,
-    ) -> Result<Simulator<'a>> {
+    pub fn simulator<'a>(&'a self, old_context: Option<&'a BuildContext>) -> Result<Simulator<'a>> {
         let Some(b) = &self.build else {
             return Err(Error::Config {
                 source_name: "simulation".into(),

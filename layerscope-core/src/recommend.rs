@@ -4,13 +4,13 @@
 
 use crate::Result;
 use crate::analysis::Analysis;
-use crate::context::{BuildContext, Churn, ContextChange, ContextChangeKind, Selection};
-use crate::dockerfile::{BaseRef, CommandForm, Dockerfile, InstructionKind};
 use crate::analysis::ImageFigures;
 use crate::attribution::Attribution;
-use crate::version::SCHEMA_VERSION;
+use crate::context::{BuildContext, Churn, ContextChange, ContextChangeKind, Selection};
+use crate::dockerfile::{BaseRef, CommandForm, Dockerfile, InstructionKind};
 use crate::simulate::{Change, Simulator};
 use crate::tree::WasteKind;
+use crate::version::SCHEMA_VERSION;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -386,7 +386,8 @@ pub fn recommend(input: &RecommendInput<'_>) -> Result<Recommendations> {
     if let Some(df) = input.dockerfile {
         dockerfile_findings(df, report, &mut out);
         if let (Some(ctx), Some(text)) = (input.context, input.dockerfile_text) {
-            if let Some((f, rewritten)) = split_dependency_copy(input, attribution, df, ctx, text)? {
+            if let Some((f, rewritten)) = split_dependency_copy(input, attribution, df, ctx, text)?
+            {
                 out.push(f);
                 proposed = Some(rewritten);
             }
@@ -935,8 +936,8 @@ fn simulate_rewrite(
             }
         }
     }
-    let sim = Simulator::new(rewritten, ctx, None, input.build_args.clone())?
-        .with_step_costs(&costs);
+    let sim =
+        Simulator::new(rewritten, ctx, None, input.build_args.clone())?.with_step_costs(&costs);
     mean_cost(&sim, changes)
 }
 

@@ -106,7 +106,6 @@ pub struct ToolInfo {
     pub version: String,
 }
 
-
 impl Analysis {
     /// The serialisable report with every waste item and duplicate group (no attribution
     /// or recommendations: [`crate::Pipeline::report`] adds those).
@@ -167,7 +166,10 @@ impl crate::gate::Baseline {
     /// # Errors
     /// Only if the report cannot be serialised, which does not happen for reports built by
     /// [`crate::Analysis`].
-    pub fn from_report(report: &Report, source_name: &str) -> crate::error::Result<crate::gate::Baseline> {
+    pub fn from_report(
+        report: &Report,
+        source_name: &str,
+    ) -> crate::error::Result<crate::gate::Baseline> {
         let text = serde_json::to_string(report).map_err(|e| crate::error::Error::Config {
             source_name: source_name.to_string(),
             reason: e.to_string(),

@@ -5,9 +5,9 @@
 
 use super::{LayerMeta, created_by};
 use crate::digest::to_hex;
+use crate::history::HistoryAlignment;
 use crate::layer::{Compression, EntryKind, LayerContents};
 use crate::source::HistoryEntry;
-use crate::history::HistoryAlignment;
 use crate::tree::{ChangeKind, Tree, WasteKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -429,4 +429,3 @@ fn duplicate_groups(mut files: Vec<(u32, u32)>, tree: &Tree) -> Vec<DuplicateGro
     });
     out
 }
-

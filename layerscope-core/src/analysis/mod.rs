@@ -1,13 +1,13 @@
 //! `Analysis::run`: read every layer in parallel (the one rayon seam), verify digests, merge
 //! the filesystem view, and derive the figures of the report.
 
-use crate::history::{HistoryAlignment, align_history};
 use crate::compat::DiveFigures;
 use crate::digest::to_hex;
 use crate::error::{Error, Result};
+use crate::filter::FileFilter;
+use crate::history::{HistoryAlignment, align_history};
 use crate::layer::{EntryKind, LayerContents, read_layer};
 use crate::source::{Image, LayerAvailability};
-use crate::filter::FileFilter;
 use crate::tree::{ChangeKind, Tree};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -437,7 +437,6 @@ fn file_record(v: crate::tree::Visible, change: Option<ChangeKind>) -> FileRecor
 pub(crate) fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.split('/').cmp(b.split('/'))
 }
-
 
 /// buildah and the classic builder carry the base image's history into the child, and
 /// buildah marks each step with a `FROM <parent>` comment; the step whose comment names an
