@@ -7,7 +7,7 @@ mod render;
 
 use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use cmd::{analyze, check, churn, diff, recommend, simulate, tree};
+use cmd::{analyze, check, churn, diff, explore, recommend, simulate, tree};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -39,6 +39,8 @@ enum Command {
     Churn(churn::ChurnArgs),
     /// Findings with the bytes each fix saves: cache layout, waste, image practices.
     Recommend(recommend::RecommendArgs),
+    /// Browse the layers and files interactively (a terminal UI with dive's keys).
+    Explore(explore::ExploreArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,5 +75,6 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
         Command::Simulate(args) => simulate::run(args),
         Command::Churn(args) => churn::run(args),
         Command::Recommend(args) => recommend::run(args),
+        Command::Explore(args) => explore::run(args),
     }
 }

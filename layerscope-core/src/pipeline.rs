@@ -79,6 +79,24 @@ impl PipelineOptions {
     }
 }
 
+/// What a [`Pipeline`] read and computed, owned ([`Pipeline::into_parts`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PipelineParts {
+    /// The image, when one was given.
+    pub image: Option<Image>,
+    /// Its analysis, when it was analysed.
+    pub analysis: Option<Analysis>,
+    /// The image's layers matched to the Dockerfile.
+    pub attribution: Option<Attribution>,
+    /// The Dockerfile and its text.
+    pub dockerfile: Option<(Dockerfile, String)>,
+    /// The build context.
+    pub context: Option<BuildContext>,
+    /// The build arguments.
+    pub build_args: BTreeMap<String, String>,
+}
+
 /// A Dockerfile, its text and its build context, read once.
 #[derive(Debug)]
 struct Build {
@@ -129,6 +147,15 @@ impl Pipeline {
         let image = match &options.image {
             Some(path) => {
                 let image = Image::open_with(path, &options.open)?;
+                let layers = image.layers().len();
+                if let Some(n) = analysis_options.base_layers
+                    && n > layers
+                {
+                    return Err(Error::Config {
+                        source_name: format!("--base-layers {n}"),
+                        reason: format!("{} has only {layers} layers", path.display()),
+                    });
+                }
                 if let Some(base) = &options.base_image {
                     let base = Image::open_with(base, &options.open)?;
                     analysis_options.base_layers = Some(base_prefix(&base, &image)?);
@@ -220,6 +247,22 @@ impl Pipeline {
     /// The build arguments.
     pub fn build_args(&self) -> &BTreeMap<String, String> {
         &self.build_args
+    }
+
+    /// Take the pipeline apart, for a front end that keeps the results (the explorer).
+    pub fn into_parts(self) -> PipelineParts {
+        let (dockerfile, context) = match self.build {
+            Some(b) => (Some((b.dockerfile, b.text)), Some(b.context)),
+            None => (None, None),
+        };
+        PipelineParts {
+            image: self.image,
+            analysis: self.analysis,
+            attribution: self.attribution,
+            dockerfile,
+            context,
+            build_args: self.build_args,
+        }
     }
 
     /// Every finding the inputs give evidence for; `churn` weighs cache findings by the

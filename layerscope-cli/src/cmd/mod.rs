@@ -5,6 +5,7 @@ pub(crate) mod analyze;
 pub(crate) mod check;
 pub(crate) mod churn;
 pub(crate) mod diff;
+pub(crate) mod explore;
 pub(crate) mod recommend;
 pub(crate) mod simulate;
 pub(crate) mod tree;

@@ -1,0 +1,52 @@
+//! `layerscope explore`: arguments -> inputs -> the interactive explorer (layerscope_cli::explore).
+
+use crate::options::{ImageArgs, build_args, parse_kv, run_pipeline};
+use anyhow::Result;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ExploreArgs {
+    #[command(flatten)]
+    image: ImageArgs,
+    /// The Dockerfile the image was built from: Dockerfile lines for layers, the Dockerfile
+    /// pane, cache recommendations.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    dockerfile: Option<PathBuf>,
+    /// The build context (default: the Dockerfile's directory): the context pane shows what a
+    /// change to each file rebuilds.
+    #[arg(long, value_name = "DIR", requires = "dockerfile")]
+    context: Option<PathBuf>,
+    /// A build argument the image was built with (repeatable).
+    #[arg(long = "with-build-arg", value_name = "NAME=VALUE", value_parser = parse_kv)]
+    with_build_args: Vec<(String, String)>,
+}
+
+pub(crate) fn run(args: ExploreArgs) -> Result<ExitCode> {
+    // Refuse before reading anything: a pipe or a file cannot show an interactive screen.
+    layerscope_cli::explore::require_terminal()?;
+    let mut options = args
+        .image
+        .options()
+        .build_args(build_args(&args.with_build_args));
+    if let Some(df) = &args.dockerfile {
+        options = options.dockerfile(df);
+    }
+    if let Some(c) = &args.context {
+        options = options.context(c);
+    }
+    let parts = run_pipeline(options, args.image.no_progress)?.into_parts();
+    let (Some(image), Some(analysis)) = (parts.image, parts.analysis) else {
+        anyhow::bail!("internal error: the image was not analysed");
+    };
+    let inputs = layerscope_cli::explore::Inputs {
+        image,
+        analysis,
+        dockerfile: parts.dockerfile,
+        context: parts.context,
+        build_args: parts.build_args,
+        extract_dir: std::env::current_dir()?,
+    };
+    layerscope_cli::explore::run(inputs)?;
+    Ok(ExitCode::SUCCESS)
+}
