@@ -7,7 +7,7 @@ mod render;
 
 use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use cmd::{analyze, check, churn, diff, explore, recommend, simulate, tree};
+use cmd::{analyze, check, churn, diff, explore, fleet, recommend, simulate, tree};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -39,6 +39,9 @@ enum Command {
     Churn(churn::ChurnArgs),
     /// Findings with the bytes each fix saves: cache layout, waste, image practices.
     Recommend(recommend::RecommendArgs),
+    /// Many images at once: each distinct layer read once; shared and unique bytes, base
+    /// families, the same files shipped in different layers, a common base.
+    Fleet(fleet::FleetArgs),
     /// Browse the layers and files interactively (a terminal UI with dive's keys).
     Explore(explore::ExploreArgs),
 }
@@ -75,6 +78,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
         Command::Simulate(args) => simulate::run(args),
         Command::Churn(args) => churn::run(args),
         Command::Recommend(args) => recommend::run(args),
+        Command::Fleet(args) => fleet::run(args),
         Command::Explore(args) => explore::run(args),
     }
 }

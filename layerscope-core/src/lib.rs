@@ -46,6 +46,7 @@ mod dockerfile;
 mod error;
 mod extract;
 mod filter;
+mod fleet;
 mod gate;
 mod history;
 mod layer;
@@ -80,6 +81,12 @@ pub use dockerfile::{
 pub use error::{Error, Result};
 pub use extract::FileContent;
 pub use filter::FileFilter;
+pub use fleet::{
+    BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, FLEET_SCHEMA_VERSION,
+    FileSummary, Fleet, FleetImage, FleetLayer, FleetMember, FleetOptions, FleetReport,
+    FleetTotals, LayerSummary, PlatformSummary, ReadStats, SUMMARY_MAGIC, SUMMARY_VERSION,
+    SummaryDefect, SummarySource,
+};
 pub use gate::{
     Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures, Gate,
     GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio, RecommendationAction,

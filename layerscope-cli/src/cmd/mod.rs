@@ -6,6 +6,7 @@ pub(crate) mod check;
 pub(crate) mod churn;
 pub(crate) mod diff;
 pub(crate) mod explore;
+pub(crate) mod fleet;
 pub(crate) mod recommend;
 pub(crate) mod simulate;
 pub(crate) mod tree;
