@@ -3,6 +3,7 @@
 
 use crate::analysis::Analysis;
 use crate::error::Result;
+use crate::source::HistoryEntry;
 use std::collections::BTreeMap;
 
 /// A history `created_by` reduced to an instruction keyword and its argument text, for every
@@ -154,6 +155,34 @@ fn match_score(
         _ => collapse_ws(&h.text) == collapse_ws(args_text),
     };
     if strong { 3 } else { 1 }
+}
+
+/// How a squashed image's layer was made, read from the history entry the squash adds for
+/// it: no `created_by`, a comment naming the images. Observed with Docker Engine 20.10
+/// (experimental daemon, `docker build --squash`; tests/fixtures/buildkit/squashed*/history.json):
+/// BuildKit squashes the whole image, base included, into one layer and writes `create new
+/// from sha256:<id>`; the classic builder squashes the build's own layers onto the base's and
+/// writes `merge sha256:<squashed> to sha256:<base image>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Squash {
+    /// One layer for everything: the base image cannot be told apart.
+    Whole,
+    /// The build's layers squashed into one above the base image's layers.
+    AboveBase,
+}
+
+pub(crate) fn squash_kind(h: &HistoryEntry) -> Option<Squash> {
+    if !h.created_by.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        return None;
+    }
+    let c = h.comment.as_deref()?;
+    if c.starts_with("create new from sha256:") {
+        Some(Squash::Whole)
+    } else if c.starts_with("merge sha256:") && c.contains(" to sha256:") {
+        Some(Squash::AboveBase)
+    } else {
+        None
+    }
 }
 
 /// Does this instruction normally write a layer?
@@ -369,8 +398,15 @@ impl Analysis {
         let mut unmatched = Vec::new();
         let mut notes = Vec::new();
         let mut prev_step: Option<usize> = None;
+        // A squash's layer sits on a history entry of its own (no `created_by`, see
+        // `squash_kind`); it holds the output of every step, shown on the last matched one.
+        let last_matched = matched.iter().flatten().max().copied();
         for (l, entry) in alignment.layer_entries.iter().enumerate() {
-            let step = entry.and_then(|h| matched.get(h).copied().flatten());
+            let squash = entry.and_then(|h| history.get(h)).and_then(squash_kind);
+            let step = match entry.and_then(|h| matched.get(h).copied().flatten()) {
+                None if squash.is_some() => last_matched,
+                s => s,
+            };
             let Some(j) = step else {
                 let before_build = match (entry, first_matched) {
                     (Some(h), Some(f)) => *h < f,
@@ -386,6 +422,12 @@ impl Analysis {
             };
             let layer = figures.layers.get(l);
             let squashed_lines: Vec<usize> = match steps.get(j) {
+                Some(_) if squash.is_some() => steps
+                    .iter()
+                    .take(j)
+                    .filter(|st| makes_layer(&st.kind))
+                    .map(|st| st.span.first_line)
+                    .collect(),
                 Some(s) if !makes_layer(&s.kind) => steps
                     .iter()
                     .enumerate()
@@ -401,6 +443,11 @@ impl Analysis {
                 c.size_bytes += layer.map_or(0, |x| x.size_bytes);
                 c.compressed_size_bytes += layer.map_or(0, |x| x.compressed_size_bytes);
                 c.wasted_bytes_introduced += layer.map_or(0, |x| x.wasted_bytes_introduced);
+                if squash == Some(Squash::Whole) {
+                    notes.push(format!(
+                        "layer {l} squashes the whole image, the base image's files included: no layer is the base"
+                    ));
+                }
                 if !squashed_lines.is_empty() {
                     notes.push(format!(
                         "layer {l} holds the output of lines {} (a squashed build); its bytes are shown on line {}",
@@ -436,7 +483,6 @@ impl Analysis {
 mod tests {
     use super::*;
     use crate::history::align_history;
-    use crate::source::HistoryEntry;
 
     fn h(empty: bool) -> HistoryEntry {
         HistoryEntry {

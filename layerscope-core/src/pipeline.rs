@@ -205,9 +205,13 @@ impl Pipeline {
         let Some(image) = &self.image else {
             return Ok(());
         };
-        let analysis = Analysis::run(image, &self.analysis_options)?;
+        let mut analysis = Analysis::run(image, &self.analysis_options)?;
         if let Some(b) = &self.build {
-            self.attribution = Some(analysis.attribute(&b.dockerfile, &self.build_args)?);
+            let attribution = analysis.attribute(&b.dockerfile, &self.build_args)?;
+            // BuildKit leaves no mark where the base image's history ends: the Dockerfile
+            // tells (see `Analysis::adopt_dockerfile_base`).
+            analysis.adopt_dockerfile_base(&attribution);
+            self.attribution = Some(attribution);
         }
         self.analysis = Some(analysis);
         Ok(())

@@ -244,6 +244,29 @@ impl Analysis {
         &self.figures
     }
 
+    /// Take the base-image boundary from a Dockerfile attribution: the layers below the first
+    /// instruction of the target's stage chain that made a layer are the base image's. BuildKit
+    /// copies the base image's history into the image without marking where it ends (no
+    /// `FROM <image>` comment as buildah writes), so without a Dockerfile there is no base.
+    /// Kept as is when `--base` / `--base-layers` set it (source `flag`) or when no history
+    /// entry matched an instruction (the Dockerfile is not this image's).
+    pub fn adopt_dockerfile_base(&mut self, attribution: &crate::attribution::Attribution) {
+        let matched = attribution
+            .instructions
+            .iter()
+            .any(|c| c.history_index.is_some() || !c.layers.is_empty());
+        if self.base.1 == "flag" || !matched {
+            return;
+        }
+        let n = attribution
+            .base_layers
+            .iter()
+            .enumerate()
+            .take_while(|(i, l)| i == *l)
+            .count();
+        self.set_base_layers(n, "dockerfile");
+    }
+
     /// Set the base-image boundary after the fact (e.g. from a base image's diff_ids).
     pub fn set_base_layers(&mut self, n: usize, source: &'static str) {
         self.base = (n.min(self.layers.len()), source);
