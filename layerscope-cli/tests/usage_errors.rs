@@ -27,8 +27,14 @@ fn argument_errors_start_with_the_error_line() {
     let demo = demo();
     let demo = demo.to_str().unwrap();
     let cases: [(&[&str], &str); 4] = [
-        (&["analyze", demo, "--top", "-1"], "unexpected argument '-1'"),
-        (&["analyze", demo, "--min-size", "NaN"], "invalid value 'NaN' for '--min-size"),
+        (
+            &["analyze", demo, "--top", "-1"],
+            "unexpected argument '-1'",
+        ),
+        (
+            &["analyze", demo, "--min-size", "NaN"],
+            "invalid value 'NaN' for '--min-size",
+        ),
         (
             &["simulate", "-f", "Dockerfile", "--build-arg", "X"],
             "\"X\" is not NAME=VALUE",
@@ -83,6 +89,38 @@ fn an_os_error_is_said_once() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.starts_with("layerscope: error: /nonexistent-tmpdir"), "{err}");
+    assert!(
+        err.starts_with("layerscope: error: /nonexistent-tmpdir"),
+        "{err}"
+    );
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
+
+#[test]
+fn an_unknown_recommendation_code_in_the_gate_config_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gate.toml");
+    std::fs::write(
+        &config,
+        "[recommendations]\ncleanup-in-same-layer = \"deny\"\ndelete-in-same-layer = \"deny\"\n",
+    )
+    .unwrap();
+    let demo = demo();
+    let (code, err) = run(
+        &[
+            "check",
+            demo.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.starts_with("layerscope: error: "), "{err}");
+    assert!(err.contains("gate.toml"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    assert!(
+        err.contains("\"delete-in-same-layer\" is not a recommendation code"),
+        "{err}"
+    );
 }
