@@ -401,7 +401,7 @@ impl Analysis {
             .enumerate()
             .take_while(|(i, l)| i == *l)
             .count();
-        self.base = (n.min(self.layers.len()), "dockerfile");
+        self.set_base_layers(n, "dockerfile");
     }
 
     /// Set the base-image boundary after the fact (e.g. from a base image's diff_ids).
