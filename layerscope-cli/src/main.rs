@@ -3,6 +3,7 @@
 
 mod check;
 mod explore_cmd;
+mod fleet;
 mod render;
 
 use anyhow::{Context, Result};
@@ -47,6 +48,9 @@ enum Command {
     Churn(ChurnArgs),
     /// Findings with the bytes each fix saves: cache layout, waste, image practices.
     Recommend(RecommendArgs),
+    /// Many images at once: each distinct layer read once; shared and unique bytes, base
+    /// families, the same files shipped in different layers, a common base.
+    Fleet(fleet::FleetArgs),
     /// Browse the layers and files interactively (a terminal UI with dive's keys).
     Explore(explore_cmd::ExploreArgs),
 }
@@ -338,6 +342,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
         Command::Simulate(args) => simulate(args),
         Command::Churn(args) => churn(args),
         Command::Recommend(args) => recommend(args),
+        Command::Fleet(args) => fleet::run(args),
         Command::Explore(args) => explore_cmd::run(args),
     }
 }
@@ -439,8 +444,15 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         Some(path) => Some(load_dockerfile(path, args.context.as_deref())?),
         None => None,
     };
-    let (_image, analysis) = open_and_analyze(&args.image)?;
+    let (_image, mut analysis) = open_and_analyze(&args.image)?;
     let build_args: BTreeMap<String, String> = args.with_build_args.iter().cloned().collect();
+    let attribution = match &build {
+        Some((df, _, _)) => Some(analysis.attribute(df, &build_args)?),
+        None => None,
+    };
+    if let Some(a) = &attribution {
+        analysis.adopt_dockerfile_base(a);
+    }
     let mut options = ReportOptions::default().filter(filter);
     let top = match args.format {
         ReportFormat::Json | ReportFormat::Html => args.lists.top,
@@ -457,7 +469,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     input.analysis = Some(&analysis);
     input.build_args = build_args.clone();
     if let Some((df, text, ctx)) = &build {
-        report.attribution = Some(analysis.attribute(df, &build_args)?);
+        report.attribution = attribution;
         input.dockerfile = Some(df);
         input.dockerfile_text = Some(text);
         input.context = Some(ctx);

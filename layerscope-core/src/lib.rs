@@ -45,6 +45,7 @@ mod dockerfile;
 mod error;
 mod extract;
 mod filter;
+mod fleet;
 mod gate;
 mod layer;
 mod recommend;
@@ -73,6 +74,12 @@ pub use dockerfile::{
 pub use error::{Error, Result};
 pub use extract::FileContent;
 pub use filter::FileFilter;
+pub use fleet::{
+    BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, FLEET_SCHEMA_VERSION,
+    FileSummary, Fleet, FleetImage, FleetLayer, FleetMember, FleetOptions, FleetReport,
+    FleetTotals, LayerSummary, PlatformSummary, ReadStats, SUMMARY_MAGIC, SUMMARY_VERSION,
+    SummaryDefect, SummarySource,
+};
 pub use gate::{
     Amount, Baseline, ByteSize, CHECK_SCHEMA_VERSION, CheckReport, Comparison, ConfigFormat,
     ConfigInfo, Count, Delta, Figures, Gate, GateConfig, GateInput, GateOutcome, MaxWaste,
