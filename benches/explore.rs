@@ -179,13 +179,18 @@ fn session(app: &mut Explorer) {
         seed ^= seed << 17;
         seed
     };
-    let mut times: Vec<(&'static str, Duration)> = Vec::new();
+    // Wall time, and the CPU time this thread got (so that a busy machine's waiting is told
+    // apart from the work a key costs).
+    let mut times: Vec<(&'static str, Duration, Option<Duration>)> = Vec::new();
     let mut run = |name: &'static str, keys: &[KeyEvent], app: &mut Explorer| {
         for k in keys {
+            let cpu = thread_cpu();
             let start = Instant::now();
             app.handle_key(*k);
             t.draw(|f| app.render(f)).expect("draw");
-            times.push((name, start.elapsed()));
+            let wall = start.elapsed();
+            let cpu = cpu.zip(thread_cpu()).map(|(a, b)| b.saturating_sub(a));
+            times.push((name, wall, cpu));
         }
     };
     for _ in 0..3_000 {
@@ -242,28 +247,50 @@ fn session(app: &mut Explorer) {
         let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
         v[i]
     };
-    let mut names: Vec<&str> = times.iter().map(|(n, _)| *n).collect();
+    let mut names: Vec<&str> = times.iter().map(|(n, ..)| *n).collect();
     names.sort();
     names.dedup();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     eprintln!(
-        "\nexplore session: {} keys at {WIDTH}x{HEIGHT}",
-        times.len()
+        "\nexplore session: {} keys at {WIDTH}x{HEIGHT}; load average {}",
+        times.len(),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     eprintln!(
-        "{:<10} {:>6} {:>10} {:>10} {:>10}",
-        "key", "count", "p50", "p99", "max"
+        "{:<10} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "key", "count", "wall p50", "wall p99", "wall max", "cpu p50", "cpu p99"
     );
     names.push("ALL");
     for name in names {
-        let mut v: Vec<Duration> = times
-            .iter()
-            .filter(|(n, _)| name == "ALL" || *n == name)
-            .map(|(_, d)| *d)
-            .collect();
-        let count = v.len();
-        let (p50, p99, max) = (pct(&mut v, 0.5), pct(&mut v, 0.99), pct(&mut v, 1.0));
-        eprintln!("{name:<10} {count:>6} {p50:>10.2?} {p99:>10.2?} {max:>10.2?}");
+        let sel = |(n, ..): &&(&str, Duration, Option<Duration>)| name == "ALL" || *n == name;
+        let mut wall: Vec<Duration> = times.iter().filter(sel).map(|(_, w, _)| *w).collect();
+        let mut cpu: Vec<Duration> = times.iter().filter(sel).filter_map(|(.., c)| *c).collect();
+        let count = wall.len();
+        let (p50, p99, max) = (
+            pct(&mut wall, 0.5),
+            pct(&mut wall, 0.99),
+            pct(&mut wall, 1.0),
+        );
+        let (c50, c99) = if cpu.is_empty() {
+            (Duration::ZERO, Duration::ZERO)
+        } else {
+            (pct(&mut cpu, 0.5), pct(&mut cpu, 0.99))
+        };
+        eprintln!(
+            "{name:<10} {count:>6} {p50:>10.2?} {p99:>10.2?} {max:>10.2?} {c50:>10.2?} {c99:>10.2?}"
+        );
     }
+}
+
+/// CPU time of the calling thread: the first field of Linux's /proc/thread-self/schedstat
+/// (nanoseconds on a CPU; see the kernel's Documentation/scheduler/sched-stats.rst).
+fn thread_cpu() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
 }
 
 criterion_group!(benches, first_frame, keys);
