@@ -54,6 +54,7 @@ fn inputs(path: &PathBuf) -> Inputs {
         image,
         analysis,
         dockerfile: None,
+        attribution: None,
         context: None,
         build_args: Default::default(),
         extract_dir: std::env::temp_dir(),

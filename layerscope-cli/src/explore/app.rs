@@ -29,6 +29,9 @@ pub struct Inputs {
     pub analysis: Analysis,
     /// The Dockerfile it was built from, with its text.
     pub dockerfile: Option<(Dockerfile, String)>,
+    /// The layers matched to the Dockerfile, when the caller has it (the pipeline computes it
+    /// once); otherwise it is computed from `dockerfile`.
+    pub attribution: Option<Attribution>,
     /// The build context (with the Dockerfile).
     pub context: Option<BuildContext>,
     /// Build arguments of the build.
@@ -232,13 +235,15 @@ impl Explorer {
             image,
             analysis,
             dockerfile,
+            attribution,
             context,
             build_args,
             extract_dir,
         } = inputs;
-        let attribution = match &dockerfile {
-            Some((df, _)) => Some(analysis.attribute(df, &build_args)?),
-            None => None,
+        let attribution = match (attribution, &dockerfile) {
+            (Some(a), _) => Some(a),
+            (None, Some((df, _))) => Some(analysis.attribute(df, &build_args)?),
+            (None, None) => None,
         };
         let mut report = analysis.report();
         report.attribution = attribution.clone();
