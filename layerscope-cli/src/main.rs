@@ -221,6 +221,11 @@ struct AnalyzeArgs {
     /// (`dive`: dive 0.13.1's efficiency, wastedBytes and userWastedPercent).
     #[arg(long, value_enum, value_name = "TOOL")]
     compat: Option<Compat>,
+    /// Also measure what a registry push sends per layer: layers stored uncompressed are
+    /// gzip-compressed at `docker push`'s level (6), in parallel; compressed blobs count as
+    /// stored. Reads every layer once more.
+    #[arg(long)]
+    push_size: bool,
 }
 
 /// Tools whose figures `--compat` reproduces.
@@ -444,7 +449,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         Some(path) => Some(load_dockerfile(path, args.context.as_deref())?),
         None => None,
     };
-    let (_image, mut analysis) = open_and_analyze(&args.image)?;
+    let (image, mut analysis) = open_and_analyze(&args.image)?;
     let build_args: BTreeMap<String, String> = args.with_build_args.iter().cloned().collect();
     let attribution = match &build {
         Some((df, _, _)) => Some(analysis.attribute(df, &build_args)?),
@@ -464,6 +469,9 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let mut report = analysis.report_with(&options);
     if args.compat == Some(Compat::Dive) {
         report.compat_dive = Some(analysis.dive_compat());
+    }
+    if args.push_size {
+        report.set_push_sizes(&layerscope_core::push_sizes(&image)?);
     }
     let mut input = layerscope_core::RecommendInput::default();
     input.analysis = Some(&analysis);

@@ -48,6 +48,7 @@ mod filter;
 mod fleet;
 mod gate;
 mod layer;
+mod push_size;
 mod recommend;
 mod report;
 mod simulate;
@@ -87,6 +88,7 @@ pub use gate::{
     Rules, Setting, SizeChange, Unit, Verdict, WasteEntry, describe_rule,
 };
 pub use layer::{Compression, EntryKind};
+pub use push_size::{DOCKER_PUSH_GZIP_LEVEL, push_sizes};
 pub use recommend::{
     CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,
 };

@@ -95,8 +95,13 @@ pub struct LayerReport {
     pub compression: Option<Compression>,
     /// Whether the blob was present (absent foreign/non-distributable layers are `false`).
     pub available: bool,
-    /// Blob size as stored.
+    /// Blob size as stored: for a layer stored uncompressed (a docker-archive) this is the
+    /// tar's size, not what a push sends (see `push_size_bytes`).
     pub compressed_size_bytes: u64,
+    /// With `--push-size`: what a registry push sends for this layer, measured (gzip at
+    /// `docker push`'s level for an uncompressed layer, else the stored blob).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub push_size_bytes: Option<u64>,
     /// Sum of regular-file content bytes in the layer tar (hardlinks count 0).
     pub size_bytes: u64,
     /// Size of the uncompressed tar stream (headers and padding included).
@@ -132,8 +137,11 @@ pub struct Totals {
     pub layers: usize,
     /// Sum of the layers' `size_bytes`.
     pub size_bytes: u64,
-    /// Sum of the layers' compressed sizes.
+    /// Sum of the layers' compressed sizes (blobs as stored).
     pub compressed_size_bytes: u64,
+    /// With `--push-size`: the sum of the layers' `push_size_bytes`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub push_size_bytes: Option<u64>,
     /// Regular-file bytes visible in the final filesystem, each hardlinked inode once.
     pub final_size_bytes: u64,
     /// Visible non-directory entries in the final filesystem.
@@ -243,4 +251,15 @@ pub struct FileRecord {
     pub has_xattrs: bool,
     /// Change marker relative to the layer below, when listing one layer.
     pub change: Option<ChangeKind>,
+}
+
+impl Report {
+    /// Record what a registry push sends per layer ([`crate::push_sizes`], in layer order)
+    /// and their total (absent layers count 0).
+    pub fn set_push_sizes(&mut self, sizes: &[Option<u64>]) {
+        for (layer, size) in self.layers.iter_mut().zip(sizes) {
+            layer.push_size_bytes = *size;
+        }
+        self.totals.push_size_bytes = Some(sizes.iter().flatten().sum());
+    }
 }
