@@ -50,8 +50,8 @@ mod fleet;
 mod gate;
 mod history;
 mod layer;
-mod push_size;
 mod pipeline;
+mod push_size;
 mod recommend;
 mod report;
 mod simulate;
@@ -96,8 +96,8 @@ pub use gate::{
 };
 pub use history::{HistoryAlignment, align_history};
 pub use layer::{Compression, EntryKind};
-pub use push_size::{DOCKER_PUSH_GZIP_LEVEL, push_sizes};
 pub use pipeline::{Pipeline, PipelineOptions, PipelineParts};
+pub use push_size::{DOCKER_PUSH_GZIP_LEVEL, push_sizes};
 pub use recommend::{
     CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,
 };
