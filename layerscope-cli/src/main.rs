@@ -438,6 +438,22 @@ fn base_prefix(base: &Image, image: &Image) -> Result<usize> {
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
+    if args.image.platform.as_deref() == Some("all") {
+        check_html_destination(args.format, args.output.as_deref())?;
+        let format = match args.format {
+            ReportFormat::Table => fleet::FleetFormat::Table,
+            ReportFormat::Json => fleet::FleetFormat::Json,
+            ReportFormat::Html => fleet::FleetFormat::Html,
+        };
+        return fleet::analyze_all_platforms(
+            &args.image.image,
+            args.image.allow_digest_mismatch,
+            format,
+            args.output.as_deref(),
+            args.lists.top,
+            args.image.no_progress,
+        );
+    }
     let filter = args.lists.filter()?;
     check_html_destination(args.format, args.output.as_deref())?;
     let build = match &args.dockerfile {
