@@ -179,7 +179,7 @@ fn synthetic(out: &Path, images: usize, base_files: usize, app_files: usize) -> 
     std::fs::write(&empty, b"")?;
     let id_of = |tag: &str, n: u64| sha(format!("{tag}-{n}").as_bytes());
     let mut rng = Rng(42);
-    let mut layer = |tag: String, files: Vec<FileSummary>| -> Res<(String, u64, String)> {
+    let layer = |tag: String, files: Vec<FileSummary>| -> Res<(String, u64, String)> {
         let mut files = files;
         files.sort_unstable_by(|a, b| a.sha256.cmp(&b.sha256).then_with(|| a.path.cmp(&b.path)));
         let size_bytes = files.iter().map(|f| f.size).sum();
