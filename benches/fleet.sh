@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fleet benchmark (see benches/README.md). Release build; inputs from examples/fleet_gen.rs.
 #
-#   benches/fleet.sh [--runs N] [--workdir DIR] [--sizes "250 500 1000"]
+#   benches/fleet.sh [--runs N] [--workdir DIR] [--synthetic-dir DIR] [--sizes "250 500 1000"]
 #
 # 1. 100 OCI images (gzip layers) on 3 bases and 5 runtimes, 108 distinct layers:
 #    - baseline: `analyze` of one image holding every distinct layer once (read each unique
@@ -10,7 +10,9 @@
 #    targets: cold <= 1.2 x baseline, warm < 5% of cold.
 # 2. Synthetic fleets whose layers exist only as summaries (1,000 images = 20 million file
 #    records in distinct layers): `fleet --summaries` wall time and peak RSS per size;
-#    targets: linear in records, under 2 GB at 20 million.
+#    targets: linear in records, under 2 GB at 20 million. Their summaries (about 1.7 GB at
+#    20 million records) go to --synthetic-dir (default /dev/shm when it exists: RAM, not disk)
+#    and are deleted after each size.
 # Times are the best of N runs (default 3); RSS is the largest.
 set -euo pipefail
 
@@ -18,11 +20,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${BENCH_DIR:-/tmp/layerscope-fleet-bench}
 RUNS=3
 SIZES="250 500 1000"
+SYN=$([ -d /dev/shm ] && echo /dev/shm/layerscope-fleet-synthetic || echo "$WORK/synthetic")
 while [ $# -gt 0 ]; do
     case $1 in
         --runs) RUNS=$2; shift 2 ;;
         --workdir) WORK=$2; shift 2 ;;
         --sizes) SIZES=$2; shift 2 ;;
+        --synthetic-dir) SYN=$2; shift 2 ;;
         *) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
@@ -70,14 +74,16 @@ printf "   fleet, warm cache:               %6.2f s  %6d MB RSS  %.1f%% of cold 
 # Part 2
 echo
 echo "2. synthetic fleets, summaries only (fleet --summaries):"
+mkdir -p "$SYN"
+trap 'rm -rf "$SYN"' EXIT
 for n in $SIZES; do
-    S=$WORK/syn$n
-    if [ ! -d "$S/summaries" ]; then
-        "$GEN" synthetic "$S" "$n" 200000 18000 > "$S.gen.txt"
-    fi
+    S=$SYN/syn$n
+    rm -rf "$S"
+    "$GEN" synthetic "$S" "$n" 200000 18000 > "$S.gen.txt"
     ls -d "$S"/img* > "$S.list"
     records=$(awk '{print $(NF-2)}' "$S.gen.txt")
     read -r t rss < <(best_of "$LS" fleet --from "$S.list" --summaries "$S/summaries" --format json -o /dev/null --no-progress)
     printf "   %5d images %10d records: %7.2f s  %6d MB peak RSS  %.0f ns/record\n" \
         "$n" "$records" "$t" $((rss / 1024)) "$(awk "BEGIN{print 1e9*$t/$records}")"
+    rm -rf "$S" "$S.list" "$S.gen.txt"
 done

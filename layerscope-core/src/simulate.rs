@@ -27,7 +27,7 @@ use crate::context::{
     BuildContext, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind, Selection,
 };
 use crate::dockerfile::{BaseRef, Dockerfile, InstructionKind, MountType};
-use crate::report::SCHEMA_VERSION;
+use crate::version::SCHEMA_VERSION;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -122,10 +122,17 @@ pub struct ChangeOutcome {
     pub rebuilt_steps: Vec<RebuiltStep>,
     /// Layers of the final image that are rebuilt.
     pub layers_rebuilt: Vec<usize>,
-    /// Uncompressed bytes of those layers (their `size_bytes`): written again.
+    /// Uncompressed bytes of those layers (their `size_bytes`): written again. Everything
+    /// that may rebuild, the conditional part included.
     pub rebuilt_bytes: u64,
-    /// Compressed bytes of those layers: pushed again.
+    /// Compressed bytes of those layers: pushed again (everything that may be).
     pub repushed_bytes: u64,
+    /// The part of `rebuilt_bytes` made only by conditional steps (see
+    /// [`RebuiltStep::conditional`]): rebuilt only if a re-run step's output differs, so
+    /// `rebuilt_bytes - conditional_rebuilt_bytes` is rebuilt for sure.
+    pub conditional_rebuilt_bytes: u64,
+    /// The part of `repushed_bytes` made only by conditional steps.
+    pub conditional_repushed_bytes: u64,
     /// Steps that rebuild but whose layer is not known in the image (no image given, or
     /// history not matched).
     pub unattributed_steps: usize,
@@ -248,10 +255,10 @@ fn overlaps(a: &str, b: &str) -> bool {
 }
 
 impl<'a> Simulator<'a> {
-    /// Prepare a simulation of building the last stage of `dockerfile` from `context`.
-    /// With `analysis`, rebuilt steps are costed with the image's layer sizes (history
-    /// matched to instructions). `old_context` is the context before the change, when the
-    /// changes were derived from two trees (removed files are matched there).
+    /// Prepare a simulation of building the last stage of `dockerfile` from `context`, with
+    /// steps not yet costed (see [`Simulator::with_image`]). `old_context` is the context
+    /// before the change, when the changes were derived from two trees (removed files are
+    /// matched there).
     ///
     /// # Errors
     /// The Dockerfile cannot be evaluated with `build_args` (e.g. `${X:?}` unset).
@@ -259,33 +266,9 @@ impl<'a> Simulator<'a> {
         dockerfile: &'a Dockerfile,
         context: &'a BuildContext,
         old_context: Option<&'a BuildContext>,
-        analysis: Option<&Analysis>,
         build_args: BTreeMap<String, String>,
     ) -> Result<Simulator<'a>> {
         let target = dockerfile.stages().len().saturating_sub(1);
-        let (attribution, layer_sizes) = match analysis {
-            Some(a) => {
-                let report = a.report();
-                (
-                    Some(a.attribute(dockerfile, &build_args)?),
-                    report
-                        .layers
-                        .iter()
-                        .map(|l| (l.size_bytes, l.compressed_size_bytes))
-                        .collect(),
-                )
-            }
-            None => (None, Vec::new()),
-        };
-        let step_layers = attribution
-            .as_ref()
-            .map(|a| {
-                a.instructions
-                    .iter()
-                    .map(|c| ((c.stage, c.index), c.layers.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
         // Later stages overwrite earlier ones of the same name: the last one is found.
         let stage_names = dockerfile
             .stages()
@@ -299,10 +282,28 @@ impl<'a> Simulator<'a> {
             old_context,
             build_args,
             target,
-            attribution,
-            layer_sizes,
-            step_layers,
+            attribution: None,
+            layer_sizes: Vec::new(),
+            step_layers: BTreeMap::new(),
         })
+    }
+
+    /// Cost rebuilt steps with the image's layer sizes, through `attribution` (the image's
+    /// history matched to this Dockerfile's instructions, [`Analysis::attribute`]).
+    pub fn with_image(mut self, analysis: &Analysis, attribution: &Attribution) -> Self {
+        self.layer_sizes = analysis
+            .figures()
+            .layers
+            .iter()
+            .map(|l| (l.size_bytes, l.compressed_size_bytes))
+            .collect();
+        self.step_layers = attribution
+            .instructions
+            .iter()
+            .map(|c| ((c.stage, c.index), c.layers.clone()))
+            .collect();
+        self.attribution = Some(attribution.clone());
+        self
     }
 
     /// Cost steps explicitly instead of from an image: `(stage, instruction index)` ->
@@ -510,10 +511,21 @@ impl<'a> Simulator<'a> {
                 chain_stages.contains(&r.stage) && r.layers.is_empty() && self.step_makes_layer(r)
             })
             .count();
-        let (rebuilt_bytes, repushed_bytes) = layers_rebuilt.iter().fold((0, 0), |(a, b), l| {
-            let (s, c) = self.layer_sizes.get(*l).copied().unwrap_or((0, 0));
-            (a + s, b + c)
-        });
+        let sizes = |layers: &mut dyn Iterator<Item = &usize>| {
+            layers.fold((0u64, 0u64), |(a, b), l| {
+                let (s, c) = self.layer_sizes.get(*l).copied().unwrap_or((0, 0));
+                (a + s, b + c)
+            })
+        };
+        let (rebuilt_bytes, repushed_bytes) = sizes(&mut layers_rebuilt.iter());
+        // A layer rebuilt by a certain step is certain, whatever else also rebuilds it.
+        let certain: BTreeSet<usize> = rebuilt
+            .iter()
+            .filter(|r| chain_stages.contains(&r.stage) && !r.conditional)
+            .flat_map(|r| r.layers.iter().copied())
+            .collect();
+        let (conditional_rebuilt_bytes, conditional_repushed_bytes) =
+            sizes(&mut layers_rebuilt.iter().filter(|l| !certain.contains(l)));
         Ok(ChangeOutcome {
             path: label,
             paths: path_changes.iter().map(|c| c.path.clone()).collect(),
@@ -522,6 +534,8 @@ impl<'a> Simulator<'a> {
             layers_rebuilt,
             rebuilt_bytes,
             repushed_bytes,
+            conditional_rebuilt_bytes,
+            conditional_repushed_bytes,
             unattributed_steps,
         })
     }

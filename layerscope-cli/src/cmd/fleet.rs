@@ -271,6 +271,6 @@ fn render_report(
             render::fleet::table_text(&report, top, render::term_for(output.is_some()))
         }
     };
-    crate::write_output(output, &text)?;
+    crate::options::write_output(output, &text)?;
     Ok(ExitCode::SUCCESS)
 }
