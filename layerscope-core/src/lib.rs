@@ -51,6 +51,7 @@ mod gate;
 mod history;
 mod layer;
 mod pipeline;
+mod push_size;
 mod recommend;
 mod report;
 mod simulate;
@@ -96,6 +97,7 @@ pub use gate::{
 pub use history::{HistoryAlignment, align_history};
 pub use layer::{Compression, EntryKind};
 pub use pipeline::{Pipeline, PipelineOptions, PipelineParts};
+pub use push_size::{DOCKER_PUSH_GZIP_LEVEL, push_sizes};
 pub use recommend::{
     CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,
 };
