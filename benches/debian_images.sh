@@ -60,8 +60,12 @@ json.dump({"format": "docker-archive", "image_bytes": os.path.getsize(img), "fil
 PY
 }
 
-build() { # build NAME DOCKERFILE-TEXT (context: $WORK/ctx)
+build() { # build NAME DOCKERFILE-TEXT [EXTRA-SECONDS] (context: $WORK/ctx)
     local name=$1 start=$SECONDS
+    if [[ -f $OUT/$name.tar && -f $OUT/$name.tar.meta.json ]]; then
+        echo "keeping $OUT/$name.tar"
+        return
+    fi
     printf '%s\n' "$2" >"$WORK/ctx/Dockerfile"
     "${B[@]}" bud --layers --format docker --isolation chroot --pull=never \
         -f "$WORK/ctx/Dockerfile" -t "localhost/$name" "$WORK/ctx" >"$WORK/$name.log" 2>&1 \
@@ -74,7 +78,15 @@ build() { # build NAME DOCKERFILE-TEXT (context: $WORK/ctx)
 }
 
 mkdir -p "$WORK/ctx"
+# pip inside the build trusts what pip on this machine trusts (a TLS-inspecting proxy's CA,
+# for instance): the bundle is bind-mounted into the one RUN, never stored in a layer.
+cp "${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}" "$WORK/ctx/ca.crt"
 start=$SECONDS
+if [[ -f $OUT/debian-base.tar && -f $OUT/debian-base.tar.meta.json ]]; then
+    echo "keeping $OUT/debian-base.tar (and building the others on it)"
+    id=$("${B[@]}" pull --quiet "docker-archive:$OUT/debian-base.tar")
+    "${B[@]}" tag "$id" localhost/debian-base
+else
 debootstrap --variant=minbase "$SUITE" "$WORK/rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
     || { tail -n 20 "$WORK/debootstrap.log" >&2; echo "debian_images.sh: debootstrap failed" >&2; exit 2; }
 # What the official image also drops: the package cache and lists (apt-get update refills them).
@@ -86,6 +98,7 @@ boot=$((SECONDS - start))
 build debian-base 'FROM scratch
 ADD rootfs.tar /
 CMD ["bash"]' "$boot"
+fi
 
 build debian-apt 'FROM localhost/debian-base
 RUN apt-get update
@@ -94,5 +107,5 @@ RUN rm -rf /var/lib/apt/lists/*'
 
 build debian-python 'FROM localhost/debian-base
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv && rm -rf /var/lib/apt/lists/*
-RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir requests==2.32.3 PyYAML==6.0.2 Jinja2==3.1.4
+RUN --mount=type=bind,source=ca.crt,target=/etc/pip-ca.crt python3 -m venv /opt/venv && PIP_CERT=/etc/pip-ca.crt /opt/venv/bin/pip install --no-cache-dir requests==2.32.3 PyYAML==6.0.2 Jinja2==3.1.4
 COPY Dockerfile /opt/app/Dockerfile'

@@ -187,6 +187,10 @@ struct ImageArgs {
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// The largest zstd window a layer may ask for, as a power of two: 10 to 31 (default
+    /// 31, 2 GiB, what `zstd --long=31` writes; reading such a layer can hold that much memory).
+    #[arg(long, value_name = "LOG", value_parser = clap::value_parser!(u32).range(10..=31))]
+    zstd_window_log_max: Option<u32>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -348,6 +352,7 @@ impl ImageArgs {
             base_layers: None,
             base: None,
             no_progress: false,
+            zstd_window_log_max: None,
         }
     }
 }
@@ -362,6 +367,9 @@ fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
     let mut options = AnalysisOptions::default().allow_digest_mismatch(args.allow_digest_mismatch);
     if let Some(n) = args.base_layers {
         options = options.base_layers(n);
+    }
+    if let Some(log) = args.zstd_window_log_max {
+        options = options.zstd_window_log_max(log);
     }
     if let Some(base) = &args.base {
         let base_image =

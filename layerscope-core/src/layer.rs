@@ -1257,4 +1257,126 @@ mod tests {
         let err = read_layer(&tar[..], None).unwrap_err();
         assert_eq!(err.entry.as_deref(), Some("x"));
     }
+
+    fn pseudo_random(len: usize, seed: u8) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_u32 ^ u32::from(seed);
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect()
+    }
+
+    /// Files that start, end and span chunk boundaries, many small files sharing a chunk, and
+    /// empty files: every content sha256 and the DiffID/blob digest equal sha256 computed over
+    /// the same bytes directly, with helper threads and without, for each compression.
+    #[test]
+    fn pipelined_hashes_equal_direct_sha256_at_chunk_boundaries() {
+        let sizes = [
+            0,
+            1,
+            CHUNK - 513,
+            CHUNK - 512,
+            CHUNK,
+            CHUNK + 1,
+            3 * CHUNK + 17,
+            POOL_CHUNKS * CHUNK + 5,
+        ];
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        for (i, s) in sizes.iter().enumerate() {
+            files.push((format!("big/f{i}"), pseudo_random(*s, i as u8)));
+        }
+        for i in 0..1500 {
+            files.push((format!("small/s{i:04}"), pseudo_random(i % 700, (i % 251) as u8)));
+        }
+        let mut b = LayerBuilder::new().dir("big").whiteout("gone");
+        for (p, d) in &files {
+            b = b.file(p, d);
+        }
+        let tar = b.tar();
+        let direct_diff_id = crate::digest::sha256_of(&tar);
+        for (blob, compressed) in [(tar.clone(), false), (b.gzip(), true), (b.zstd(), true)] {
+            for threads in [true, false] {
+                let options = LayerOptions {
+                    threads,
+                    ..LayerOptions::default()
+                };
+                let c = read_layer_with(&blob[..], &options).unwrap();
+                assert_eq!(c.diff_id, direct_diff_id, "threads {threads}");
+                assert_eq!(c.tar_size, tar.len() as u64);
+                assert_eq!(c.blob_size, blob.len() as u64);
+                assert_eq!(c.blob_digest, crate::digest::sha256_of(&blob));
+                assert_eq!(c.blob_digest == c.diff_id, !compressed);
+                let got: Vec<(&str, u64, String)> = c
+                    .entries
+                    .iter()
+                    .filter(|e| e.kind == EntryKind::File)
+                    .map(|e| (c.path(e), e.size, sha256_string(&e.sha256)))
+                    .collect();
+                let want: Vec<(&str, u64, String)> = files
+                    .iter()
+                    .map(|(p, d)| (p.as_str(), d.len() as u64, crate::digest::sha256_of(d)))
+                    .collect();
+                assert_eq!(got, want, "threads {threads}");
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_inside_a_multi_chunk_file_names_it() {
+        let data = pseudo_random(3 * CHUNK, 7);
+        let tar = LayerBuilder::new()
+            .file("a", b"x")
+            .file("big", &data)
+            .tar();
+        for cut in [CHUNK + 100, 2 * CHUNK + 600] {
+            for threads in [true, false] {
+                let options = LayerOptions {
+                    threads,
+                    ..LayerOptions::default()
+                };
+                let err = read_layer_with(&tar[..cut], &options).unwrap_err();
+                assert_eq!(err.entry.as_deref(), Some("big"), "cut {cut}");
+            }
+        }
+    }
+
+    /// A zstd frame header asking for a 2^31-byte window (Window_Descriptor 0xA8: exponent
+    /// 21, mantissa 0, RFC 8878 section 3.1.1.1.2) is refused under a lower limit, naming
+    /// the option, before anything is decoded; single-segment frames use their content size.
+    #[test]
+    fn zstd_window_from_the_frame_header() {
+        assert_eq!(
+            zstd_frame_window(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa8]),
+            Some(1 << 31)
+        );
+        assert_eq!(
+            zstd_frame_window(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x59]),
+            Some((1 << 21) + (1 << 18))
+        );
+        // Single segment, 2-byte content size 0x0100 (+256).
+        assert_eq!(
+            zstd_frame_window(&[0x28, 0xb5, 0x2f, 0xfd, 0x60, 0x00, 0x01]),
+            Some(512)
+        );
+        assert_eq!(zstd_frame_window(&[0x28, 0xb5, 0x2f, 0xfd]), None);
+        let options = LayerOptions {
+            zstd_window_log_max: 27,
+            ..LayerOptions::default()
+        };
+        let err = read_layer_with(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa8, 0, 0][..], &options)
+            .unwrap_err();
+        assert!(err.reason.contains("2147483648 bytes"), "{}", err.reason);
+        assert!(err.reason.contains("--zstd-window-log-max"), "{}", err.reason);
+        // 2^32 is beyond every decoder: no option helps, and the message says so.
+        let err = read_layer_with(
+            &[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xb0, 0, 0][..],
+            &LayerOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.reason.contains("larger than any zstd decoder"), "{}", err.reason);
+    }
 }
