@@ -53,10 +53,8 @@ fn long_window_layer_is_read_by_default_with_its_diff_id_verified() {
     // blob digest: equal here means both were checked and matched.
     assert_eq!(
         layer.diff_id,
-        serde_json::from_slice::<serde_json::Value>(
-            &std::fs::read(config_path()).unwrap()
-        )
-        .unwrap()["rootfs"]["diff_ids"][0]
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(config_path()).unwrap())
+            .unwrap()["rootfs"]["diff_ids"][0]
     );
 }
 

@@ -5,8 +5,7 @@ use assert_cmd::Command;
 use std::path::PathBuf;
 
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/zstd-long/image.oci-layout")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/zstd-long/image.oci-layout")
 }
 
 fn layerscope() -> Command {
@@ -20,7 +19,12 @@ fn long_window_layer_is_read_by_default() {
         .arg(fixture())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["totals"]["size_bytes"], 300_005);
     assert_eq!(report["layers"][0]["compression"], "zstd");

@@ -260,9 +260,9 @@ pub(crate) fn read_layer(
 // walk never copies file bytes. A fixed pool of chunks bounds memory per layer, and makes
 // the reader wait when a hasher falls behind. Any `Read` works: nothing is re-opened.
 
-/// Bytes per chunk, and chunks per pool (memory per layer: 2 pools x 16 x 256 KiB at most).
+/// Bytes per chunk, and chunks per pool (memory per layer: 2 pools x 8 x 256 KiB at most).
 const CHUNK: usize = 256 * 1024;
-const POOL_CHUNKS: usize = 16;
+const POOL_CHUNKS: usize = 8;
 /// A content batch is handed over when it holds this many segments (or at each new chunk).
 const BATCH_SEGMENTS: usize = 256;
 
@@ -1290,7 +1290,10 @@ mod tests {
             files.push((format!("big/f{i}"), pseudo_random(*s, i as u8)));
         }
         for i in 0..1500 {
-            files.push((format!("small/s{i:04}"), pseudo_random(i % 700, (i % 251) as u8)));
+            files.push((
+                format!("small/s{i:04}"),
+                pseudo_random(i % 700, (i % 251) as u8),
+            ));
         }
         let mut b = LayerBuilder::new().dir("big").whiteout("gone");
         for (p, d) in &files {
@@ -1328,10 +1331,7 @@ mod tests {
     #[test]
     fn truncated_inside_a_multi_chunk_file_names_it() {
         let data = pseudo_random(3 * CHUNK, 7);
-        let tar = LayerBuilder::new()
-            .file("a", b"x")
-            .file("big", &data)
-            .tar();
+        let tar = LayerBuilder::new().file("a", b"x").file("big", &data).tar();
         for cut in [CHUNK + 100, 2 * CHUNK + 600] {
             for threads in [true, false] {
                 let options = LayerOptions {
@@ -1367,16 +1367,24 @@ mod tests {
             zstd_window_log_max: 27,
             ..LayerOptions::default()
         };
-        let err = read_layer_with(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa8, 0, 0][..], &options)
-            .unwrap_err();
+        let err =
+            read_layer_with(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa8, 0, 0][..], &options).unwrap_err();
         assert!(err.reason.contains("2147483648 bytes"), "{}", err.reason);
-        assert!(err.reason.contains("--zstd-window-log-max"), "{}", err.reason);
+        assert!(
+            err.reason.contains("--zstd-window-log-max"),
+            "{}",
+            err.reason
+        );
         // 2^32 is beyond every decoder: no option helps, and the message says so.
         let err = read_layer_with(
             &[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xb0, 0, 0][..],
             &LayerOptions::default(),
         )
         .unwrap_err();
-        assert!(err.reason.contains("larger than any zstd decoder"), "{}", err.reason);
+        assert!(
+            err.reason.contains("larger than any zstd decoder"),
+            "{}",
+            err.reason
+        );
     }
 }
