@@ -5,6 +5,9 @@
 #   - a change under src/ reached by `COPY src/ ./src/` (a narrow selection),
 #   - a change reached only by `COPY . .` (the whole context is selected),
 #   - an ignored file (node_modules/, excluded by .dockerignore).
+# Then a chain of stages (`FROM s<i-1> AS s<i>` + `RUN`, 1,000 to 4,000 stages; STAGES to
+# change the sizes) where a change to the first stage's COPY rebuilds every stage: the time
+# must grow about linearly with the number of stages.
 # Usage: benches/simulate_context.sh   (LAYERSCOPE=path to the binary, default release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,4 +48,30 @@ for change in src/d0003/f000700.txt assets/d0010/f002100.txt node_modules/d0001/
   done
   steps=$(python3 -c 'import json;print(",".join(str(s["line"]) for s in json.load(open("/tmp/simulate-bench.json"))["changes"][0]["rebuilt_steps"]))')
   printf '%-34s %6s s %7s KB   rebuilt lines: %s\n' "$change" "${best%% *}" "${best##* }" "${steps:-none}"
+done
+
+# The stage chain. Every stage rebuilds, so the report has one step per stage.
+for n in ${STAGES:-1000 2000 3000 4000}; do
+  CHAIN=${BENCH_DIR:-/tmp/layerscope-bench}/chain$n
+  if [ ! -f "$CHAIN/Dockerfile" ]; then
+    mkdir -p "$CHAIN"
+    echo v1 > "$CHAIN/app.txt"
+    python3 - "$n" "$CHAIN/Dockerfile" <<'PY'
+import sys
+n, out = int(sys.argv[1]), sys.argv[2]
+lines = ["FROM scratch AS s0", "COPY app.txt /app.txt"]
+for i in range(1, n):
+    lines += [f"FROM s{i-1} AS s{i}", f"RUN echo {i}"]
+open(out + ".partial", "w").write("\n".join(lines) + "\n")
+PY
+    mv "$CHAIN/Dockerfile.partial" "$CHAIN/Dockerfile"
+  fi
+  best=""
+  for _ in 1 2 3; do
+    t=$( { /usr/bin/time -f '%e %M' "$BIN" simulate -f "$CHAIN/Dockerfile" --context "$CHAIN" --changed app.txt --format json > /tmp/simulate-bench.json; } 2>&1 | tail -1)
+    if [ -z "$best" ] || awk -v a="${t%% *}" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then best=$t; fi
+  done
+  steps=$(python3 -c 'import json;print(len(json.load(open("/tmp/simulate-bench.json"))["changes"][0]["rebuilt_steps"]))')
+  [ "$steps" = "$n" ] || { echo "chain of $n stages: expected $n rebuilt steps, got $steps" >&2; exit 1; }
+  printf 'chain of %-5s stages               %6s s %7s KB   rebuilt steps: %s\n' "$n" "${best%% *}" "${best##* }" "$steps"
 done

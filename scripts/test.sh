@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
 # The project's test command (README "Run the tests"; .ci/run calls it too).
 # It installs what the test tiers need, then runs every test of the workspace.
-#   - buildah, busybox-static: the real-builder tier (tests that build images with buildah
-#     and check layerscope's cache predictions); skipped with a message when the package
-#     cannot be installed (no root, no apt).
-#   - chromium: the browser tier of the HTML report, when present in the workspace.
+# Every tier's system packages are installed unconditionally (whatever the tests' text says):
+#   - buildah, busybox-static: the real-builder tier (builds with buildah, checks the cache
+#     predictions);
+#   - chromium: the browser tier of the HTML reports;
+#   - docker-registry, skopeo, apache2-utils (htpasswd): the registry tier;
+#   - docker.io: ONE Docker Engine 20.10 daemon with its built-in BuildKit, on a private
+#     socket with its data under a temporary directory, for the BuildKit tier
+#     (tests/buildkit.rs) and the tests that read images from a daemon. Tests find it
+#     through LAYERSCOPE_DOCKER_HOST; it is stopped by PID when this script exits, also on
+#     failure (below);
+#   - tmux: the interactive `explore` tier;
+#   - git: the git tiers (`simulate --git`, `churn`, context changes from git);
+#   - bsdutils (util-linux `script`): the pseudo-terminal tier (colour and width on a tty).
+# A package already present is not reinstalled. Without root or apt-get nothing is installed
+# and the tiers skip with a message, unless CI's LAYERSCOPE_REQUIRE_* switches (.ci/run) make
+# a missing tool a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+packages=(buildah busybox-static chromium docker-registry skopeo apache2-utils tmux docker.io git bsdutils)
 need=()
-if [ -d tests/buildah ] || grep -rqs "LAYERSCOPE_BUILDAH" tests layerscope-cli/tests 2>/dev/null; then
-  command -v buildah >/dev/null || need+=(buildah)
-  command -v busybox >/dev/null || [ -x /bin/busybox ] || need+=(busybox-static)
-fi
-if [ -d tests/browser ] || grep -rqs "LAYERSCOPE_CHROMIUM" tests layerscope-cli/tests 2>/dev/null; then
-  command -v chromium >/dev/null || need+=(chromium)
-fi
+for p in "${packages[@]}"; do
+  dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test.sh: installing ${need[*]}"
@@ -24,6 +33,57 @@ if [ ${#need[@]} -gt 0 ]; then
   else
     echo "test.sh: cannot install ${need[*]} (needs root and apt-get); those tiers will be skipped"
   fi
+fi
+
+# The Docker Engine (Debian's docker.io: dockerd and the /usr/bin/docker client, BuildKit
+# built in). Flags as in the engines reference: vfs storage (no overlay mounts needed), no
+# iptables, no bridge (builds run with --network=none).
+if ! command -v dockerd >/dev/null || [ ! -x /usr/bin/docker ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing docker.io"
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  else
+    echo "test.sh: cannot install docker.io (needs root and apt-get); the daemon tiers will be skipped"
+  fi
+fi
+dockerd_pid=
+dockerd_dir=
+stop_dockerd() {
+  if [ -n "$dockerd_pid" ] && kill -0 "$dockerd_pid" 2>/dev/null; then
+    kill -TERM "$dockerd_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$dockerd_pid" 2>/dev/null || true
+    wait "$dockerd_pid" 2>/dev/null || true
+  fi
+  if [ -n "$dockerd_dir" ]; then rm -rf "$dockerd_dir" 2>/dev/null || true; fi
+}
+trap stop_dockerd EXIT
+if [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null && [ -x /usr/bin/docker ]; then
+  dockerd_dir=$(mktemp -d "${TMPDIR:-/tmp}/layerscope-dockerd.XXXXXX")
+  sock="unix://$dockerd_dir/docker.sock"
+  dockerd --data-root "$dockerd_dir/root" --exec-root "$dockerd_dir/exec" -H "$sock" \
+    --pidfile "$dockerd_dir/docker.pid" --storage-driver vfs --iptables=false \
+    --ip-masq=false --bridge=none >"$dockerd_dir/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 1 300); do
+    if DOCKER_HOST=$sock /usr/bin/docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+      break
+    fi
+    kill -0 "$dockerd_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if DOCKER_HOST=$sock /usr/bin/docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+    # The base of the BuildKit scenarios and fixtures, from the repository (no network).
+    DOCKER_HOST=$sock /usr/bin/docker load -q -i tests/fixtures/real/busybox-base/image.docker.tar
+    export LAYERSCOPE_DOCKER_HOST=$sock
+    echo "test.sh: dockerd (pid $dockerd_pid) on $sock"
+  else
+    echo "test.sh: dockerd did not answer; the daemon tiers will be skipped. Its log:"
+    tail -n 20 "$dockerd_dir/dockerd.log" || true
+  fi
+else
+  echo "test.sh: cannot start dockerd (needs root and docker.io); the daemon tiers will be skipped"
 fi
 
 # Unit, integration, CLI, example-build and doc tests of every package.

@@ -235,33 +235,80 @@ fn index_pointing_at_missing_blob() {
     );
 }
 
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The layer's media type is changed in the manifest, and the manifest is digested again
+/// (new blob name, new digest and size in index.json), so that every digest check passes and
+/// the refusal of the media type itself is what stops the run (OCI image-spec, manifest.md:
+/// "implementations ... SHOULD NOT attempt to use" a layer of an unknown media type).
 #[test]
 fn unknown_layer_media_type() {
     let dir = tempfile::tempdir().unwrap();
     simple().write_dir(Layout::OciArchive, dir.path());
     let blobs = dir.path().join("blobs/sha256");
-    for f in std::fs::read_dir(&blobs).unwrap() {
-        let p = f.unwrap().path();
-        let s = std::fs::read(&p).unwrap();
-        if s.starts_with(b"{")
-            && s.windows(6).any(|w| w == b"layers")
-            && !s.windows(8).any(|w| w == b"diff_ids")
-        {
-            let t = String::from_utf8(s).unwrap().replacen(
-                "application/vnd.oci.image.layer.v1.tar+gzip",
-                "application/x-mystery",
-                1,
-            );
-            std::fs::write(&p, t).unwrap();
+    let index_path = dir.path().join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let old = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let old_path = blobs.join(&old["sha256:".len()..]);
+    let text = std::fs::read_to_string(&old_path).unwrap();
+    assert_eq!(
+        text.matches("application/vnd.oci.image.layer.v1.tar+gzip")
+            .count(),
+        2,
+        "two gzip layers"
+    );
+    let edited = text.replacen(
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        "application/x-mystery",
+        1,
+    );
+    let new = sha256_hex(edited.as_bytes());
+    std::fs::remove_file(&old_path).unwrap();
+    std::fs::write(blobs.join(&new), &edited).unwrap();
+    index["manifests"][0]["digest"] = format!("sha256:{new}").into();
+    index["manifests"][0]["size"] = edited.len().into();
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+
+    let e = run(dir.path()).unwrap_err().to_string();
+    assert!(!e.contains("digest mismatch"), "digests are right: {e}");
+    assert!(
+        e.contains("application/x-mystery") && e.contains("layer 0"),
+        "the refusal names the media type and the layer: {e}"
+    );
+}
+
+/// Every file under `dir` with its bytes (symlinks as their target), for a before/after
+/// comparison of a whole tree.
+fn tree_contents(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+            if meta.is_dir() {
+                out.insert(rel, b"<dir>".to_vec());
+                stack.push(p);
+            } else if meta.is_symlink() {
+                let t = std::fs::read_link(&p).unwrap();
+                out.insert(rel, t.to_string_lossy().as_bytes().to_vec());
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
         }
     }
-    let e = run(dir.path()).unwrap_err().to_string();
-    // Either the changed manifest fails its digest check or, if verified, the media type is
-    // refused; both name the document.
-    assert!(
-        e.contains("digest mismatch") || e.contains("x-mystery"),
-        "{e}"
-    );
+    out
 }
 
 #[test]
@@ -275,8 +322,13 @@ fn hostile_layers_are_analyzed_without_writing_anything() {
         .symlink("loop2", "loop1")
         .symlink("up", "../../../../")
         .hardlink("hl", "../../etc/passwd");
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("hostile.tar");
+    // The image sits two directories down, so that `../../etc/passwd` written by a naive
+    // extractor would land inside the watched tree (in `root/etc/passwd`).
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("a/b");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(root.path().join("a/keep.txt"), b"unchanged").unwrap();
+    let p = dir.join("hostile.tar");
     std::fs::write(
         &p,
         ImageBuilder::new()
@@ -284,10 +336,15 @@ fn hostile_layers_are_analyzed_without_writing_anything() {
             .archive(Layout::DockerClassic),
     )
     .unwrap();
-    let before: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    let before = tree_contents(root.path());
     let r = run(&p).unwrap();
-    let after: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(before.len(), after.len());
+    let after = tree_contents(root.path());
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "no file created or removed"
+    );
+    assert!(before == after, "no file changed");
     assert_eq!(r.totals.final_files, 7);
     // `hl` resolves to the clamped etc/passwd: one inode, counted once.
     assert_eq!(r.totals.final_size_bytes, 9 + 1 + 4);
@@ -298,19 +355,21 @@ fn hostile_layers_are_analyzed_without_writing_anything() {
     );
 }
 
+/// A gzip bomb: 64 MiB of zeros in one file compress to about 64 KB. The layer is streamed:
+/// the analysis runs in a child process (this test binary, running only
+/// `gzip_bomb_child`), which reports its peak resident memory (`VmHWM`, proc(5)) before and
+/// after; the growth must stay far below the decompressed size.
 #[test]
 fn gzip_bomb_is_streamed_not_stored() {
-    // 64 MiB of zeros compress to ~64 KB; memory must not follow the decompressed size.
     use sha2::Digest;
-    use std::io::Write;
+    use std::io::{Read, Write};
     let mut tar = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
-    let size = 64u64 << 20;
+    let size = BOMB_BYTES;
     h.set_size(size);
     h.set_mode(0o644);
     h.set_entry_type(tar::EntryType::Regular);
     let zeros = std::io::repeat(0).take(size);
-    use std::io::Read;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     tar.append_data(&mut h, "bomb", zeros).unwrap();
     let tar = tar.into_inner().unwrap();
@@ -331,7 +390,64 @@ fn gzip_bomb_is_streamed_not_stored() {
             .archive(Layout::OciArchive),
     )
     .unwrap();
-    let r = run(&p).unwrap();
-    assert_eq!(r.totals.size_bytes, size);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "gzip_bomb_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("LAYERSCOPE_BOMB_IMAGE", &p)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find_map(|l| l.split_once("bomb-peak-kib ").map(|(_, v)| v))
+        .unwrap_or_else(|| panic!("child printed no peak: {stdout}"));
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let (before, after) = (v[0], v[1]);
+    let growth_kib = after.saturating_sub(before);
+    eprintln!("gzip bomb: peak RSS {before} KiB before, {after} KiB after the analysis");
+    // Holding the decompressed layer would add 65,536 KiB; streaming adds buffers only.
+    assert!(
+        growth_kib < (BOMB_BYTES >> 10) / 2,
+        "peak memory grew by {growth_kib} KiB for a {} KiB layer",
+        BOMB_BYTES >> 10
+    );
+}
+
+const BOMB_BYTES: u64 = 64 << 20;
+
+/// Peak resident set size of this process, in KiB (`VmHWM` in /proc/self/status).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}
+
+/// The measured half of `gzip_bomb_is_streamed_not_stored`, run in its own process.
+#[test]
+#[ignore = "run by gzip_bomb_is_streamed_not_stored in a child process"]
+fn gzip_bomb_child() {
+    let p = std::env::var_os("LAYERSCOPE_BOMB_IMAGE").expect("LAYERSCOPE_BOMB_IMAGE");
+    let before = peak_rss_kib();
+    let r = run(Path::new(&p)).unwrap();
+    let after = peak_rss_kib();
+    assert_eq!(r.totals.size_bytes, BOMB_BYTES);
     assert_eq!(r.totals.final_files, 1);
+    assert_eq!(r.layers[0].tar_size_bytes, BOMB_BYTES + 512 + 1024);
+    println!("bomb-peak-kib {before} {after}");
 }

@@ -233,10 +233,126 @@ fn dive_test_images_open_in_every_format() {
     ] {
         let r = report(&format!("dive/{f}"));
         assert!(!r.layers.is_empty(), "{f}");
+        assert_accounting(&r, f);
+    }
+}
+
+/// The accounting invariants that do not hold by definition: every hidden copy is listed
+/// once (the waste items sum to `wasted_bytes`, per kind to `waste_by_kind`), each hidden
+/// byte is introduced by one layer and hidden by one layer (both per-layer sums equal the
+/// total), the layers' sizes sum to the image's, and a layer never hides bytes of a layer
+/// above it.
+fn assert_accounting(r: &Report, name: &str) {
+    let t = &r.totals;
+    assert_eq!(
+        r.waste.iter().map(|w| w.bytes).sum::<u64>(),
+        t.wasted_bytes,
+        "{name}: waste items"
+    );
+    let mut by_kind = std::collections::BTreeMap::new();
+    for w in &r.waste {
+        *by_kind.entry(w.kind).or_insert(0u64) += w.bytes;
+        assert!(
+            w.added_by_layer <= w.hidden_by_layer,
+            "{name}: {} hidden below the layer that added it",
+            w.path
+        );
+    }
+    by_kind.retain(|_, v| *v > 0);
+    let mut reported = t.waste_by_kind.clone();
+    reported.retain(|_, v| *v > 0);
+    assert_eq!(by_kind, reported, "{name}: waste_by_kind");
+    let introduced: u64 = r.layers.iter().map(|l| l.wasted_bytes_introduced).sum();
+    let hidden: u64 = r.layers.iter().map(|l| l.hides_bytes).sum();
+    assert_eq!(introduced, t.wasted_bytes, "{name}: bytes introduced");
+    assert_eq!(hidden, t.wasted_bytes, "{name}: bytes hidden");
+    assert_eq!(
+        r.layers.iter().map(|l| l.size_bytes).sum::<u64>(),
+        t.size_bytes,
+        "{name}: layer sizes"
+    );
+    assert_eq!(
+        r.layers
+            .iter()
+            .map(|l| l.compressed_size_bytes)
+            .sum::<u64>(),
+        t.compressed_size_bytes,
+        "{name}: compressed sizes"
+    );
+}
+
+#[test]
+fn real_images_keep_the_accounting_invariants() {
+    for f in [
+        "real/busybox-base/image.docker.tar",
+        "real/overwrite-opaque/image.docker.tar",
+        "real/overwrite-opaque/image.oci-zstd.tar",
+        "real/node-bad/image.docker.tar",
+        "real/node-good/image.docker.tar",
+        "real/node-bad-squashed/image.docker.tar",
+        "real/nonroot/image.docker.tar",
+    ] {
+        assert_accounting(&report(f), f);
+    }
+}
+
+/// Blob sizes as stored, exactly, for every compression: the sizes are those `tar tvf` of
+/// each archive lists for the layer blobs, in the order of the manifest's `layers` (buildah
+/// push --compression-format gzip / zstd of the same image); the uncompressed tar lengths are
+/// the same in every format (`tar tvf image.docker.tar`, and `gzip -dc BLOB | wc -c`).
+#[test]
+fn compressed_blob_sizes_exactly() {
+    let tar_sizes = vec![2_128_384, 1_583_616, 3_584, 4_608, 2_560, 1_051_136, 4_608];
+    let cases: [(&str, Vec<u64>, &str); 4] = [
+        (
+            "real/overwrite-opaque/image.docker.tar",
+            tar_sizes.clone(),
+            "application/vnd.docker.image.rootfs.diff.tar",
+        ),
+        (
+            "real/overwrite-opaque/image.oci-gzip.tar",
+            vec![1_087_760, 527_560, 192, 229, 152, 1_315, 199],
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        ),
+        (
+            "real/overwrite-opaque/image.oci-layout",
+            vec![1_087_760, 527_560, 192, 229, 152, 1_315, 199],
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        ),
+        (
+            "real/overwrite-opaque/image.oci-zstd.tar",
+            vec![1_092_793, 526_358, 187, 228, 149, 276, 193],
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+        ),
+    ];
+    for (f, compressed, media_type) in cases {
+        let r = report(f);
+        let got: Vec<u64> = r.layers.iter().map(|l| l.compressed_size_bytes).collect();
+        assert_eq!(got, compressed, "{f}: compressed sizes");
         assert_eq!(
-            r.totals.size_bytes,
-            r.totals.final_size_bytes + r.totals.wasted_bytes,
+            r.totals.compressed_size_bytes,
+            compressed.iter().sum::<u64>(),
             "{f}"
         );
+        let tars: Vec<u64> = r.layers.iter().map(|l| l.tar_size_bytes).collect();
+        assert_eq!(tars, tar_sizes, "{f}: tar sizes");
+        assert!(
+            r.layers.iter().all(|l| l.media_type == media_type),
+            "{f}: {:?}",
+            r.layers.iter().map(|l| &l.media_type).collect::<Vec<_>>()
+        );
+    }
+    // dive's one-layer OCI images: 4,132 (gzip), 4,314 (zstd), 4,496 (estargz: gzip with a
+    // table of contents), 12,800 (plain tar) bytes per `tar tvf`.
+    for (f, size) in [
+        ("dive/test-oci-gzip-image.tar", 4_132),
+        ("dive/test-oci-zstd-image.tar", 4_314),
+        ("dive/test-oci-estargz-image.tar", 4_496),
+        ("dive/test-oci-uncompressed-image.tar", 12_800),
+    ] {
+        let r = report(f);
+        assert_eq!(r.layers.len(), 1, "{f}");
+        assert_eq!(r.layers[0].compressed_size_bytes, size, "{f}");
+        assert_eq!(r.totals.compressed_size_bytes, size, "{f}");
     }
 }

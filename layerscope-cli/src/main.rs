@@ -2,6 +2,8 @@
 //! renders the result. Exit codes: 0 ok, 1 a gate failed, 2 could not run.
 
 mod check;
+mod explore_cmd;
+mod fleet;
 mod render;
 
 use anyhow::{Context, Result};
@@ -46,6 +48,11 @@ enum Command {
     Churn(ChurnArgs),
     /// Findings with the bytes each fix saves: cache layout, waste, image practices.
     Recommend(RecommendArgs),
+    /// Many images at once: each distinct layer read once; shared and unique bytes, base
+    /// families, the same files shipped in different layers, a common base.
+    Fleet(fleet::FleetArgs),
+    /// Browse the layers and files interactively (a terminal UI with dive's keys).
+    Explore(explore_cmd::ExploreArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -339,6 +346,8 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
         Command::Simulate(args) => simulate(args),
         Command::Churn(args) => churn(args),
         Command::Recommend(args) => recommend(args),
+        Command::Fleet(args) => fleet::run(args),
+        Command::Explore(args) => explore_cmd::run(args),
     }
 }
 
@@ -366,6 +375,13 @@ fn open_and_analyze(args: &ImageArgs) -> Result<(Image, Analysis)> {
     let image = Image::open_with(&args.image, &open)?;
     let mut options = AnalysisOptions::default().allow_digest_mismatch(args.allow_digest_mismatch);
     if let Some(n) = args.base_layers {
+        let layers = image.layers().len();
+        if n > layers {
+            anyhow::bail!(
+                "--base-layers {n}: {} has only {layers} layers",
+                args.image.display()
+            );
+        }
         options = options.base_layers(n);
     }
     if let Some(log) = args.zstd_window_log_max {

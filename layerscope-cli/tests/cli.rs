@@ -1,6 +1,10 @@
 //! The binary as users run it: exit codes (0 ok, 1 gate failed, 2 could not run), formats,
 //! standard input, errors printed once.
 
+mod support {
+    pub mod tiers;
+}
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::PathBuf;
@@ -37,6 +41,9 @@ fn analyze_table_on_the_demo_image() {
         .stdout(predicate::str::contains("\u{1b}[").not());
 }
 
+/// The JSON report's contract: field names, types and values for the demo image
+/// (overwrite-opaque built by buildah; figures from `tar tvf` and `ls -l` of its layers, see
+/// tests/real_images.rs).
 #[test]
 fn analyze_json_contract() {
     let out = layerscope()
@@ -49,36 +56,120 @@ fn analyze_json_contract() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["schema_version"], 1);
-    for k in ["reference", "platform", "config_digest"] {
-        assert!(v["image"].get(k).is_some(), "image.{k}");
-    }
+    assert_eq!(v["tool"]["name"], "layerscope");
+    assert!(v["tool"]["version"].is_string());
+    let image = &v["image"];
+    assert_eq!(image["format"], "docker-archive");
+    assert_eq!(image["reference"], "localhost/overwrite-opaque:latest");
+    assert_eq!(image["platform"], "linux/amd64");
+    let config = image["config_digest"]
+        .as_str()
+        .expect("config_digest is a string");
+    assert!(
+        config.len() == 71 && config.starts_with("sha256:"),
+        "{config}"
+    );
+    assert!(
+        image["manifest_digest"].is_null(),
+        "docker-archive has no manifest digest"
+    );
+    assert_eq!(image["user"], "");
+    assert_eq!(image["exposed_ports"], serde_json::json!([]));
+
+    assert_eq!(v["layers"].as_array().map(Vec::len), Some(7));
     let l = &v["layers"][1];
-    for k in [
-        "index",
-        "digest",
-        "diff_id",
-        "media_type",
-        "compressed_size_bytes",
-        "size_bytes",
-        "created_by",
-        "files_added",
-        "files_modified",
-        "files_deleted",
+    // Layer 1 (the five-line RUN): a docker-archive stores layers as plain tars, so the
+    // blob digest is the DiffID and the blob size the tar's (1,583,616 bytes, `ls -l`);
+    // `tar tvf` lists 16 entries, 8 of them new non-directories, 1,572,871 content bytes.
+    let id = "sha256:d70141931858d4a5fc89523f3d8affb2bbb46213b5e0c9840fce4500bf5eb796";
+    for (k, want) in [
+        ("index", serde_json::json!(1)),
+        ("digest", id.into()),
+        ("diff_id", id.into()),
+        (
+            "media_type",
+            "application/vnd.docker.image.rootfs.diff.tar".into(),
+        ),
+        ("compression", "none".into()),
+        ("available", true.into()),
+        ("compressed_size_bytes", 1_583_616.into()),
+        ("size_bytes", 1_572_871.into()),
+        ("tar_size_bytes", 1_583_616.into()),
+        ("entries", 16.into()),
+        ("history_index", 2.into()),
+        ("files_added", 8.into()),
+        ("files_modified", 0.into()),
+        ("files_metadata_only", 0.into()),
+        ("files_deleted", 0.into()),
+        ("wasted_bytes_introduced", 1_572_871.into()),
+        ("hides_bytes", 0.into()),
+        ("base", false.into()),
     ] {
-        assert!(l.get(k).is_some(), "layers[].{k}");
+        assert_eq!(l[k], want, "layers[1].{k}");
     }
-    for k in [
-        "size_bytes",
-        "compressed_size_bytes",
-        "final_size_bytes",
-        "final_files",
-        "wasted_bytes",
-        "duplicate_bytes",
-        "efficiency",
+    assert!(
+        l["created_by"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("/bin/sh -c mkdir -p /etc/app/conf.d /data")),
+        "{}",
+        l["created_by"]
+    );
+    let t = &v["totals"];
+    // Blobs: 2,128,384 + 1,583,616 + 3,584 + 4,608 + 2,560 + 1,051,136 + 4,608.
+    for (k, want) in [
+        ("layers", 7u64),
+        ("size_bytes", 4_603_842),
+        ("compressed_size_bytes", 4_778_496),
+        ("final_size_bytes", 3_030_971),
+        ("final_files", 279),
+        ("wasted_bytes", 1_572_871),
+        ("duplicate_bytes", 0),
     ] {
-        assert!(v["totals"].get(k).is_some(), "totals.{k}");
+        assert_eq!(
+            t[k].as_u64(),
+            Some(want),
+            "totals.{k} is the integer {want}"
+        );
     }
-    assert_eq!(v["totals"]["final_size_bytes"], 3_030_971);
+    assert_eq!(t["efficiency"].as_f64(), Some(3_030_971.0 / 4_603_842.0));
+    assert_eq!(
+        t["waste_by_kind"],
+        serde_json::json!({"overwritten": 3, "metadata-copy-up": 1_048_576,
+                           "deleted": 524_288, "hidden-by-opaque": 4})
+    );
+    assert_eq!(
+        v["base"],
+        serde_json::json!({"base_layers": 1, "source": "history",
+                           "user_size_bytes": 4_603_842u64 - 1_982_365,
+                           "user_wasted_bytes": 1_572_871,
+                           "user_wasted_ratio": 1_572_871.0 / 2_621_477.0})
+    );
+    // Dockerfile: ADD, CMD (base), 5 RUN, COPY, CMD: 9 entries, the 2 CMDs empty.
+    assert_eq!(
+        v["history"],
+        serde_json::json!({"entries": 9, "empty_layer_entries": 2, "regular": true, "note": null})
+    );
+    let w = &v["waste"][0];
+    assert_eq!(w["path"], "data/big.bin");
+    assert_eq!(w["bytes"], 1_048_576);
+    assert_eq!(w["kind"], "metadata-copy-up");
+    assert_eq!(
+        (w["added_by_layer"].as_u64(), w["hidden_by_layer"].as_u64()),
+        (Some(1), Some(5))
+    );
+    // 1 MiB of zeros: sha256 of `dd if=/dev/zero bs=1k count=1024`.
+    assert_eq!(
+        w["sha256"],
+        "sha256:30e14955ebf1352266dc2ff8067e68104607e750abb9d3b36582b8af909fcb58"
+    );
+    assert_eq!(v["waste"].as_array().map(Vec::len), Some(5));
+    assert_eq!(v["duplicates"], serde_json::json!([]));
+    assert_eq!(v["warnings"], serde_json::json!([]));
+    assert!(v["filter"].is_null());
+    assert!(v["compat_dive"].is_null());
+    let largest = &v["largest_files"][0];
+    assert_eq!(largest["path"], "bin/busybox");
+    assert_eq!(largest["size_bytes"], 1_982_256);
 }
 
 #[test]
@@ -247,12 +338,7 @@ fn plain_text_off_a_terminal() {
 /// is set, and tables that fit its width either way.
 #[test]
 fn colour_and_width_on_a_terminal() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("colour_and_width_on_a_terminal: SKIPPED: no `script` (util-linux)");
+    if !support::tiers::script("colour_and_width_on_a_terminal") {
         return;
     }
     let bin = assert_cmd::cargo::cargo_bin("layerscope");
@@ -388,12 +474,7 @@ fn html_from_simulate_diff_and_check() {
 /// after every commit touching src/ ranks first.
 #[test]
 fn churn_over_git_history() {
-    if std::process::Command::new("git")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipping: git is not installed");
+    if !support::tiers::git("churn_over_git_history") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -3,8 +3,12 @@
 //! `--format json` and `tree --format json`; then it expands folders and applies filters
 //! through the page's own controls, and saves screenshots under `target/html-tests/`.
 //!
-//! LAYERSCOPE_CHROMIUM: scripts/test.sh installs Debian's `chromium` when it finds this
-//! marker. Without a browser these tests skip, saying so.
+//! The simulate and check pages are also opened as the commands write them for real
+//! fixtures, with the figures worked out by hand (`simulate_page_from_real_output`,
+//! `check_page_from_real_output`).
+//!
+//! scripts/test.sh installs Debian's `chromium`. Without a browser these tests skip, saying
+//! so, unless `LAYERSCOPE_REQUIRE_CHROMIUM=1` (CI) makes that a failure.
 //!
 //! The 200k-file check is `big_image_report_loads` (ignored: it needs a generated image):
 //!   python3 benches/gen_images.py --preset many --bytes 100MB --out /tmp/many.tar
@@ -424,5 +428,166 @@ fn big_image_report_loads() {
         &artifacts().join("big-explorer.png"),
         1400,
         1000,
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The simulate and check sections on real command output (not hand-built views).
+// ---------------------------------------------------------------------------------------
+
+fn real(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/real")
+        .join(rel)
+}
+
+/// Rows of the table with `id` (its body rows, before the footer).
+fn table_rows<'a>(t: &'a [Tag], id: &str) -> Vec<&'a Tag> {
+    let start = t
+        .iter()
+        .position(|x| x.get("id") == Some(id))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    t[start..]
+        .iter()
+        .skip_while(|x| x.name != "tbody")
+        .take_while(|x| !x.has_class("tfoot") && x.name != "/tbody")
+        .filter(|x| x.name == "tr")
+        .collect()
+}
+
+/// Every `data-bytes` value inside the table with `id`, in document order.
+fn table_bytes(t: &[Tag], id: &str) -> Vec<f64> {
+    let start = t.iter().position(|x| x.get("id") == Some(id)).unwrap();
+    t[start..]
+        .iter()
+        .skip_while(|x| x.name != "tbody")
+        .take_while(|x| !x.has_class("tfoot") && x.name != "/tbody")
+        .filter_map(|x| x.num("data-bytes"))
+        .collect()
+}
+
+/// `layerscope simulate --format html` on node-bad after a change to src/mod1.js: the page
+/// marks the steps the simulator says rebuild and shows the bytes worked out by hand (from
+/// `tar tvf`: `COPY . .` 1,034 bytes, the install RUN 1,048,614; both rebuild).
+#[test]
+fn simulate_page_from_real_output() {
+    let Some(browser) = Browser::new("simulate_page_from_real_output") else {
+        return;
+    };
+    let d = real("node-bad");
+    let page = artifacts().join("simulate-node-bad.html");
+    layerscope()
+        .arg("simulate")
+        .arg(d.join("image.docker.tar"))
+        .arg("-f")
+        .arg(d.join("Dockerfile"))
+        .arg("--context")
+        .arg(d.join("context"))
+        .args(["--changed", "src/mod1.js", "--format", "html", "--output"])
+        .arg(&page)
+        .assert()
+        .success()
+        .stdout("");
+    let dom = browser.dump_dom(&page, "", 5000);
+    let t = tags(&dom);
+    no_error(&t);
+    // Lines 4 (COPY . ., inputs changed) to 7 (CMD): the chain rule; line 3 is a comment.
+    let rebuilt: Vec<&str> = t
+        .iter()
+        .filter(|x| x.get("data-rebuilds") == Some("1"))
+        .filter_map(|x| x.get("data-line"))
+        .collect();
+    assert_eq!(rebuilt, ["4", "5", "6", "7"]);
+    let card = t
+        .iter()
+        .position(|x| x.get("data-testid") == Some("card-rebuild"))
+        .expect("the rebuild card");
+    let value = t[card..].iter().find(|x| x.has_class("value")).unwrap();
+    assert_eq!(value.num("data-bytes"), Some(1_049_648.0));
+    // Each step's line shows its layer's bytes: 1,034 on line 4, 1,048,614 on line 5.
+    let line_bytes = |line: &str| {
+        let at = t
+            .iter()
+            .position(|x| x.get("data-line") == Some(line))
+            .unwrap();
+        t[at + 1..]
+            .iter()
+            .take_while(|x| x.get("data-line").is_none())
+            .find_map(|x| x.num("data-bytes"))
+    };
+    assert_eq!(line_bytes("4"), Some(1_034.0));
+    assert_eq!(line_bytes("5"), Some(1_048_614.0));
+    assert_eq!(line_bytes("6"), None, "EXPOSE makes no layer");
+    // The changes table: one change, rebuilt 1,049,648 and pushed again 12,288 + 1,060,352.
+    assert_eq!(table_rows(&t, "changes-table").len(), 1);
+    assert_eq!(table_bytes(&t, "changes-table"), [1_049_648.0, 1_072_640.0]);
+    browser.screenshot(
+        &page,
+        "section=dockerfile",
+        &artifacts().join("simulate-node-bad.png"),
+        1400,
+        800,
+    );
+}
+
+/// `layerscope check --format html` on node-good with a config that fails two rules: the
+/// page is written, the exit code is 1, and the page shows the verdict, every rule and the
+/// recommendations as the command computed them (figures from `tar tvf`: 729 bytes wasted,
+/// package.json 144 + the installer 585 shipped again by `COPY . .`; busybox's layer
+/// 1,982,365 bytes, over 1 MB).
+#[test]
+fn check_page_from_real_output() {
+    let Some(browser) = Browser::new("check_page_from_real_output") else {
+        return;
+    };
+    let d = real("node-good");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join(".layerscope.toml");
+    std::fs::write(
+        &config,
+        "[rules]\nhighest-wasted-bytes = \"500\"\nmax-layers = 5\nmax-layer-size = \"1MB\"\n",
+    )
+    .unwrap();
+    let page = artifacts().join("check-node-good.html");
+    layerscope()
+        .arg("check")
+        .arg(d.join("image.docker.tar"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--dockerfile")
+        .arg(d.join("Dockerfile"))
+        .args(["--format", "html", "--output"])
+        .arg(&page)
+        .assert()
+        .code(1);
+    let dom = browser.dump_dom(&page, "", 5000);
+    let t = tags(&dom);
+    no_error(&t);
+    let verdict = t
+        .iter()
+        .find(|x| x.get("data-testid") == Some("gate-verdict"))
+        .expect("the verdict");
+    assert_eq!(text_after(&dom, verdict), "failed");
+    // highest-wasted-bytes (729 > 500) and max-layer-size fail; max-layers (5) and the
+    // recommendations rule pass.
+    let rules = table_rows(&t, "gate-table");
+    assert_eq!(rules.len(), 4);
+    let html = std::fs::read_to_string(&page).unwrap();
+    for text in [
+        "729 B wasted (at most 500 B)",
+        "5 layers (at most 5)",
+        "1 layer(s) larger than 1.0 MB",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+    // metadata-copy-up (729 bytes, line 6), run-as-root and unpinned-base-image.
+    assert_eq!(table_rows(&t, "recommendations-table").len(), 3);
+    assert_eq!(table_bytes(&t, "recommendations-table"), [729.0]);
+    browser.screenshot(
+        &page,
+        "section=gate",
+        &artifacts().join("check-node-good.png"),
+        1400,
+        800,
     );
 }

@@ -334,13 +334,20 @@ pub(crate) struct ChainStep {
 
 /// The stages the target builds on through `FROM <stage>`, root first.
 pub(crate) fn stage_chain(df: &crate::dockerfile::Dockerfile, target: usize) -> Vec<usize> {
+    // A bitmap of the stages seen keeps this linear in the chain's length (a chain of
+    // thousands of `FROM s<i-1> AS s<i>` stages is walked for every stage simulated).
+    let mut seen = vec![false; df.stages().len()];
     let mut chain = vec![target];
     let mut cur = target;
+    if let Some(x) = seen.get_mut(target) {
+        *x = true;
+    }
     while let Some(crate::dockerfile::BaseRef::Stage(parent)) =
         df.stages().get(cur).and_then(|s| s.base_ref())
     {
-        if chain.contains(parent) || chain.len() > df.stages().len() {
-            break;
+        match seen.get_mut(*parent) {
+            Some(x) if !*x => *x = true,
+            _ => break,
         }
         chain.push(*parent);
         cur = *parent;
@@ -356,8 +363,9 @@ pub(crate) fn chain_steps(
     build_args: &std::collections::BTreeMap<String, String>,
 ) -> crate::Result<Vec<ChainStep>> {
     let mut out = Vec::new();
+    let mut evaluator = df.evaluator(build_args)?;
     for s in stage_chain(df, target) {
-        let eval = df.evaluate(s, build_args)?;
+        let eval = evaluator.evaluate(s)?;
         let stage = df.stages().get(s);
         for step in eval.steps {
             if matches!(step.kind, crate::dockerfile::InstructionKind::From { .. }) {

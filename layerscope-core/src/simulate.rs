@@ -161,6 +161,8 @@ pub struct Simulator<'a> {
     layer_sizes: Vec<(u64, u64)>,
     /// The layers each step made: (stage, instruction index) -> layers.
     step_layers: BTreeMap<(usize, usize), Vec<usize>>,
+    /// Stage names -> the last stage of that name.
+    stage_names: BTreeMap<String, usize>,
 }
 
 impl std::fmt::Debug for Simulator<'_> {
@@ -284,7 +286,14 @@ impl<'a> Simulator<'a> {
                     .collect()
             })
             .unwrap_or_default();
+        // Later stages overwrite earlier ones of the same name: the last one is found.
+        let stage_names = dockerfile
+            .stages()
+            .iter()
+            .filter_map(|st| st.name().map(|n| (n.to_lowercase(), st.index())))
+            .collect();
         Ok(Simulator {
+            stage_names,
             dockerfile,
             context,
             old_context,
@@ -322,16 +331,22 @@ impl<'a> Simulator<'a> {
     /// Stages the target needs: its `FROM` chain and every stage read by `COPY --from` or
     /// `RUN --mount from=`, transitively.
     pub fn needed_stages(&self) -> Vec<usize> {
-        let mut needed = BTreeSet::new();
+        // One evaluator for all stages, and each stage's direct parent only (the closure
+        // reaches the rest of the chain): linear in the number of stages.
+        let mut evaluator = self.dockerfile.evaluator(&self.build_args).ok();
+        let mut needed = vec![false; self.dockerfile.stages().len()];
         let mut todo = vec![self.target];
         while let Some(s) = todo.pop() {
-            if !needed.insert(s) {
-                continue;
+            match needed.get_mut(s) {
+                Some(seen) if !*seen => *seen = true,
+                _ => continue,
             }
-            for c in stage_chain(self.dockerfile, s) {
-                todo.push(c);
+            if let Some(BaseRef::Stage(parent)) =
+                self.dockerfile.stages().get(s).and_then(|st| st.base_ref())
+            {
+                todo.push(*parent);
             }
-            if let Ok(eval) = self.dockerfile.evaluate(s, &self.build_args) {
+            if let Some(eval) = evaluator.as_mut().and_then(|e| e.evaluate(s).ok()) {
                 for step in &eval.steps {
                     for from in step_sources_from(&step.kind) {
                         if let Some(st) = self.stage_ref(&from) {
@@ -341,13 +356,23 @@ impl<'a> Simulator<'a> {
                 }
             }
         }
-        needed.into_iter().collect()
+        needed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.then_some(i))
+            .collect()
     }
 
+    /// [`Dockerfile::stage_by_name_or_index`] through a map built once, so that many
+    /// `--from` references cost no scan of the stages each.
     fn stage_ref(&self, name: &str) -> Option<usize> {
-        self.dockerfile
-            .stage_by_name_or_index(name)
-            .map(|s| s.index())
+        if name.parse::<i64>().is_ok() {
+            return self
+                .dockerfile
+                .stage_by_name_or_index(name)
+                .map(|s| s.index());
+        }
+        self.stage_names.get(&name.to_lowercase()).copied()
     }
 
     fn affects(&self, selection: &Selection, change: &ContextChange) -> bool {
@@ -372,11 +397,15 @@ impl<'a> Simulator<'a> {
                 }
             };
         let needed = self.needed_stages();
+        // Each stage is evaluated once per set of arguments, from its parent's end state.
+        let mut old_eval = self.dockerfile.evaluator(&self.build_args)?;
+        let mut new_eval = self.dockerfile.evaluator(&new_args)?;
         let mut states: BTreeMap<usize, StageState> = BTreeMap::new();
         let mut rebuilt = Vec::new();
         for &s in &needed {
-            let old = self.dockerfile.evaluate(s, &self.build_args)?;
-            let new = self.dockerfile.evaluate(s, &new_args)?;
+            let old = old_eval.evaluate(s)?;
+            let new = new_eval.evaluate(s)?;
+            let mut rebuilt_in_stage = false;
             let stage = self.dockerfile.stages().get(s);
             let stage_name = stage.and_then(|st| st.name().map(str::to_string));
             let mut state = match &new.base {
@@ -408,7 +437,7 @@ impl<'a> Simulator<'a> {
                     MissReason::InputsChanged
                 } else if from_stage {
                     MissReason::StageOutput
-                } else if parent_missed && !state_missed_in_stage(&rebuilt, s) {
+                } else if parent_missed && !rebuilt_in_stage {
                     MissReason::ParentStage
                 } else {
                     MissReason::Chain
@@ -449,6 +478,7 @@ impl<'a> Simulator<'a> {
                     .and_then(|st| st.instructions().get(n.index))
                     .map(|i| i.original.clone())
                     .unwrap_or_default();
+                rebuilt_in_stage = true;
                 rebuilt.push(RebuiltStep {
                     stage: s,
                     stage_name: stage_name.clone(),
@@ -464,7 +494,9 @@ impl<'a> Simulator<'a> {
             }
             states.insert(s, state);
         }
-        let chain_stages = stage_chain(self.dockerfile, self.target);
+        let chain_stages: BTreeSet<usize> = stage_chain(self.dockerfile, self.target)
+            .into_iter()
+            .collect();
         let mut layers_rebuilt: Vec<usize> = rebuilt
             .iter()
             .filter(|r| chain_stages.contains(&r.stage))
@@ -719,10 +751,6 @@ impl<'a> Simulator<'a> {
             attribution: self.attribution.clone(),
         })
     }
-}
-
-fn state_missed_in_stage(rebuilt: &[RebuiltStep], stage: usize) -> bool {
-    rebuilt.iter().any(|r| r.stage == stage)
 }
 
 fn is_remote(s: &str) -> bool {

@@ -126,7 +126,7 @@ pub fn changes_table(changes: &[ChangeOutcome]) -> TableSection {
     }
 }
 
-fn col(key: &str, label: &str, kind: ColumnKind) -> Column {
+pub(super) fn col(key: &str, label: &str, kind: ColumnKind) -> Column {
     Column {
         key: key.into(),
         label: label.into(),

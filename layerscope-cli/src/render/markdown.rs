@@ -32,7 +32,7 @@ fn one_line(s: &str, max: usize) -> String {
 /// Free text (messages with paths and globs such as `**/*.pem`) safe in a table cell: the
 /// Markdown punctuation that would turn into emphasis, links or HTML is backslash-escaped
 /// (CommonMark allows it before any ASCII punctuation), and pipes never end the cell.
-fn text(s: &str, max: usize) -> String {
+pub(super) fn text(s: &str, max: usize) -> String {
     let mut out = String::new();
     for c in one_line(s, max).chars() {
         if matches!(
@@ -48,7 +48,7 @@ fn text(s: &str, max: usize) -> String {
 
 /// A path or instruction in a code span: no escapes work there except GFM's `\|` in
 /// tables, and a backtick in it would end the span early.
-fn code(s: &str, max: usize) -> String {
+pub(super) fn code(s: &str, max: usize) -> String {
     format!(
         "`{}`",
         one_line(&s.replace('`', "'"), max).replace('|', "\\|")

@@ -1,5 +1,6 @@
 //! The only place that formats output.
 
+pub mod fleet;
 pub mod gate;
 pub mod html;
 pub mod html_views;

@@ -7,7 +7,7 @@ use comfy_table::{
 use layerscope_core::{ChurnReport, ImageDiff, Recommendations, Report, SimulationReport};
 use std::fmt::Write as _;
 
-fn table(term: Term) -> Table {
+pub(super) fn table(term: Term) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_BORDERS_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic);
@@ -23,7 +23,7 @@ fn table(term: Term) -> Table {
 
 /// Keep the given columns on one line (sizes, counts, kinds): on a narrow terminal the free
 /// text columns wrap instead. Below 80 columns everything may wrap, so the table still fits.
-fn keep_whole(t: &mut Table, term: Term, columns: &[usize]) {
+pub(super) fn keep_whole(t: &mut Table, term: Term, columns: &[usize]) {
     if term.width < 80 {
         return;
     }
@@ -34,11 +34,11 @@ fn keep_whole(t: &mut Table, term: Term, columns: &[usize]) {
     }
 }
 
-fn right(s: impl ToString) -> Cell {
+pub(super) fn right(s: impl ToString) -> Cell {
     Cell::new(s).set_alignment(CellAlignment::Right)
 }
 
-fn bold(s: impl ToString, color: bool) -> Cell {
+pub(super) fn bold(s: impl ToString, color: bool) -> Cell {
     let c = Cell::new(s);
     if color {
         c.add_attribute(comfy_table::Attribute::Bold)
@@ -368,7 +368,7 @@ fn dive_line(out: &mut String, d: &layerscope_core::DiveFigures) {
 }
 
 /// Cut a long text to `max` characters with an ellipsis (full text stays in JSON).
-fn ellipsize(s: &str, max: usize) -> String {
+pub(super) fn ellipsize(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }

@@ -233,21 +233,84 @@ pub(super) fn evaluate(
     if df.stages.get(stage).is_none() {
         return Err(no_stage(df, stage));
     }
-    let globals = global_scope(df, build_args)?;
-    let base = resolve_base(df, stage, &globals)?;
-    let platform = resolve_platform(df, stage, &globals)?;
-    // The chain of parent stages, root first; parents always come earlier in the file.
-    let mut chain = vec![stage];
-    let mut current = base.clone();
-    while let BaseRef::Stage(parent) = current {
-        chain.push(parent);
-        current = resolve_base(df, parent, &globals)?;
+    Evaluator::new(df, build_args)?.evaluate(stage)
+}
+
+/// Evaluates the stages of one Dockerfile under one set of build arguments, running each
+/// stage's instructions once: a stage built on another (`FROM <stage>`) starts from the end
+/// state of that stage, which is kept here. Evaluating every stage of a chain of n stages is
+/// so linear in the file's length, where evaluating each stage from the root of its chain
+/// would be quadratic.
+pub(crate) struct Evaluator<'a> {
+    df: &'a Dockerfile,
+    build_args: &'a BTreeMap<String, String>,
+    globals: GlobalScope,
+    /// The resolved base of each stage, once asked for.
+    bases: Vec<Option<BaseRef>>,
+    /// The state after the last instruction of each stage, once run.
+    ends: Vec<Option<State>>,
+}
+
+impl<'a> Evaluator<'a> {
+    /// # Errors
+    /// A global `ARG` default cannot be expanded.
+    pub(crate) fn new(
+        df: &'a Dockerfile,
+        build_args: &'a BTreeMap<String, String>,
+    ) -> Result<Evaluator<'a>> {
+        Ok(Evaluator {
+            df,
+            build_args,
+            globals: global_scope(df, build_args)?,
+            bases: vec![None; df.stages.len()],
+            ends: vec![None; df.stages.len()],
+        })
     }
-    chain.reverse();
-    let mut state = State::default();
-    let mut steps = Vec::new();
-    for index in chain {
-        let record = index == stage;
+
+    /// The base of stage `index` (a stage is always an earlier one, so chains end).
+    pub(crate) fn base(&mut self, index: usize) -> Result<BaseRef> {
+        if let Some(Some(b)) = self.bases.get(index) {
+            return Ok(b.clone());
+        }
+        let base = resolve_base(self.df, index, &self.globals)?;
+        if let Some(slot) = self.bases.get_mut(index) {
+            *slot = Some(base.clone());
+        }
+        Ok(base)
+    }
+
+    /// The state a stage built on `stage` starts with: `stage`'s end state, running the
+    /// stages of its chain that have not run yet, root first.
+    fn end_state(&mut self, stage: usize) -> Result<State> {
+        let mut todo = Vec::new();
+        let mut cur = stage;
+        let mut start = loop {
+            if let Some(Some(end)) = self.ends.get(cur) {
+                break end.clone();
+            }
+            todo.push(cur);
+            match self.base(cur)? {
+                BaseRef::Stage(parent) => cur = parent,
+                _ => break State::default(),
+            }
+        };
+        for &index in todo.iter().rev() {
+            self.run_stage(index, &mut start, None)?;
+            if let Some(slot) = self.ends.get_mut(index) {
+                *slot = Some(start.clone());
+            }
+        }
+        Ok(start)
+    }
+
+    /// Run the instructions of stage `index` on `state`, recording them in `steps` if given.
+    fn run_stage(
+        &self,
+        index: usize,
+        state: &mut State,
+        mut steps: Option<&mut Vec<EvaluatedInstruction>>,
+    ) -> Result<()> {
+        let df = self.df;
         let Some(s) = df.stages.get(index) else {
             return Err(no_stage(df, index));
         };
@@ -255,32 +318,56 @@ pub(super) fn evaluate(
             let step = Step {
                 df,
                 inst,
-                globals: &globals,
-                build_args,
+                globals: &self.globals,
+                build_args: self.build_args,
+            };
+            let Some(steps) = steps.as_deref_mut() else {
+                step.run(state)?;
+                continue;
             };
             let before = state.clone();
-            let kind = step.run(&mut state)?;
-            if record {
-                steps.push(EvaluatedInstruction {
-                    index: i,
-                    span: inst.span.clone(),
-                    kind,
-                    args: before.effective_args(),
-                    env: before.env,
-                    workdir: before.workdir,
-                    user: before.user,
-                    shell: before.shell,
-                });
-            }
+            let kind = step.run(state)?;
+            steps.push(EvaluatedInstruction {
+                index: i,
+                span: inst.span.clone(),
+                kind,
+                args: before.effective_args(),
+                env: before.env,
+                workdir: before.workdir,
+                user: before.user,
+                shell: before.shell,
+            });
         }
+        Ok(())
     }
-    Ok(StageEvaluation {
-        stage,
-        base,
-        platform,
-        global_args: globals.args,
-        steps,
-    })
+
+    /// What [`Dockerfile::evaluate`] returns for `stage`.
+    ///
+    /// # Errors
+    /// As [`Dockerfile::evaluate`].
+    pub(crate) fn evaluate(&mut self, stage: usize) -> Result<StageEvaluation> {
+        if self.df.stages.get(stage).is_none() {
+            return Err(no_stage(self.df, stage));
+        }
+        let base = self.base(stage)?;
+        let platform = resolve_platform(self.df, stage, &self.globals)?;
+        let mut state = match &base {
+            BaseRef::Stage(parent) => self.end_state(*parent)?,
+            _ => State::default(),
+        };
+        let mut steps = Vec::new();
+        self.run_stage(stage, &mut state, Some(&mut steps))?;
+        if let Some(slot) = self.ends.get_mut(stage) {
+            *slot = Some(state);
+        }
+        Ok(StageEvaluation {
+            stage,
+            base,
+            platform,
+            global_args: self.globals.args.clone(),
+            steps,
+        })
+    }
 }
 
 struct Step<'a> {

@@ -42,6 +42,7 @@ use serde::Serialize;
 
 use crate::Result;
 
+pub(crate) use eval::Evaluator;
 pub use eval::{EvaluatedInstruction, StageEvaluation};
 pub use lex::{expand, expand_with_escape};
 
@@ -163,6 +164,15 @@ impl Dockerfile {
     ) -> Result<StageEvaluation> {
         eval::evaluate(self, stage, build_args)
     }
+
+    /// An evaluator for many stages under one set of build arguments: each stage's
+    /// instructions run once, however many stages build on it.
+    pub(crate) fn evaluator<'a>(
+        &'a self,
+        build_args: &'a BTreeMap<String, String>,
+    ) -> Result<Evaluator<'a>> {
+        Evaluator::new(self, build_args)
+    }
 }
 
 /// The parser directives (`# syntax=`, `# escape=`, `# check=`).
@@ -186,7 +196,9 @@ impl Default for Directives {
     }
 }
 
-/// `# check=skip=<Name,...|all>;error=<bool>` (Dockerfile 1.8).
+/// `# check=skip=<Name,...|all>;error=<bool>;experimental=<Name,...|all>` (Dockerfile 1.8;
+/// `experimental=` since 1.9), read as BuildKit's `linter.ParseLintOptions`
+/// (`frontend/dockerfile/linter/linter.go`): at most three `;`-separated parts.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct CheckDirective {
     /// Check names listed in `skip=`.
@@ -195,6 +207,10 @@ pub struct CheckDirective {
     pub skip_all: bool,
     /// `error=true`: warnings fail the build.
     pub error: bool,
+    /// Experimental check names enabled by `experimental=`.
+    pub experimental: Vec<String>,
+    /// `experimental=all`.
+    pub experimental_all: bool,
 }
 
 /// Where an instruction is: the file and its first and last line (1-based, inclusive;

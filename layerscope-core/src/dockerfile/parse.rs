@@ -347,24 +347,43 @@ fn directive_parts(line: &str) -> Option<(&str, &str, usize)> {
     Some((key, value, offset_in(line, value)))
 }
 
-/// `parseLintOptions` of dockerfile2llb.
+/// BuildKit's `linter.ParseLintOptions` (`frontend/dockerfile/linter/linter.go`): the value
+/// is cut into at most three `;`-separated parts (`strings.SplitN(v, ";", 3)`), so a fourth
+/// part stays inside the third one's value, as it does there.
 fn parse_check(value: &str) -> std::result::Result<CheckDirective, String> {
     let mut check = CheckDirective::default();
     let value = value.trim();
     if value.is_empty() {
         return Ok(check);
     }
-    for part in value.splitn(2, ';') {
+    // `skip=` and `experimental=` take `all` or a comma-separated list of names.
+    let names = |v: &str| -> (bool, Vec<String>) {
+        let v = v.trim();
+        if v == "all" {
+            (true, Vec::new())
+        } else {
+            (false, v.split(',').map(|s| s.trim().to_string()).collect())
+        }
+    };
+    for part in value.splitn(3, ';') {
         let Some((k, v)) = part.split_once('=') else {
             return Err(format!("invalid check option {part:?}"));
         };
         match k.trim() {
             "skip" => {
-                let v = v.trim();
-                if v == "all" {
+                let (all, list) = names(v);
+                if all {
                     check.skip_all = true;
                 } else {
-                    check.skip = v.split(',').map(|s| s.trim().to_string()).collect();
+                    check.skip = list;
+                }
+            }
+            "experimental" => {
+                let (all, list) = names(v);
+                if all {
+                    check.experimental_all = true;
+                } else {
+                    check.experimental = list;
                 }
             }
             "error" => {

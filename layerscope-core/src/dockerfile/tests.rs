@@ -119,6 +119,53 @@ fn directives_syntax_escape_check() {
     assert_eq!(Directives::default().escape, '\\');
 }
 
+/// BuildKit's `linter.ParseLintOptions` (frontend/dockerfile/linter/linter.go) cuts the value
+/// into at most three `;` parts: `skip=`, `error=` and `experimental=` (a name list or `all`).
+#[test]
+fn check_directive_three_parts_and_experimental() {
+    let df = parse("# check=skip=A;error=true;experimental=all\nFROM a\n");
+    let c = df.directives().check.as_ref().unwrap();
+    assert_eq!(c.skip, strings(&["A"]));
+    assert!(c.error && c.experimental_all && !c.skip_all);
+    assert!(c.experimental.is_empty());
+
+    let df = parse("# check=experimental=InvalidDefinitionDescription, CopyIgnoredFile\nFROM a\n");
+    let c = df.directives().check.as_ref().unwrap();
+    assert_eq!(
+        c.experimental,
+        strings(&["InvalidDefinitionDescription", "CopyIgnoredFile"])
+    );
+    assert!(!c.experimental_all && !c.error && c.skip.is_empty());
+
+    // Any order; the last of a repeated key wins, as in BuildKit's loop.
+    let df = parse("# check=experimental=all;skip=all;error=false\nFROM a\n");
+    let c = df.directives().check.as_ref().unwrap();
+    assert!(c.experimental_all && c.skip_all && !c.error);
+
+    // A fourth part stays in the third one's value (SplitN(.., 3)): here the error flag's
+    // value is `true;experimental=all`, which is not a boolean.
+    let (line, col, reason) =
+        parse_err("# check=skip=A;skip=B;error=true;experimental=all\nFROM a\n");
+    assert_eq!((line, col), (1, 9));
+    assert_eq!(
+        reason,
+        "failed to parse check options: failed to parse check option \"error=true;experimental=all\""
+    );
+    // ... and in a name list it is kept as one name.
+    let df = parse("# check=error=1;skip=A;experimental=B;skip=C\nFROM a\n");
+    let c = df.directives().check.as_ref().unwrap();
+    assert_eq!(c.experimental, strings(&["B;skip=C"]));
+    assert_eq!(c.skip, strings(&["A"]));
+    assert!(c.error);
+
+    // A part without `=` is refused, naming it.
+    let (_, _, reason) = parse_err("# check=experimental\nFROM a\n");
+    assert_eq!(
+        reason,
+        "failed to parse check options: invalid check option \"experimental\""
+    );
+}
+
 #[test]
 fn directive_scanning_stops_at_comment_blank_line_or_unknown_directive() {
     // An unknown directive is a comment and ends the scan: the escape below is ignored.
@@ -1661,6 +1708,59 @@ fn evaluation_state_is_inherited_and_quotes_suppress_expansion() {
     let (line, reason) = eval_err(&parse("FROM a\nWORKDIR $NOTHING\n"), 0, &BTreeMap::new());
     assert_eq!(line, 2);
     assert!(reason.contains("cannot normalize nothing"), "{reason}");
+}
+
+/// The evaluator that keeps each stage's end state gives, in any order and with a warm
+/// cache, what a fresh evaluation of each stage gives (a new evaluator that runs the
+/// stage's chain from its root without recording it).
+#[test]
+fn evaluator_with_kept_parent_states_matches_fresh_evaluations() {
+    let mut text = String::from("ARG G=g\nFROM scratch AS s0\nARG G\nENV E0=$G\nWORKDIR /w0\n");
+    for i in 1..40 {
+        // A chain, with a branch every fifth stage back to an earlier one and a stage name
+        // used twice (a later FROM refers to the last earlier stage of that name).
+        let parent = if i % 5 == 0 { i / 2 } else { i - 1 };
+        text.push_str(&format!(
+            "FROM s{parent} AS s{i}\nARG A{i}=$E{parent}-{i}\nENV E{i}=${{A{i}}}x\nWORKDIR w{i}\nRUN echo $E{i}\n"
+        ));
+    }
+    text.push_str("FROM s39 AS s1\nUSER u\nFROM s1\nCOPY --from=s1 /a /b\n");
+    let df = parse(&text);
+    let build_args = args(&[("G", "v"), ("A7", "seven")]);
+    let fresh: Vec<_> = (0..df.stages().len())
+        .map(|s| df.evaluate(s, &build_args).unwrap())
+        .collect();
+    let mut orders: Vec<Vec<usize>> = vec![
+        (0..df.stages().len()).collect(),
+        (0..df.stages().len()).rev().collect(),
+    ];
+    orders.push(
+        (0..df.stages().len())
+            .map(|i| (i * 17) % df.stages().len())
+            .collect(),
+    );
+    for order in orders {
+        let mut ev = df.evaluator(&build_args).unwrap();
+        for s in order {
+            assert_eq!(ev.evaluate(s).unwrap(), fresh[s], "stage {s}");
+        }
+    }
+    // Spot checks worked out by hand: s7's ARG takes the build argument, s8 sees it through E7.
+    let s8 = &fresh[8].steps;
+    assert_eq!(
+        s8[1].kind,
+        InstructionKind::Env(owned(&[("E8", "sevenx-8x")]))
+    );
+    // s8's chain is 0, 1, 2, 5 (built on s2), 6, 7.
+    assert_eq!(s8[2].workdir, "/w0/w1/w2/w5/w6/w7");
+    assert_eq!(s8[3].workdir, "/w0/w1/w2/w5/w6/w7/w8");
+    assert_eq!(
+        fresh[0].steps[1].kind,
+        InstructionKind::Env(owned(&[("E0", "v")]))
+    );
+    // The last stage is built on the second `s1` (stage 40), whose USER it inherits.
+    assert_eq!(fresh[41].base, BaseRef::Stage(40));
+    assert_eq!(fresh[41].steps[0].user.as_deref(), Some("u"));
 }
 
 // ------------------------------------------------------- real Dockerfiles
