@@ -233,7 +233,6 @@ impl Default for LayerOptions {
 }
 
 /// Read one layer blob. `progress` receives the count of blob bytes as they are read.
-#[cfg(any(test, feature = "testkit"))]
 pub(crate) fn read_layer(
     reader: impl Read,
     progress: Option<Arc<AtomicU64>>,
