@@ -32,7 +32,7 @@
 //! `LAYERSCOPE_REQUIRE_BUILDAH=1`.
 #![cfg(unix)]
 
-use layerscope::{BuildContext, Dockerfile};
+use layerscope::Dockerfile;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -43,7 +43,10 @@ use std::time::Instant;
 #[path = "support/scenarios.rs"]
 mod scenarios;
 
-use scenarios::{BASE, SCENARIOS, Scenario, apply, judge, named_owner, predict, table, write_file};
+use scenarios::{
+    BASE, SCENARIOS, Scenario, apply, judge, named_owner, predict, split_build_dir, split_edit,
+    split_proposal, table, write_file,
+};
 
 // ------------------------------------------------------------------------------- buildah
 
@@ -479,62 +482,13 @@ fn buildah_cache_hits_match_the_simulator() {
 /// Issue 5's check: the Dockerfile `layerscope recommend` proposes for a `COPY . .` before
 /// the install, built with buildah, really re-runs fewer steps after a source edit.
 fn proposed_dockerfile_rebuilds_less(buildah: &Buildah, work: &Path) -> Result<(), String> {
-    let original = "FROM localhost/ls-base\n\
-                    WORKDIR /app\n\
-                    COPY . .\n\
-                    RUN sh tools/install.sh\n\
-                    CMD [\"sh\"]\n";
-    let files = [
-        (
-            "package.json",
-            "{\"dependencies\": {\"left-pad\": \"1.3.0\"}}",
-        ),
-        (
-            "tools/install.sh",
-            "mkdir -p node_modules && cp package.json node_modules/.installed",
-        ),
-        ("src/app.js", "one"),
-        ("src/util.js", "two"),
-    ];
-    let ctx_dir = work.join("split-context");
-    for (rel, content) in files {
-        write_file(&ctx_dir, "split", rel, content);
-    }
-    let df = Dockerfile::parse_named(original, "Dockerfile").map_err(|e| e.to_string())?;
-    let ctx = BuildContext::open(&ctx_dir, None).map_err(|e| e.to_string())?;
-    let mut input = layerscope::RecommendInput::default();
-    input.dockerfile = Some(&df);
-    input.dockerfile_text = Some(original);
-    input.context = Some(&ctx);
-    let recs = layerscope::recommend(&input).map_err(|e| e.to_string())?;
-    if !recs
-        .recommendations
-        .iter()
-        .any(|f| f.code == "split-dependency-copy")
-    {
-        return Err(format!(
-            "no split-dependency-copy finding: {:?}",
-            recs.recommendations
-        ));
-    }
-    let proposed = recs.proposed_dockerfile.ok_or("no proposed Dockerfile")?;
+    let (ctx_dir, original, proposed) = split_proposal(work)?;
     let mut reran = Vec::new();
     for (name, text) in [("original", original), ("proposed", proposed.as_str())] {
-        let dir = work.join(format!("split-{name}"));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let copy = Command::new("cp")
-            .arg("-a")
-            .arg(format!("{}/.", ctx_dir.display()))
-            .arg(&dir)
-            .status();
-        if !copy.is_ok_and(|s| s.success()) {
-            return Err("cp -a failed".into());
-        }
-        fs::write(dir.join("Dockerfile"), text).map_err(|e| e.to_string())?;
+        let dir = split_build_dir(work, &ctx_dir, name, text)?;
         let tag = format!("localhost/ls-split-{name}");
         buildah.bud(&dir, &tag, &BTreeMap::new())?;
-        write_file(&dir, "split", "src/app.js", "edited");
+        split_edit(&dir);
         let out = buildah.bud(&dir, &tag, &BTreeMap::new())?;
         let steps = parse_steps(&out)?;
         let n = steps.iter().filter(|s| s.step > 1 && !s.cached).count();

@@ -5,10 +5,11 @@
 //! Builds use Debian's client explicitly: `DOCKER_BUILDKIT=1 /usr/bin/docker build
 //! --network=none --progress=plain`. For each case the test applies one change, builds again,
 //! and reads which steps BuildKit executed. `--progress=plain` prints one vertex per
-//! filesystem step (BuildKit's dockerfile2llb numbers them `[stage k/n]`: `FROM` is 1, then
-//! every `RUN`, `COPY`, `ADD` and `WORKDIR` in order; `ENV`, `ARG`, `LABEL`, `USER`,
-//! `EXPOSE`, `CMD` make no vertex), then `#N CACHED` for a cache hit or `#N DONE` for a step
-//! it ran:
+//! filesystem step, numbered `[stage k/n]` by BuildKit's Dockerfile frontend
+//! (moby/buildkit `frontend/dockerfile/dockerfile2llb`; as observed with Engine 20.10.24:
+//! `FROM` is 1, then every `RUN`, `COPY`, `ADD` and `WORKDIR` in order; `ENV`, `ARG`, `LABEL`,
+//! `USER`, `EXPOSE`, `CMD` make no vertex), then `#N CACHED` for a cache hit or `#N DONE` for
+//! a step it ran:
 //!
 //! ```text
 //! #7 [builder 3/4] COPY a.txt ./       (stage named by `AS`, else `stage-<index>`; no name
@@ -39,7 +40,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 mod scenarios;
 
 use scenarios::{
-    BASE, Kind, Prediction, SCENARIOS, Scenario, apply, judge, predict, table, write_file,
+    BASE, Kind, Prediction, SCENARIOS, Scenario, apply, judge, predict, split_build_dir,
+    split_edit, split_proposal, table, write_file,
 };
 
 /// The busybox base image, loaded into the daemon by scripts/test.sh (and here when missing).
@@ -242,8 +244,7 @@ fn parse_progress(out: &str) -> Result<Vec<Vertex>, String> {
     Ok(out)
 }
 
-/// Instructions BuildKit gives a vertex (dockerfile2llb's `dispatch`: the ones that change
-/// the filesystem).
+/// Instructions BuildKit gives a vertex: the ones that change the filesystem.
 fn makes_vertex(keyword: &str) -> bool {
     ["RUN", "COPY", "ADD", "WORKDIR"]
         .iter()
@@ -562,6 +563,9 @@ fn buildkit_cache_hits_match_the_simulator() {
             failures.push(format!("{}: {e}", sc.name));
         }
     }
+    if let Err(e) = proposed_dockerfile_rebuilds_less(&docker, &work) {
+        failures.push(format!("split-dependency-copy rewrite: {e}"));
+    }
     eprintln!(
         "  bytes per change: layerscope's layers = rebuilt / re-pushed bytes | the layers \
          BuildKit replaced = their bytes before -> after the change"
@@ -593,4 +597,57 @@ fn buildkit_cache_hits_match_the_simulator() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// The buildah tier's `split-dependency-copy` check on BuildKit: the proposed Dockerfile runs
+/// fewer steps after a source edit, and for both Dockerfiles the steps BuildKit ran are the
+/// ones the simulator predicts (filesystem steps).
+fn proposed_dockerfile_rebuilds_less(docker: &Docker, work: &Path) -> Result<(), String> {
+    let (ctx_dir, original, proposed) = split_proposal(work)?;
+    let mut ran = Vec::new();
+    for (name, text) in [("original", original), ("proposed", proposed.as_str())] {
+        let dir = split_build_dir(work, &ctx_dir, name, text)?;
+        let old = work.join(format!("split-{name}-old"));
+        let tag = format!("localhost/ls-bk-split-{name}");
+        docker.build(&dir, &tag, &BTreeMap::new())?;
+        let cp = Command::new("cp").arg("-a").arg(&dir).arg(&old).status();
+        if !cp.is_ok_and(|s| s.success()) {
+            return Err("cp -a failed".into());
+        }
+        split_edit(&dir);
+        let out = docker.build(&dir, &tag, &BTreeMap::new())?;
+        let df = Dockerfile::parse_named(text, "Dockerfile").map_err(|e| e.to_string())?;
+        let observed = map_vertices(&df, &parse_progress(&out)?)?;
+        let reran: BTreeSet<usize> = observed
+            .cached
+            .iter()
+            .filter(|(_, c)| !**c)
+            .map(|(l, _)| *l)
+            .collect();
+        let p = predict(
+            &dir,
+            &old,
+            scenarios::Edit::Write("src/app.js", "edited"),
+            &BTreeMap::new(),
+            None,
+        )?;
+        let predicted: BTreeSet<usize> = p.all.intersection(&vertex_lines(&df)).copied().collect();
+        eprintln!(
+            "  split-dependency-copy: {name} Dockerfile: BuildKit ran {reran:?} of {} steps \
+             after a source edit, layerscope predicts {predicted:?}",
+            observed.cached.len()
+        );
+        if predicted != reran {
+            return Err(format!(
+                "{name}: layerscope predicts {predicted:?}, BuildKit ran {reran:?}\n{out}"
+            ));
+        }
+        ran.push(reran.len());
+    }
+    match ran.as_slice() {
+        [before, after] if after < before => Ok(()),
+        _ => Err(format!(
+            "steps run (original, proposed) = {ran:?}; the proposal must run fewer\n{proposed}"
+        )),
+    }
 }

@@ -79,3 +79,71 @@ fn an_unselected_file_changes_nothing_in_the_chain() {
     let (lines, _) = simulate(&chain_dockerfile(800), Change::path("other.txt"));
     assert!(lines.is_empty());
 }
+
+/// What rebuilds for sure and what only if a re-run step's output differs. Layer costs are
+/// given per step (`with_step_costs`): the final stage's three COPY layers cost 100, 10 and
+/// 1 bytes (50, 5 and 1 compressed).
+#[test]
+fn certain_and_conditional_bytes_are_told_apart() {
+    let text = "FROM scratch AS build\nCOPY src/ /src/\nRUN build\n\
+                FROM scratch\nCOPY app.txt /app.txt\nCOPY --from=build /out /out\nCOPY conf /conf\n";
+    let dir = tempfile::tempdir().unwrap();
+    for (p, c) in [("src/a.c", "int x;"), ("app.txt", "v1"), ("conf", "c")] {
+        let path = dir.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, c).unwrap();
+    }
+    let df = Dockerfile::parse_named(text, "Dockerfile").unwrap();
+    let ctx = BuildContext::open(dir.path(), None).unwrap();
+    let sim = Simulator::new(&df, &ctx, None, None, BTreeMap::new())
+        .unwrap()
+        .with_step_costs(&[((1, 0), (100, 50)), ((1, 1), (10, 5)), ((1, 2), (1, 1))]);
+    let paths = |ps: &[&str]| Change::Paths {
+        label: ps.join(","),
+        changes: ps
+            .iter()
+            .map(|p| layerscope::ContextChange {
+                path: p.to_string(),
+                kind: layerscope::ContextChangeKind::ContentChanged,
+            })
+            .collect(),
+    };
+    // src/a.c: the build stage's COPY and RUN rebuild for sure (no layer of the image);
+    // line 6 reads the re-run RUN's output and line 7 follows it: both only if /out differs.
+    let out = sim.simulate(&paths(&["src/a.c"])).unwrap();
+    let flags: Vec<(usize, bool)> = out
+        .rebuilt_steps
+        .iter()
+        .map(|s| (s.line, s.conditional))
+        .collect();
+    assert_eq!(flags, [(2, false), (3, false), (6, true), (7, true)]);
+    assert_eq!((out.rebuilt_bytes, out.repushed_bytes), (11, 6));
+    assert_eq!(
+        (
+            out.conditional_rebuilt_bytes,
+            out.conditional_repushed_bytes
+        ),
+        (11, 6)
+    );
+    // src/a.c and conf: line 7 now misses on its own input, for sure: only line 6's layer
+    // (10 bytes, 5 compressed) stays conditional.
+    let out = sim.simulate(&paths(&["src/a.c", "conf"])).unwrap();
+    assert_eq!((out.rebuilt_bytes, out.repushed_bytes), (11, 6));
+    assert_eq!(
+        (
+            out.conditional_rebuilt_bytes,
+            out.conditional_repushed_bytes
+        ),
+        (10, 5)
+    );
+    // app.txt and src/a.c: line 5 misses for sure and the chain after it is certain.
+    let out = sim.simulate(&paths(&["app.txt", "src/a.c"])).unwrap();
+    assert_eq!((out.rebuilt_bytes, out.repushed_bytes), (111, 56));
+    assert_eq!(
+        (
+            out.conditional_rebuilt_bytes,
+            out.conditional_repushed_bytes
+        ),
+        (0, 0)
+    );
+}

@@ -197,7 +197,14 @@ pub(crate) fn run(args: CheckArgs, matches: Option<&ArgMatches>) -> Result<ExitC
         .transpose()?;
     let dockerfile = load_dockerfile(args.dockerfile.as_deref(), &config)?;
     let gate = Gate::new(config)?;
-    let (_image, analysis) = open_and_analyze(&args.image)?;
+    let (_image, mut analysis) = open_and_analyze(&args.image)?;
+    let attribution = match &dockerfile {
+        Some((df, _)) => Some(analysis.attribute(df, &Default::default())?),
+        None => None,
+    };
+    if let Some(a) = &attribution {
+        analysis.adopt_dockerfile_base(a);
+    }
     let mut report = analysis.report();
     // Recommendations (with the Dockerfile and its directory as the context, when known):
     // the config's [recommendations] table decides which of them fail the gate.
@@ -224,9 +231,7 @@ pub(crate) fn run(args: CheckArgs, matches: Option<&ArgMatches>) -> Result<ExitC
         }
         layerscope_core::recommend(&rec)?.recommendations
     };
-    if let Some((df, _)) = &dockerfile {
-        report.attribution = Some(analysis.attribute(df, &Default::default())?);
-    }
+    report.attribution = attribution;
     report.recommendations = findings.clone();
     let files = analysis.final_files();
     let mut input = GateInput::new(&report)

@@ -452,8 +452,15 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         Some(path) => Some(load_dockerfile(path, args.context.as_deref())?),
         None => None,
     };
-    let (_image, analysis) = open_and_analyze(&args.image)?;
+    let (_image, mut analysis) = open_and_analyze(&args.image)?;
     let build_args: BTreeMap<String, String> = args.with_build_args.iter().cloned().collect();
+    let attribution = match &build {
+        Some((df, _, _)) => Some(analysis.attribute(df, &build_args)?),
+        None => None,
+    };
+    if let Some(a) = &attribution {
+        analysis.adopt_dockerfile_base(a);
+    }
     let mut options = ReportOptions::default().filter(filter);
     let top = match args.format {
         ReportFormat::Json | ReportFormat::Html => args.lists.top,
@@ -470,7 +477,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     input.analysis = Some(&analysis);
     input.build_args = build_args.clone();
     if let Some((df, text, ctx)) = &build {
-        report.attribution = Some(analysis.attribute(df, &build_args)?);
+        report.attribution = attribution;
         input.dockerfile = Some(df);
         input.dockerfile_text = Some(text);
         input.context = Some(ctx);

@@ -485,9 +485,32 @@ fn analyze_with_dockerfile_gives_bytes_per_line() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.contains("1,572,871") || text.contains("1.6 MB"),
-        "{text}"
+    let rows: Vec<String> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("By Dockerfile instruction"))
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with('│'))
+        .skip(1) // the header
+        .map(|l| {
+            l.trim_matches('│')
+                .split_whitespace()
+                .take_while(|w| !["RUN", "COPY"].contains(w))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    // The same figures as `docker images` prints them (SI units, one decimal): line, layer,
+    // size, compressed, wasted.
+    assert_eq!(
+        rows,
+        [
+            "2-6 1 1.6 MB 1.6 MB 1.6 MB",
+            "8 2 22 B 3.6 kB -",
+            "10 3 4 B 4.6 kB -",
+            "12 4 0 B 2.6 kB -",
+            "14 5 1.0 MB 1.1 MB -",
+            "15 6 4 B 4.6 kB -",
+        ]
     );
 }
 

@@ -378,8 +378,17 @@ impl Analysis {
         let mut unmatched = Vec::new();
         let mut notes = Vec::new();
         let mut prev_step: Option<usize> = None;
+        // A squash's layer sits on a history entry of its own (no `created_by`, see
+        // `squash_kind`); it holds the output of every step, shown on the last matched one.
+        let last_matched = matched.iter().flatten().max().copied();
         for (l, entry) in self.alignment.layer_entries.iter().enumerate() {
-            let step = entry.and_then(|h| matched.get(h).copied().flatten());
+            let squash = entry
+                .and_then(|h| self.history.get(h))
+                .and_then(crate::attribution::squash_kind);
+            let step = match entry.and_then(|h| matched.get(h).copied().flatten()) {
+                None if squash.is_some() => last_matched,
+                s => s,
+            };
             let Some(j) = step else {
                 let before_build = match (entry, first_matched) {
                     (Some(h), Some(f)) => *h < f,
@@ -395,6 +404,12 @@ impl Analysis {
             };
             let layer = report.layers.get(l);
             let squashed_lines: Vec<usize> = match steps.get(j) {
+                Some(_) if squash.is_some() => steps
+                    .iter()
+                    .take(j)
+                    .filter(|st| crate::attribution::makes_layer(&st.kind))
+                    .map(|st| st.span.first_line)
+                    .collect(),
                 Some(s) if !crate::attribution::makes_layer(&s.kind) => steps
                     .iter()
                     .enumerate()
@@ -412,6 +427,11 @@ impl Analysis {
                 c.size_bytes += layer.map_or(0, |x| x.size_bytes);
                 c.compressed_size_bytes += layer.map_or(0, |x| x.compressed_size_bytes);
                 c.wasted_bytes_introduced += layer.map_or(0, |x| x.wasted_bytes_introduced);
+                if squash == Some(crate::attribution::Squash::Whole) {
+                    notes.push(format!(
+                        "layer {l} squashes the whole image, the base image's files included: no layer is the base"
+                    ));
+                }
                 if !squashed_lines.is_empty() {
                     notes.push(format!(
                         "layer {l} holds the output of lines {} (a squashed build); its bytes are shown on line {}",
@@ -440,6 +460,29 @@ impl Analysis {
             unmatched_layers: unmatched,
             notes,
         })
+    }
+
+    /// Take the base-image boundary from a Dockerfile attribution: the layers below the first
+    /// instruction of the target's stage chain that made a layer are the base image's. BuildKit
+    /// copies the base image's history into the image without marking where it ends (no
+    /// `FROM <image>` comment as buildah writes), so without a Dockerfile there is no base.
+    /// Kept as is when `--base` / `--base-layers` set it (source `flag`) or when no history
+    /// entry matched an instruction (the Dockerfile is not this image's).
+    pub fn adopt_dockerfile_base(&mut self, attribution: &crate::attribution::Attribution) {
+        let matched = attribution
+            .instructions
+            .iter()
+            .any(|c| c.history_index.is_some() || !c.layers.is_empty());
+        if self.base.1 == "flag" || !matched {
+            return;
+        }
+        let n = attribution
+            .base_layers
+            .iter()
+            .enumerate()
+            .take_while(|(i, l)| i == *l)
+            .count();
+        self.base = (n.min(self.layers.len()), "dockerfile");
     }
 
     /// Set the base-image boundary after the fact (e.g. from a base image's diff_ids).

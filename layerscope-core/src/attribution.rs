@@ -264,6 +264,34 @@ fn match_score(
     if strong { 3 } else { 1 }
 }
 
+/// How a squashed image's layer was made, read from the history entry the squash adds for
+/// it: no `created_by`, a comment naming the images. Observed with Docker Engine 20.10
+/// (experimental daemon, `docker build --squash`; tests/fixtures/buildkit/squashed*/history.json):
+/// BuildKit squashes the whole image, base included, into one layer and writes `create new
+/// from sha256:<id>`; the classic builder squashes the build's own layers onto the base's and
+/// writes `merge sha256:<squashed> to sha256:<base image>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Squash {
+    /// One layer for everything: the base image cannot be told apart.
+    Whole,
+    /// The build's layers squashed into one above the base image's layers.
+    AboveBase,
+}
+
+pub(crate) fn squash_kind(h: &HistoryEntry) -> Option<Squash> {
+    if !h.created_by.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        return None;
+    }
+    let c = h.comment.as_deref()?;
+    if c.starts_with("create new from sha256:") {
+        Some(Squash::Whole)
+    } else if c.starts_with("merge sha256:") && c.contains(" to sha256:") {
+        Some(Squash::AboveBase)
+    } else {
+        None
+    }
+}
+
 /// Does this instruction normally write a layer?
 pub(crate) fn makes_layer(kind: &crate::dockerfile::InstructionKind) -> bool {
     use crate::dockerfile::InstructionKind as K;

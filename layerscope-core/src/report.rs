@@ -154,7 +154,9 @@ pub struct Totals {
 pub struct BaseSplit {
     /// How many bottom layers are the base image.
     pub base_layers: usize,
-    /// How it was decided: `flag`, `base-image`, `history`, `none`.
+    /// How it was decided: `flag` (`--base-layers`, `--base`), `history` (buildah's `FROM`
+    /// comment), `dockerfile` (`-f`: the layers below the first instruction of the build),
+    /// `none`.
     pub source: String,
     /// Sum of `size_bytes` of the user layers.
     pub user_size_bytes: u64,

@@ -122,10 +122,17 @@ pub struct ChangeOutcome {
     pub rebuilt_steps: Vec<RebuiltStep>,
     /// Layers of the final image that are rebuilt.
     pub layers_rebuilt: Vec<usize>,
-    /// Uncompressed bytes of those layers (their `size_bytes`): written again.
+    /// Uncompressed bytes of those layers (their `size_bytes`): written again. Everything
+    /// that may rebuild, the conditional part included.
     pub rebuilt_bytes: u64,
-    /// Compressed bytes of those layers: pushed again.
+    /// Compressed bytes of those layers: pushed again (everything that may be).
     pub repushed_bytes: u64,
+    /// The part of `rebuilt_bytes` made only by conditional steps (see
+    /// [`RebuiltStep::conditional`]): rebuilt only if a re-run step's output differs, so
+    /// `rebuilt_bytes - conditional_rebuilt_bytes` is rebuilt for sure.
+    pub conditional_rebuilt_bytes: u64,
+    /// The part of `repushed_bytes` made only by conditional steps.
+    pub conditional_repushed_bytes: u64,
     /// Steps that rebuild but whose layer is not known in the image (no image given, or
     /// history not matched).
     pub unattributed_steps: usize,
@@ -510,10 +517,21 @@ impl<'a> Simulator<'a> {
                 chain_stages.contains(&r.stage) && r.layers.is_empty() && self.step_makes_layer(r)
             })
             .count();
-        let (rebuilt_bytes, repushed_bytes) = layers_rebuilt.iter().fold((0, 0), |(a, b), l| {
-            let (s, c) = self.layer_sizes.get(*l).copied().unwrap_or((0, 0));
-            (a + s, b + c)
-        });
+        let sizes = |layers: &mut dyn Iterator<Item = &usize>| {
+            layers.fold((0u64, 0u64), |(a, b), l| {
+                let (s, c) = self.layer_sizes.get(*l).copied().unwrap_or((0, 0));
+                (a + s, b + c)
+            })
+        };
+        let (rebuilt_bytes, repushed_bytes) = sizes(&mut layers_rebuilt.iter());
+        // A layer rebuilt by a certain step is certain, whatever else also rebuilds it.
+        let certain: BTreeSet<usize> = rebuilt
+            .iter()
+            .filter(|r| chain_stages.contains(&r.stage) && !r.conditional)
+            .flat_map(|r| r.layers.iter().copied())
+            .collect();
+        let (conditional_rebuilt_bytes, conditional_repushed_bytes) =
+            sizes(&mut layers_rebuilt.iter().filter(|l| !certain.contains(l)));
         Ok(ChangeOutcome {
             path: label,
             paths: path_changes.iter().map(|c| c.path.clone()).collect(),
@@ -522,6 +540,8 @@ impl<'a> Simulator<'a> {
             layers_rebuilt,
             rebuilt_bytes,
             repushed_bytes,
+            conditional_rebuilt_bytes,
+            conditional_repushed_bytes,
             unattributed_steps,
         })
     }

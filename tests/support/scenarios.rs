@@ -15,7 +15,8 @@ use layerscope::{Analysis, BuildContext, Change, Dockerfile, Simulator};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 /// The base image every scenario builds `FROM`: static busybox, passwd and group.
@@ -538,4 +539,78 @@ pub fn table(
         }
     }
     s
+}
+
+/// The `split-dependency-copy` check (both tiers): `layerscope recommend` on a `COPY . .`
+/// before the install proposes a Dockerfile; built by the real builder, it must re-run fewer
+/// steps after a source edit. Writes the context under `work`; returns it, the original
+/// Dockerfile and the proposal.
+pub fn split_proposal(work: &Path) -> Result<(PathBuf, &'static str, String), String> {
+    let original = "FROM localhost/ls-base\n\
+                    WORKDIR /app\n\
+                    COPY . .\n\
+                    RUN sh tools/install.sh\n\
+                    CMD [\"sh\"]\n";
+    let files = [
+        (
+            "package.json",
+            "{\"dependencies\": {\"left-pad\": \"1.3.0\"}}",
+        ),
+        (
+            "tools/install.sh",
+            "mkdir -p node_modules && cp package.json node_modules/.installed",
+        ),
+        ("src/app.js", "one"),
+        ("src/util.js", "two"),
+    ];
+    let ctx_dir = work.join("split-context");
+    for (rel, content) in files {
+        write_file(&ctx_dir, "split", rel, content);
+    }
+    let df = Dockerfile::parse_named(original, "Dockerfile").map_err(|e| e.to_string())?;
+    let ctx = BuildContext::open(&ctx_dir, None).map_err(|e| e.to_string())?;
+    let mut input = layerscope::RecommendInput::default();
+    input.dockerfile = Some(&df);
+    input.dockerfile_text = Some(original);
+    input.context = Some(&ctx);
+    let recs = layerscope::recommend(&input).map_err(|e| e.to_string())?;
+    if !recs
+        .recommendations
+        .iter()
+        .any(|f| f.code == "split-dependency-copy")
+    {
+        return Err(format!(
+            "no split-dependency-copy finding: {:?}",
+            recs.recommendations
+        ));
+    }
+    let proposed = recs.proposed_dockerfile.ok_or("no proposed Dockerfile")?;
+    Ok((ctx_dir, original, proposed))
+}
+
+/// A build directory `split-<name>` with a copy of the context and `text` as its Dockerfile.
+pub fn split_build_dir(
+    work: &Path,
+    ctx_dir: &Path,
+    name: &str,
+    text: &str,
+) -> Result<PathBuf, String> {
+    let dir = work.join(format!("split-{name}"));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let copy = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", ctx_dir.display()))
+        .arg(&dir)
+        .status();
+    if !copy.is_ok_and(|s| s.success()) {
+        return Err("cp -a failed".into());
+    }
+    fs::write(dir.join("Dockerfile"), text).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+/// The source edit both builds get after their first build.
+pub fn split_edit(dir: &Path) {
+    write_file(dir, "split", "src/app.js", "edited");
 }

@@ -135,8 +135,10 @@ pub struct DockerfileView {
     pub steps: Vec<StepView>,
     /// What changed (`simulate`), e.g. `src/main.rs`.
     pub change: Option<String>,
-    /// Bytes of the layers the change rebuilds (`simulate`).
+    /// Bytes of the layers the change rebuilds (`simulate`), the conditional part included.
     pub rebuild_bytes: Option<u64>,
+    /// The part of `rebuild_bytes` rebuilt only if a re-run step's output differs.
+    pub conditional_rebuild_bytes: Option<u64>,
 }
 
 /// One Dockerfile instruction.
@@ -280,18 +282,28 @@ impl Page {
     pub fn dockerfile(mut self, view: DockerfileView) -> Page {
         if let Some(bytes) = view.rebuild_bytes {
             let steps = view.steps.iter().filter(|s| s.rebuilds).count();
+            let conditional = view.conditional_rebuild_bytes.unwrap_or(0);
             self.cards.push(Card {
                 id: "rebuild".into(),
                 label: "Rebuild cost".into(),
                 value: human(bytes),
                 exact_bytes: Some(bytes),
                 detail: format!(
-                    "{steps} of {} steps rebuild{}",
+                    "{steps} of {} steps rebuild{}{}",
                     view.steps.len(),
                     view.change
                         .as_deref()
                         .map(|c| format!(" after a change to {c}"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    if conditional > 0 {
+                        format!(
+                            "; {} for sure, {} more only if a re-run step's output differs",
+                            human(bytes - conditional),
+                            human(conditional)
+                        )
+                    } else {
+                        String::new()
+                    }
                 ),
                 tone: if steps == 0 { Tone::Good } else { Tone::Warn },
                 meter: None,
@@ -784,6 +796,7 @@ mod tests {
                 .collect(),
             change: Some("conf.d/a.conf".into()),
             rebuild_bytes: Some(4),
+            conditional_rebuild_bytes: Some(0),
         };
         let page = Page::analysis(&report, &analysis)
             .unwrap()

@@ -77,6 +77,7 @@ pub fn dockerfile(
             _ => "change".into(),
         }),
         rebuild_bytes: change.map(|c| c.rebuilt_bytes),
+        conditional_rebuild_bytes: change.map(|c| c.conditional_rebuilt_bytes),
     }
 }
 

@@ -522,21 +522,43 @@ pub fn simulate(r: &SimulationReport, with_image: bool, term: Term) -> String {
             let _ = writeln!(out, "{what}: every step stays cached");
             continue;
         }
-        if with_image {
+        // What rebuilds for sure, and what only if a re-run step's output differs (a
+        // builder that gets identical bytes keeps its cache for what reads them).
+        let conditional_steps = c.rebuilt_steps.iter().filter(|s| s.conditional).count();
+        let certain_steps = c.rebuilt_steps.len() - conditional_steps;
+        if with_image && conditional_steps == 0 {
             let _ = writeln!(
                 out,
-                "{what}: {} steps rebuild, {} layers: {} rebuilt ({} bytes), {} pushed again",
-                c.rebuilt_steps.len(),
+                "{what}: {certain_steps} steps rebuild for sure, {} layers: {} rebuilt ({} bytes), {} pushed again",
                 c.layers_rebuilt.len(),
                 human(c.rebuilt_bytes),
                 grouped(c.rebuilt_bytes),
                 human(c.repushed_bytes)
             );
+        } else if with_image {
+            let certain_bytes = c.rebuilt_bytes - c.conditional_rebuilt_bytes;
+            let certain_pushed = c.repushed_bytes - c.conditional_repushed_bytes;
+            let _ = writeln!(
+                out,
+                "{what}: {certain_steps} steps rebuild for sure: {} rebuilt ({} bytes), {} pushed again",
+                human(certain_bytes),
+                grouped(certain_bytes),
+                human(certain_pushed)
+            );
+            let _ = writeln!(
+                out,
+                "  and {conditional_steps} more if a re-run step's output differs: {} more rebuilt ({} bytes), {} more pushed again (at most {} layers, {} rebuilt, {} pushed again)",
+                human(c.conditional_rebuilt_bytes),
+                grouped(c.conditional_rebuilt_bytes),
+                human(c.conditional_repushed_bytes),
+                c.layers_rebuilt.len(),
+                human(c.rebuilt_bytes),
+                human(c.repushed_bytes)
+            );
         } else {
             let _ = writeln!(
                 out,
-                "{what}: {} steps rebuild (give the image for bytes)",
-                c.rebuilt_steps.len()
+                "{what}: {certain_steps} steps rebuild for sure, {conditional_steps} more if a re-run step's output differs (give the image for bytes)"
             );
         }
         let mut t = table(term);

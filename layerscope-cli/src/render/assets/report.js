@@ -1256,7 +1256,8 @@
     df.steps.forEach(function (s, k) { for (var l = s.first_line; l <= s.last_line; l++) stepAt[l] = k; });
     var rebuilding = df.steps.filter(function (s) { return s.rebuilds; }).length;
     var sub = df.rebuild_bytes !== null && df.rebuild_bytes !== undefined
-      ? (df.change ? 'after a change to ' + df.change + ': ' : '') + plural(rebuilding, 'step') + ' rebuild, ' + human(df.rebuild_bytes) + ' of layers'
+      ? (df.change ? 'after a change to ' + df.change + ': ' : '') + plural(rebuilding, 'step') + ' rebuild, ' + human(df.rebuild_bytes) + ' of layers' +
+        (df.conditional_rebuild_bytes ? ' (' + human(df.conditional_rebuild_bytes) + ' of them only if a re-run step\'s output differs)' : '')
       : df.name;
     var p = panel('dockerfile', 'Dockerfile', sub);
     var box = el('div', { class: 'dockerfile', role: 'table', 'aria-label': df.name });
