@@ -744,7 +744,7 @@ fn check_dockerfile(bytes: &[u8]) -> Result<(), String> {
         }
     }
     let ctx = BuildContext::open(empty_context(), None).map_err(|e| e.to_string())?;
-    if let Ok(sim) = Simulator::new(&df, &ctx, None, None, BTreeMap::new()) {
+    if let Ok(sim) = Simulator::new(&df, &ctx, None, BTreeMap::new()) {
         for change in [
             Change::path("a"),
             Change::BuildArg {
@@ -1021,8 +1021,7 @@ fn check_gate(config: layerscope::Result<GateConfig>) -> Result<(), String> {
         Ok(g) => g,
         Err(e) => return error_ok(&e),
     };
-    let report = sample_analysis().report();
-    let outcome = gate.evaluate(&GateInput::new(&report));
+    let outcome = gate.evaluate(&GateInput::new(sample_analysis().figures()));
     serde_json::to_vec(&outcome).map_err(|e| format!("outcome does not serialise: {e}"))?;
     accepted();
     Ok(())

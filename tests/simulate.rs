@@ -28,7 +28,11 @@ fn lines_for(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let sim = Simulator::new(&df, &ctx, None, analysis.as_ref(), args).unwrap();
+    let attribution = analysis.as_ref().map(|a| a.attribute(&df, &args).unwrap());
+    let mut sim = Simulator::new(&df, &ctx, None, args).unwrap();
+    if let (Some(a), Some(attr)) = (&analysis, &attribution) {
+        sim = sim.with_image(a, attr);
+    }
     let out = sim.simulate(&change).unwrap();
     (out.rebuilt_steps.iter().map(|s| s.line).collect(), out)
 }

@@ -19,7 +19,7 @@ fn simulate(text: &str, change: Change) -> (Vec<usize>, layerscope::ChangeOutcom
     std::fs::write(dir.path().join("other.txt"), "o\n").unwrap();
     let df = Dockerfile::parse_named(text, "Dockerfile").unwrap();
     let ctx = BuildContext::open(dir.path(), None).unwrap();
-    let sim = Simulator::new(&df, &ctx, None, None, BTreeMap::new()).unwrap();
+    let sim = Simulator::new(&df, &ctx, None, BTreeMap::new()).unwrap();
     assert_eq!(
         sim.needed_stages(),
         (0..df.stages().len()).collect::<Vec<_>>()
@@ -95,7 +95,7 @@ fn certain_and_conditional_bytes_are_told_apart() {
     }
     let df = Dockerfile::parse_named(text, "Dockerfile").unwrap();
     let ctx = BuildContext::open(dir.path(), None).unwrap();
-    let sim = Simulator::new(&df, &ctx, None, None, BTreeMap::new())
+    let sim = Simulator::new(&df, &ctx, None, BTreeMap::new())
         .unwrap()
         .with_step_costs(&[((1, 0), (100, 50)), ((1, 1), (10, 5)), ((1, 2), (1, 1))]);
     let paths = |ps: &[&str]| Change::Paths {

@@ -1,117 +1,10 @@
-//! History entries <-> layers (image-spec config.md `empty_layer`; A6 of the format notes).
+//! Dockerfile attribution: the config history matched to the instructions of a Dockerfile,
+//! so that each layer (and its bytes) is traced to the line that made it.
 
+use crate::analysis::Analysis;
+use crate::error::Result;
 use crate::source::HistoryEntry;
-
-/// How the history lined up with the layers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct HistoryAlignment {
-    /// For each layer, the index of its history entry (if any).
-    pub layer_entries: Vec<Option<usize>>,
-    /// True when the history had as many non-empty entries as there are layers.
-    pub regular: bool,
-    /// A sentence describing any irregularity.
-    pub note: Option<String>,
-}
-
-/// Align history to layers: each entry with `empty_layer != true` takes the next layer.
-/// When the counts disagree, align from the top (BuildKit pads or marks extra entries at the
-/// bottom) and flag it.
-pub fn align_history(history: &[HistoryEntry], layer_count: usize) -> HistoryAlignment {
-    let non_empty: Vec<usize> = history
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| !h.empty_layer)
-        .map(|(i, _)| i)
-        .collect();
-    let mut layer_entries = vec![None; layer_count];
-    if non_empty.len() == layer_count {
-        for (slot, idx) in layer_entries.iter_mut().zip(&non_empty) {
-            *slot = Some(*idx);
-        }
-        return HistoryAlignment {
-            layer_entries,
-            regular: true,
-            note: None,
-        };
-    }
-    for (slot, idx) in layer_entries.iter_mut().rev().zip(non_empty.iter().rev()) {
-        *slot = Some(*idx);
-    }
-    let note = if history.is_empty() {
-        "the config has no history: layers cannot be attributed to instructions".to_string()
-    } else {
-        format!(
-            "the history has {} layer-making entries for {} layers: aligned from the top layer down",
-            non_empty.len(),
-            layer_count
-        )
-    };
-    HistoryAlignment {
-        layer_entries,
-        regular: false,
-        note: Some(note),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn h(empty: bool) -> HistoryEntry {
-        HistoryEntry {
-            empty_layer: empty,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn empty_layer_entries_take_no_layer() {
-        let a = align_history(&[h(false), h(true), h(false), h(true)], 2);
-        assert_eq!(a.layer_entries, vec![Some(0), Some(2)]);
-        assert!(a.regular);
-    }
-
-    #[test]
-    fn created_by_styles() {
-        let p = |s: &str| {
-            let h = parse_created_by(s);
-            (h.keyword, h.text)
-        };
-        let r = |k: &str, t: &str| (k.to_string(), t.to_string());
-        assert_eq!(
-            p("RUN /bin/sh -c apt-get update # buildkit"),
-            r("RUN", "apt-get update")
-        );
-        assert_eq!(
-            p("RUN |2 A=1 B=2 /bin/sh -c make all # buildkit"),
-            r("RUN", "make all")
-        );
-        assert_eq!(p("COPY . /app # buildkit"), r("COPY", ". /app"));
-        assert_eq!(p("WORKDIR /app"), r("WORKDIR", "/app"));
-        assert_eq!(
-            p("/bin/sh -c #(nop) COPY dir:abc in /app "),
-            r("COPY", "dir:abc in /app")
-        );
-        assert_eq!(
-            p("|1 APP_VERSION=1.2.3 /bin/sh -c chmod 0755 /x"),
-            r("RUN", "chmod 0755 /x")
-        );
-        assert_eq!(p("/bin/sh -c echo hi"), r("RUN", "echo hi"));
-        assert_eq!(p("RUN echo kaniko"), r("RUN", "echo kaniko"));
-        assert_eq!(p("COPY a.txt /b"), r("COPY", "a.txt /b"));
-        assert_eq!(p("|bad"), r("RUN", "|bad"));
-    }
-
-    #[test]
-    fn short_history_aligns_from_the_top() {
-        let a = align_history(&[h(false)], 3);
-        assert_eq!(a.layer_entries, vec![None, None, Some(0)]);
-        assert!(!a.regular);
-        let a = align_history(&[h(false), h(false), h(false)], 2);
-        assert_eq!(a.layer_entries, vec![Some(1), Some(2)]);
-        assert!(align_history(&[], 1).note.is_some());
-    }
-}
+use std::collections::BTreeMap;
 
 /// A history `created_by` reduced to an instruction keyword and its argument text, for every
 /// builder's style (C4 of the format notes):
@@ -455,4 +348,194 @@ pub(crate) fn match_history(
         }
     }
     out
+}
+
+impl Analysis {
+    /// Attribute layers and bytes to the instructions of `dockerfile` (its last stage, and the
+    /// stages it builds on) by matching the config history to the instructions, for every
+    /// builder's history style.
+    ///
+    /// # Errors
+    /// An expansion error while evaluating the Dockerfile with `build_args`.
+    pub fn attribute(
+        &self,
+        dockerfile: &crate::dockerfile::Dockerfile,
+        build_args: &BTreeMap<String, String>,
+    ) -> Result<Attribution> {
+        let target = dockerfile.stages().len().saturating_sub(1);
+        let steps = chain_steps(dockerfile, target, build_args)?;
+        let first = self.first_own_history().unwrap_or(0);
+        let (history, alignment) = self.history();
+        let matched = match_history(history, first, &steps);
+        let figures = self.figures();
+        let mut costs: Vec<InstructionCost> = steps
+            .iter()
+            .map(|s| InstructionCost {
+                stage: s.stage,
+                stage_name: s.stage_name.clone(),
+                index: s.index,
+                line: s.span.first_line,
+                last_line: s.span.last_line,
+                instruction: s.original.clone(),
+                history_index: None,
+                layers: Vec::new(),
+                size_bytes: 0,
+                compressed_size_bytes: 0,
+                wasted_bytes_introduced: 0,
+                squashed: false,
+                squashed_lines: Vec::new(),
+            })
+            .collect();
+        for (h, m) in matched.iter().enumerate() {
+            if let Some(j) = m
+                && let Some(c) = costs.get_mut(*j)
+            {
+                c.history_index = Some(h);
+            }
+        }
+        let first_matched = matched.iter().position(Option::is_some);
+        let mut base_layers = Vec::new();
+        let mut unmatched = Vec::new();
+        let mut notes = Vec::new();
+        let mut prev_step: Option<usize> = None;
+        // A squash's layer sits on a history entry of its own (no `created_by`, see
+        // `squash_kind`); it holds the output of every step, shown on the last matched one.
+        let last_matched = matched.iter().flatten().max().copied();
+        for (l, entry) in alignment.layer_entries.iter().enumerate() {
+            let squash = entry.and_then(|h| history.get(h)).and_then(squash_kind);
+            let step = match entry.and_then(|h| matched.get(h).copied().flatten()) {
+                None if squash.is_some() => last_matched,
+                s => s,
+            };
+            let Some(j) = step else {
+                let before_build = match (entry, first_matched) {
+                    (Some(h), Some(f)) => *h < f,
+                    (None, Some(_)) => prev_step.is_none(),
+                    _ => l < self.base_layers(),
+                };
+                if before_build {
+                    base_layers.push(l)
+                } else {
+                    unmatched.push(l)
+                }
+                continue;
+            };
+            let layer = figures.layers.get(l);
+            let squashed_lines: Vec<usize> = match steps.get(j) {
+                Some(_) if squash.is_some() => steps
+                    .iter()
+                    .take(j)
+                    .filter(|st| makes_layer(&st.kind))
+                    .map(|st| st.span.first_line)
+                    .collect(),
+                Some(s) if !makes_layer(&s.kind) => steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, st)| {
+                        prev_step.is_none_or(|p| *k > p) && *k < j && makes_layer(&st.kind)
+                    })
+                    .map(|(_, st)| st.span.first_line)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if let Some(c) = costs.get_mut(j) {
+                c.layers.push(l);
+                c.size_bytes += layer.map_or(0, |x| x.size_bytes);
+                c.compressed_size_bytes += layer.map_or(0, |x| x.compressed_size_bytes);
+                c.wasted_bytes_introduced += layer.map_or(0, |x| x.wasted_bytes_introduced);
+                if squash == Some(Squash::Whole) {
+                    notes.push(format!(
+                        "layer {l} squashes the whole image, the base image's files included: no layer is the base"
+                    ));
+                }
+                if !squashed_lines.is_empty() {
+                    notes.push(format!(
+                        "layer {l} holds the output of lines {} (a squashed build); its bytes are shown on line {}",
+                        squashed_lines.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
+                        c.line
+                    ));
+                    c.squashed = true;
+                    c.squashed_lines = squashed_lines;
+                }
+            }
+            prev_step = Some(j);
+        }
+        if !unmatched.is_empty() {
+            notes.push(format!(
+                "layers {:?} could not be matched to an instruction of {}: is it the Dockerfile this image was built from?",
+                unmatched,
+                dockerfile.file_name()
+            ));
+        }
+        costs.retain(|c| c.history_index.is_some() || !c.layers.is_empty());
+        Ok(Attribution {
+            dockerfile: dockerfile.file_name().to_string(),
+            target_stage: target,
+            instructions: costs,
+            base_layers,
+            unmatched_layers: unmatched,
+            notes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::align_history;
+
+    fn h(empty: bool) -> HistoryEntry {
+        HistoryEntry {
+            empty_layer: empty,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn empty_layer_entries_take_no_layer() {
+        let a = align_history(&[h(false), h(true), h(false), h(true)], 2);
+        assert_eq!(a.layer_entries, vec![Some(0), Some(2)]);
+        assert!(a.regular);
+    }
+
+    #[test]
+    fn created_by_styles() {
+        let p = |s: &str| {
+            let h = parse_created_by(s);
+            (h.keyword, h.text)
+        };
+        let r = |k: &str, t: &str| (k.to_string(), t.to_string());
+        assert_eq!(
+            p("RUN /bin/sh -c apt-get update # buildkit"),
+            r("RUN", "apt-get update")
+        );
+        assert_eq!(
+            p("RUN |2 A=1 B=2 /bin/sh -c make all # buildkit"),
+            r("RUN", "make all")
+        );
+        assert_eq!(p("COPY . /app # buildkit"), r("COPY", ". /app"));
+        assert_eq!(p("WORKDIR /app"), r("WORKDIR", "/app"));
+        assert_eq!(
+            p("/bin/sh -c #(nop) COPY dir:abc in /app "),
+            r("COPY", "dir:abc in /app")
+        );
+        assert_eq!(
+            p("|1 APP_VERSION=1.2.3 /bin/sh -c chmod 0755 /x"),
+            r("RUN", "chmod 0755 /x")
+        );
+        assert_eq!(p("/bin/sh -c echo hi"), r("RUN", "echo hi"));
+        assert_eq!(p("RUN echo kaniko"), r("RUN", "echo kaniko"));
+        assert_eq!(p("COPY a.txt /b"), r("COPY", "a.txt /b"));
+        assert_eq!(p("|bad"), r("RUN", "|bad"));
+    }
+
+    #[test]
+    fn short_history_aligns_from_the_top() {
+        let a = align_history(&[h(false)], 3);
+        assert_eq!(a.layer_entries, vec![None, None, Some(0)]);
+        assert!(!a.regular);
+        let a = align_history(&[h(false), h(false), h(false)], 2);
+        assert_eq!(a.layer_entries, vec![Some(1), Some(2)]);
+        assert!(align_history(&[], 1).note.is_some());
+    }
 }

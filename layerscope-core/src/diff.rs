@@ -1,9 +1,10 @@
 //! `layerscope diff A B`: two analysed images compared: shared layers by DiffID, per-layer
 //! and per-file deltas, size deltas, and the push cost of B given A.
 
+use crate::analysis::ImageInfo;
 use crate::analysis::{Analysis, tree_order};
 use crate::layer::EntryKind;
-use crate::report::{ImageInfo, SCHEMA_VERSION};
+use crate::version::SCHEMA_VERSION;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
@@ -95,8 +96,8 @@ fn signed(b: u64, a: u64) -> i64 {
 impl ImageDiff {
     /// Compare image `a` (before) with image `b` (after).
     pub fn compute(a: &Analysis, b: &Analysis) -> ImageDiff {
-        let ra = a.report();
-        let rb = b.report();
+        let ra = a.figures();
+        let rb = b.figures();
         let a_ids: HashSet<&str> = ra.layers.iter().map(|l| l.diff_id.as_str()).collect();
         let shared_layers = rb
             .layers

@@ -104,6 +104,20 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A base image whose layers are not the bottom layers of the image.
+    #[error(
+        "--base {base}: its {base_layers} layers are not the bottom of {image} (only {matching} match)"
+    )]
+    BaseMismatch {
+        /// The base image.
+        base: PathBuf,
+        /// The image.
+        image: PathBuf,
+        /// How many layers the base image has.
+        base_layers: usize,
+        /// How many bottom layers the two share.
+        matching: usize,
+    },
     /// A build-context problem (unreadable directory, bad `.dockerignore`, git failure).
     #[error("{path}: {reason}")]
     Context {

@@ -1,5 +1,5 @@
-//! The CI gate: rules from a config file, measured on a report (and, against a baseline
-//! report, on what changed) -> a [`GateOutcome`]. Threshold breaches are data, never errors:
+//! The CI gate: rules from a config file, measured on an image's figures (and, against a
+//! baseline report, on what changed) -> a [`GateOutcome`]. Threshold breaches are data, never errors:
 //! every configured rule comes back with its status, threshold, measured value, message and,
 //! where it applies, the offending paths, layers and Dockerfile lines.
 //!
@@ -9,12 +9,11 @@
 //! # fn main() -> layerscope_core::Result<()> {
 //! let image = Image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo/image.tar"))?;
 //! let analysis = Analysis::run(&image, &AnalysisOptions::default())?;
-//! let report = analysis.report();
 //! let config = GateConfig::from_toml(
 //!     "[rules]\nmax-size = \"10MB\"\nlowest-efficiency = 0.9\n",
 //!     ".layerscope.toml",
 //! )?;
-//! let outcome = Gate::new(config)?.evaluate(&GateInput::new(&report));
+//! let outcome = Gate::new(config)?.evaluate(&GateInput::new(analysis.figures()));
 //! assert!(!outcome.passed()); // 65.8 % efficient
 //! assert_eq!(outcome.rules[0].id, "lowest-efficiency");
 //! # Ok(())
@@ -39,16 +38,14 @@ pub use config::{
     Rules, Setting,
 };
 
+use crate::analysis::{FileRecord, ImageFigures, WasteItem};
+use crate::attribution::Attribution;
 use crate::dockerfile::Dockerfile;
 use crate::error::{Error, Result};
 use crate::recommend::{Finding, Severity};
-use crate::report::{FileRecord, Report, WasteItem};
 use crate::tree::WasteKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
-
-/// Version of the `check --format json` layout ([`CheckReport`]).
-pub const CHECK_SCHEMA_VERSION: u32 = 1;
 
 /// How many offenders a rule lists (the rest are counted in `offenders_omitted`).
 const MAX_OFFENDERS: usize = 20;
@@ -350,34 +347,11 @@ impl GateOutcome {
     }
 }
 
-/// The JSON of `check --format json`: the outcome, and the full analyze report so that the
-/// file can serve as the next run's baseline.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct CheckReport<'a> {
-    /// [`CHECK_SCHEMA_VERSION`].
-    pub schema_version: u32,
-    /// The gate's outcome.
-    pub gate: &'a GateOutcome,
-    /// The analyze report.
-    pub report: &'a Report,
-}
-
-impl<'a> CheckReport<'a> {
-    /// Pair an outcome with its report.
-    pub fn new(gate: &'a GateOutcome, report: &'a Report) -> CheckReport<'a> {
-        CheckReport {
-            schema_version: CHECK_SCHEMA_VERSION,
-            gate,
-            report,
-        }
-    }
-}
-
-/// What a gate run looks at. Only the report is required.
+/// What a gate run looks at. Only the image's figures are required.
 #[derive(Debug, Clone, Copy)]
 pub struct GateInput<'a> {
-    report: &'a Report,
+    report: &'a ImageFigures,
+    attribution: Option<&'a Attribution>,
     final_files: &'a [FileRecord],
     baseline: Option<&'a Baseline>,
     dockerfile: Option<&'a Dockerfile>,
@@ -385,10 +359,11 @@ pub struct GateInput<'a> {
 }
 
 impl<'a> GateInput<'a> {
-    /// A report built with every waste item ([`crate::Analysis::report`]).
-    pub fn new(report: &'a Report) -> GateInput<'a> {
+    /// The image's figures ([`crate::Analysis::figures`]).
+    pub fn new(figures: &'a ImageFigures) -> GateInput<'a> {
         GateInput {
-            report,
+            report: figures,
+            attribution: None,
             final_files: &[],
             baseline: None,
             dockerfile: None,
@@ -409,6 +384,12 @@ impl<'a> GateInput<'a> {
     /// per-instruction rules.
     pub fn dockerfile(mut self, dockerfile: &'a Dockerfile) -> Self {
         self.dockerfile = Some(dockerfile);
+        self
+    }
+    /// The image's layers matched to the Dockerfile ([`crate::Analysis::attribute`]): places
+    /// layers on lines (without it, layers are placed by searching the Dockerfile's text).
+    pub fn attribution(mut self, attribution: &'a Attribution) -> Self {
+        self.attribution = Some(attribution);
         self
     }
     /// Recommendations to apply the `[recommendations]` table to.
@@ -575,11 +556,6 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                 .then(|| user_wasted_bytes as f64 / report.base.user_size_bytes as f64),
         };
         let mut notes = Vec::new();
-        if let Some(f) = &report.filter {
-            notes.push(format!(
-                "the report's waste list is filtered ({f}): waste rules see only those items"
-            ));
-        }
         let (lines, image_line) = match input.dockerfile {
             Some(df) => {
                 let layers: Vec<(Option<&str>, bool)> = report
@@ -589,7 +565,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                     .collect();
                 // The image's own history matched to the Dockerfile (attribution) when the
                 // report carries it; the text search otherwise.
-                let lines = match &report.attribution {
+                let lines = match input.attribution {
                     Some(a) => (0..report.layers.len())
                         .map(|l| {
                             a.instructions

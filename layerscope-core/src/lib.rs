@@ -35,6 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 
+// Modules in the order the data flows; each imports only modules listed above it.
 mod analysis;
 mod attribution;
 mod compat;
@@ -47,7 +48,9 @@ mod extract;
 mod filter;
 mod fleet;
 mod gate;
+mod history;
 mod layer;
+mod pipeline;
 mod recommend;
 mod report;
 mod simulate;
@@ -57,9 +60,13 @@ mod source;
 #[doc(hidden)]
 pub mod testkit;
 mod tree;
+mod version;
 
-pub use analysis::{Analysis, AnalysisOptions, ReportOptions};
-pub use attribution::{Attribution, HistoryAlignment, InstructionCost, align_history};
+pub use analysis::{
+    Analysis, AnalysisOptions, BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageFigures,
+    ImageInfo, LayerReport, Totals, WasteItem,
+};
+pub use attribution::{Attribution, InstructionCost};
 pub use compat::{DiveFigures, DiveInefficientFile};
 pub use context::{
     BuildContext, Churn, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind,
@@ -81,19 +88,18 @@ pub use fleet::{
     SummaryDefect, SummarySource,
 };
 pub use gate::{
-    Amount, Baseline, ByteSize, CHECK_SCHEMA_VERSION, CheckReport, Comparison, ConfigFormat,
-    ConfigInfo, Count, Delta, Figures, Gate, GateConfig, GateInput, GateOutcome, MaxWaste,
-    Offender, Percent, Ratio, RecommendationAction, RecommendationResult, RuleResult, RuleStatus,
-    Rules, Setting, SizeChange, Unit, Verdict, WasteEntry, describe_rule,
+    Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures, Gate,
+    GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio, RecommendationAction,
+    RecommendationResult, RuleResult, RuleStatus, Rules, Setting, SizeChange, Unit, Verdict,
+    WasteEntry, describe_rule,
 };
+pub use history::{HistoryAlignment, align_history};
 pub use layer::{Compression, EntryKind};
+pub use pipeline::{Pipeline, PipelineOptions, PipelineParts};
 pub use recommend::{
     CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,
 };
-pub use report::{
-    BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report,
-    SCHEMA_VERSION, ToolInfo, Totals, WasteItem,
-};
+pub use report::{CheckReport, Report, ReportOptions, ToolInfo};
 pub use simulate::{
     Change, ChangeOutcome, ChurnReport, FileChurn, InstructionChurn, MissReason, RebuiltStep,
     SimulationReport, Simulator, StepCost,
@@ -104,3 +110,4 @@ pub use source::{
     RootFs, RuntimeConfig,
 };
 pub use tree::{ChangeKind, WasteKind};
+pub use version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION};

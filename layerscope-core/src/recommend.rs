@@ -4,11 +4,13 @@
 
 use crate::Result;
 use crate::analysis::Analysis;
+use crate::analysis::ImageFigures;
+use crate::attribution::Attribution;
 use crate::context::{BuildContext, Churn, ContextChange, ContextChangeKind, Selection};
 use crate::dockerfile::{BaseRef, CommandForm, Dockerfile, InstructionKind};
-use crate::report::{Report, SCHEMA_VERSION};
 use crate::simulate::{Change, Simulator};
 use crate::tree::WasteKind;
+use crate::version::SCHEMA_VERSION;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -206,9 +208,9 @@ pub struct Recommendations {
 pub struct RecommendInput<'a> {
     /// The analysed image.
     pub analysis: Option<&'a Analysis>,
-    /// Its full report (`Analysis::report()`, unfiltered), when already built: saves
-    /// building it again.
-    pub report: Option<&'a Report>,
+    /// The image's layers matched to the Dockerfile ([`Analysis::attribute`]), when already
+    /// computed: saves computing it again.
+    pub attribution: Option<&'a Attribution>,
     /// The Dockerfile it was built from.
     pub dockerfile: Option<&'a Dockerfile>,
     /// The Dockerfile's text (for rewrites).
@@ -360,18 +362,18 @@ use crate::size::format_size as human;
 /// The Dockerfile cannot be evaluated, or the context cannot be read.
 pub fn recommend(input: &RecommendInput<'_>) -> Result<Recommendations> {
     let mut out: Vec<Finding> = Vec::new();
-    let owned = match (input.report, input.analysis) {
-        (None, Some(a)) => Some(a.report()),
-        _ => None,
-    };
-    let report = input.report.or(owned.as_ref());
-    let attribution = match (input.analysis, input.dockerfile) {
-        (Some(a), Some(df)) => Some(a.attribute(df, &input.build_args)?),
+    let report = input.analysis.map(Analysis::figures);
+    let owned;
+    let attribution = match (input.attribution, input.analysis, input.dockerfile) {
+        (Some(a), _, _) => Some(a),
+        (None, Some(a), Some(df)) => {
+            owned = a.attribute(df, &input.build_args)?;
+            Some(&owned)
+        }
         _ => None,
     };
     let line_of_layer = |l: usize| -> Option<usize> {
-        attribution
-            .as_ref()?
+        attribution?
             .instructions
             .iter()
             .find(|c| c.layers.contains(&l))
@@ -384,13 +386,14 @@ pub fn recommend(input: &RecommendInput<'_>) -> Result<Recommendations> {
     if let Some(df) = input.dockerfile {
         dockerfile_findings(df, report, &mut out);
         if let (Some(ctx), Some(text)) = (input.context, input.dockerfile_text) {
-            if let Some((f, rewritten)) = split_dependency_copy(input, df, ctx, text)? {
+            if let Some((f, rewritten)) = split_dependency_copy(input, attribution, df, ctx, text)?
+            {
                 out.push(f);
                 proposed = Some(rewritten);
             }
-            out.extend(use_copy_link(input, df, ctx)?);
+            out.extend(use_copy_link(input, attribution, df, ctx)?);
             if let Some(churn) = input.churn {
-                out.extend(reorder_for_cache(input, df, ctx, text, churn)?);
+                out.extend(reorder_for_cache(input, attribution, df, ctx, text, churn)?);
             }
         }
         // use-cache-mount: a package-manager RUN whose layer keeps a cache.
@@ -454,7 +457,7 @@ pub fn recommend(input: &RecommendInput<'_>) -> Result<Recommendations> {
 
 fn image_findings(
     a: &Analysis,
-    r: &Report,
+    r: &ImageFigures,
     line_of_layer: &dyn Fn(usize) -> Option<usize>,
     out: &mut Vec<Finding>,
 ) {
@@ -661,7 +664,7 @@ fn is_public_registry(image: &str) -> bool {
     ) || first.ends_with(".gcr.io")
 }
 
-fn dockerfile_findings(df: &Dockerfile, report: Option<&Report>, out: &mut Vec<Finding>) {
+fn dockerfile_findings(df: &Dockerfile, report: Option<&ImageFigures>, out: &mut Vec<Finding>) {
     for stage in df.stages() {
         // Base images.
         if let Some(BaseRef::Image(name)) = stage.base_ref() {
@@ -785,6 +788,20 @@ fn dockerfile_findings(df: &Dockerfile, report: Option<&Report>, out: &mut Vec<F
             format!("add EXPOSE {}", missing.join(" ")),
         ));
     }
+}
+
+/// The Dockerfile as given, its steps costed with the image's layers when there is one.
+fn original_simulator<'s>(
+    input: &RecommendInput<'_>,
+    attribution: Option<&Attribution>,
+    df: &'s Dockerfile,
+    ctx: &'s BuildContext,
+) -> Result<Simulator<'s>> {
+    let sim = Simulator::new(df, ctx, None, input.build_args.clone())?;
+    Ok(match (input.analysis, attribution) {
+        (Some(a), Some(attr)) => sim.with_image(a, attr),
+        _ => sim,
+    })
 }
 
 /// The (stage, index) of each step, with the layer cost the image gives it.
@@ -919,8 +936,8 @@ fn simulate_rewrite(
             }
         }
     }
-    let sim = Simulator::new(rewritten, ctx, None, None, input.build_args.clone())?
-        .with_step_costs(&costs);
+    let sim =
+        Simulator::new(rewritten, ctx, None, input.build_args.clone())?.with_step_costs(&costs);
     mean_cost(&sim, changes)
 }
 
@@ -939,6 +956,7 @@ fn run_text(kind: &InstructionKind) -> String {
 /// the rest. The rewrite is simulated.
 fn split_dependency_copy(
     input: &RecommendInput<'_>,
+    attribution: Option<&Attribution>,
     df: &Dockerfile,
     ctx: &BuildContext,
     text: &str,
@@ -1093,7 +1111,7 @@ fn split_dependency_copy(
         };
         // Simulate both.
         let (changes, per) = candidate_changes(input, df, ctx);
-        let original = Simulator::new(df, ctx, None, input.analysis, input.build_args.clone())?;
+        let original = original_simulator(input, attribution, df, ctx)?;
         let costs = step_costs_from(&original);
         let (before, before_push) = mean_cost(&original, &changes)?;
         let (after, after_push) = simulate_rewrite(input, ctx, &costs, &rewritten, &changes)?;
@@ -1146,6 +1164,7 @@ fn split_dependency_copy(
 /// keeps its layer when those steps rebuild.
 fn use_copy_link(
     input: &RecommendInput<'_>,
+    attribution: Option<&Attribution>,
     df: &Dockerfile,
     ctx: &BuildContext,
 ) -> Result<Vec<Finding>> {
@@ -1160,7 +1179,7 @@ fn use_copy_link(
     if changes.is_empty() {
         return Ok(out);
     }
-    let original = Simulator::new(df, ctx, None, input.analysis, input.build_args.clone())?;
+    let original = original_simulator(input, attribution, df, ctx)?;
     let (before, _) = mean_cost(&original, &changes)?;
     let costs = step_costs_from(&original);
     let text_lines: Vec<String> = df.lines().to_vec();
@@ -1231,6 +1250,7 @@ fn use_copy_link(
 /// the first changes more often: move the second above. Needs git history.
 fn reorder_for_cache(
     input: &RecommendInput<'_>,
+    attribution: Option<&Attribution>,
     df: &Dockerfile,
     ctx: &BuildContext,
     text: &str,
@@ -1282,7 +1302,7 @@ fn reorder_for_cache(
             continue;
         };
         let (changes, per) = candidate_changes(input, df, ctx);
-        let original = Simulator::new(df, ctx, None, input.analysis, input.build_args.clone())?;
+        let original = original_simulator(input, attribution, df, ctx)?;
         let costs = step_costs_from(&original);
         let (before, _) = mean_cost(&original, &changes)?;
         let (after, _) = simulate_rewrite(input, ctx, &costs, &rewritten, &changes)?;

@@ -1,13 +1,64 @@
 //! The serialisable, versioned report. These names are a contract read by other tools and
 //! CI scripts: add fields, never rename or remove them without bumping [`SCHEMA_VERSION`].
 
-use crate::layer::{Compression, EntryKind};
-use crate::tree::{ChangeKind, WasteKind};
+use crate::analysis::{
+    Analysis, BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Totals,
+    WasteItem,
+};
+use crate::filter::FileFilter;
+use crate::version::SCHEMA_VERSION;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
-/// Version of the JSON report layout.
-pub const SCHEMA_VERSION: u32 = 1;
+/// How many largest files a report lists when no `top` is given.
+const DEFAULT_LARGEST_FILES: usize = 20;
+
+/// What a report lists: the figures in `totals` and `layers` are never filtered.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ReportOptions {
+    /// Keep only this many waste items, duplicate groups and largest files (all waste items
+    /// and groups, and 20 files, when `None`).
+    pub top: Option<usize>,
+    /// Which paths and sizes the lists keep.
+    pub filter: FileFilter,
+}
+
+impl ReportOptions {
+    /// Cut the lists to `n` entries.
+    pub fn top(mut self, n: usize) -> Self {
+        self.top = Some(n);
+        self
+    }
+    /// Filter the lists.
+    pub fn filter(mut self, filter: FileFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+}
+
+/// The JSON of `check --format json`: the outcome, and the full analyze report so that the
+/// file can serve as the next run's baseline.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CheckReport<'a> {
+    /// [`crate::version::CHECK_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The gate's outcome.
+    pub gate: &'a crate::gate::GateOutcome,
+    /// The analyze report.
+    pub report: &'a Report,
+}
+
+impl<'a> CheckReport<'a> {
+    /// Pair an outcome with its report.
+    pub fn new(gate: &'a crate::gate::GateOutcome, report: &'a Report) -> CheckReport<'a> {
+        CheckReport {
+            schema_version: crate::version::CHECK_SCHEMA_VERSION,
+            gate,
+            report,
+        }
+    }
+}
 
 /// The full `analyze` report.
 #[derive(Debug, Clone, Serialize)]
@@ -55,192 +106,74 @@ pub struct ToolInfo {
     pub version: String,
 }
 
-/// Image identity.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct ImageInfo {
-    /// Path given on the command line.
-    pub source: String,
-    /// Container format read.
-    pub format: crate::ImageFormat,
-    /// `repository:tag` if recorded.
-    pub reference: Option<String>,
-    /// `os/arch[/variant]`.
-    pub platform: String,
-    /// Digest of the config (the image ID).
-    pub config_digest: String,
-    /// Digest of the manifest (OCI layouts).
-    pub manifest_digest: Option<String>,
-    /// Creation time from the config.
-    pub created: Option<String>,
-    /// `config.User` ("" = root).
-    pub user: String,
-    /// Exposed ports.
-    pub exposed_ports: Vec<String>,
+impl Analysis {
+    /// The serialisable report with every waste item and duplicate group (no attribution
+    /// or recommendations: [`crate::Pipeline::report`] adds those).
+    pub fn report(&self) -> Report {
+        self.report_with(&ReportOptions::default())
+    }
+
+    /// The serialisable report, its lists filtered and cut as `options` says; the figures
+    /// are copied from [`Analysis::figures`], never recomputed.
+    pub fn report_with(&self, options: &ReportOptions) -> Report {
+        let f = self.figures();
+        let top = options.top.unwrap_or(usize::MAX);
+        let waste: Vec<WasteItem> = f
+            .waste
+            .iter()
+            .filter(|w| options.filter.matches(&w.path, w.bytes))
+            .take(top)
+            .cloned()
+            .collect();
+        let duplicates: Vec<DuplicateGroup> = f
+            .duplicates
+            .iter()
+            .filter(|g| {
+                g.paths
+                    .iter()
+                    .any(|p| options.filter.matches(p, g.size_bytes))
+            })
+            .take(top)
+            .cloned()
+            .collect();
+        let want = options.top.unwrap_or(DEFAULT_LARGEST_FILES);
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo {
+                name: "layerscope".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            image: f.image.clone(),
+            layers: f.layers.clone(),
+            totals: f.totals.clone(),
+            base: f.base.clone(),
+            history: f.history.clone(),
+            waste,
+            duplicates,
+            largest_files: self.largest_files(want, &options.filter),
+            filter: options.filter.describe(),
+            attribution: None,
+            recommendations: Vec::new(),
+            warnings: f.warnings.clone(),
+            compat_dive: None,
+        }
+    }
 }
 
-/// One layer's figures.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct LayerReport {
-    /// 0 = base.
-    pub index: usize,
-    /// Blob digest (as stored, possibly compressed).
-    pub digest: String,
-    /// sha256 of the uncompressed tar.
-    pub diff_id: String,
-    /// Media type from the manifest.
-    pub media_type: String,
-    /// Compression found by magic bytes (`null` when the blob is absent).
-    pub compression: Option<Compression>,
-    /// Whether the blob was present (absent foreign/non-distributable layers are `false`).
-    pub available: bool,
-    /// Blob size as stored.
-    pub compressed_size_bytes: u64,
-    /// Sum of regular-file content bytes in the layer tar (hardlinks count 0).
-    pub size_bytes: u64,
-    /// Size of the uncompressed tar stream (headers and padding included).
-    pub tar_size_bytes: u64,
-    /// Tar entries in the layer (whiteouts included).
-    pub entries: u64,
-    /// The history instruction that made the layer.
-    pub created_by: Option<String>,
-    /// Index of that entry in `history`.
-    pub history_index: Option<usize>,
-    /// Non-directory paths new in this layer.
-    pub files_added: u64,
-    /// Non-directory paths that existed below and were shipped again (content, type,
-    /// metadata); `files_metadata_only` of them have unchanged content.
-    pub files_modified: u64,
-    /// Of `files_modified`: same content, only mode/owner/xattrs/mtime differ.
-    pub files_metadata_only: u64,
-    /// Non-directory paths of lower layers this layer removed (whiteouts, opaque dirs).
-    pub files_deleted: u64,
-    /// Bytes this layer added that later layers hid (or that it hid itself).
-    pub wasted_bytes_introduced: u64,
-    /// Bytes of earlier layers (or of itself) that this layer hid.
-    pub hides_bytes: u64,
-    /// True for layers counted as the base image.
-    pub base: bool,
-}
-
-/// Image totals.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct Totals {
-    /// Number of layers.
-    pub layers: usize,
-    /// Sum of the layers' `size_bytes`.
-    pub size_bytes: u64,
-    /// Sum of the layers' compressed sizes.
-    pub compressed_size_bytes: u64,
-    /// Regular-file bytes visible in the final filesystem, each hardlinked inode once.
-    pub final_size_bytes: u64,
-    /// Visible non-directory entries in the final filesystem.
-    pub final_files: u64,
-    /// `size_bytes - final_size_bytes`: bytes shipped but not visible.
-    pub wasted_bytes: u64,
-    /// Visible bytes beyond the first copy of each distinct content.
-    pub duplicate_bytes: u64,
-    /// `final_size_bytes / size_bytes` (1.0 for an empty image).
-    pub efficiency: f64,
-    /// `wasted_bytes` split by kind.
-    pub waste_by_kind: BTreeMap<WasteKind, u64>,
-}
-
-/// Base image and user layers.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct BaseSplit {
-    /// How many bottom layers are the base image.
-    pub base_layers: usize,
-    /// How it was decided: `flag` (`--base-layers`, `--base`), `history` (buildah's `FROM`
-    /// comment), `dockerfile` (`-f`: the layers below the first instruction of the build),
-    /// `none`.
-    pub source: String,
-    /// Sum of `size_bytes` of the user layers.
-    pub user_size_bytes: u64,
-    /// Waste introduced by user layers, or hiding base bytes from a user layer.
-    pub user_wasted_bytes: u64,
-    /// `user_wasted_bytes / user_size_bytes`; `null` when there are no user bytes.
-    pub user_wasted_ratio: Option<f64>,
-}
-
-/// History alignment.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct HistoryInfo {
-    /// Number of history entries in the config.
-    pub entries: usize,
-    /// Entries with `empty_layer: true`.
-    pub empty_layer_entries: usize,
-    /// True when each layer had exactly one non-empty history entry.
-    pub regular: bool,
-    /// What was irregular.
-    pub note: Option<String>,
-}
-
-/// One hidden copy of content.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct WasteItem {
-    /// Path of the hidden copy.
-    pub path: String,
-    /// Its bytes.
-    pub bytes: u64,
-    /// Why it is hidden.
-    pub kind: WasteKind,
-    /// Layer that shipped it.
-    pub added_by_layer: usize,
-    /// The instruction of that layer.
-    pub added_by: Option<String>,
-    /// Layer that hid it.
-    pub hidden_by_layer: usize,
-    /// The instruction of that layer.
-    pub hidden_by: Option<String>,
-    /// sha256 of the content.
-    pub sha256: String,
-}
-
-/// Visible files sharing one content.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct DuplicateGroup {
-    /// sha256 of the content.
-    pub sha256: String,
-    /// Size of one copy.
-    pub size_bytes: u64,
-    /// Paths (sorted) holding the content; hardlinks to one inode count once.
-    pub paths: Vec<String>,
-    /// `(copies - 1) * size_bytes`.
-    pub wasted_bytes: u64,
-}
-
-/// One entry of a file listing (the `tree` command and the HTML explorer).
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct FileRecord {
-    /// Path.
-    pub path: String,
-    /// Entry type.
-    pub kind: EntryKind,
-    /// Content bytes.
-    pub size_bytes: u64,
-    /// Layer of the entry (for deletions: the layer that deleted it); `null` for a directory
-    /// that exists only because paths below it do.
-    pub layer: Option<usize>,
-    /// sha256 of the content (regular files and hardlinks to them).
-    pub sha256: Option<String>,
-    /// Permission bits (and setuid/setgid/sticky).
-    pub mode: u32,
-    /// Owner uid.
-    pub uid: u32,
-    /// Owner gid.
-    pub gid: u32,
-    /// Modification time (seconds since the epoch).
-    pub mtime: u64,
-    /// Whether the entry carries extended attributes.
-    pub has_xattrs: bool,
-    /// Change marker relative to the layer below, when listing one layer.
-    pub change: Option<ChangeKind>,
+impl crate::gate::Baseline {
+    /// A baseline from a report in memory (two analyses compared in one process).
+    ///
+    /// # Errors
+    /// Only if the report cannot be serialised, which does not happen for reports built by
+    /// [`crate::Analysis`].
+    pub fn from_report(
+        report: &Report,
+        source_name: &str,
+    ) -> crate::error::Result<crate::gate::Baseline> {
+        let text = serde_json::to_string(report).map_err(|e| crate::error::Error::Config {
+            source_name: source_name.to_string(),
+            reason: e.to_string(),
+        })?;
+        crate::gate::Baseline::from_json(&text, source_name)
+    }
 }

@@ -27,7 +27,7 @@ use crate::context::{
     BuildContext, ContextChange, ContextChangeKind, ContextEntry, ContextEntryKind, Selection,
 };
 use crate::dockerfile::{BaseRef, Dockerfile, InstructionKind, MountType};
-use crate::report::SCHEMA_VERSION;
+use crate::version::SCHEMA_VERSION;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -255,10 +255,10 @@ fn overlaps(a: &str, b: &str) -> bool {
 }
 
 impl<'a> Simulator<'a> {
-    /// Prepare a simulation of building the last stage of `dockerfile` from `context`.
-    /// With `analysis`, rebuilt steps are costed with the image's layer sizes (history
-    /// matched to instructions). `old_context` is the context before the change, when the
-    /// changes were derived from two trees (removed files are matched there).
+    /// Prepare a simulation of building the last stage of `dockerfile` from `context`, with
+    /// steps not yet costed (see [`Simulator::with_image`]). `old_context` is the context
+    /// before the change, when the changes were derived from two trees (removed files are
+    /// matched there).
     ///
     /// # Errors
     /// The Dockerfile cannot be evaluated with `build_args` (e.g. `${X:?}` unset).
@@ -266,33 +266,9 @@ impl<'a> Simulator<'a> {
         dockerfile: &'a Dockerfile,
         context: &'a BuildContext,
         old_context: Option<&'a BuildContext>,
-        analysis: Option<&Analysis>,
         build_args: BTreeMap<String, String>,
     ) -> Result<Simulator<'a>> {
         let target = dockerfile.stages().len().saturating_sub(1);
-        let (attribution, layer_sizes) = match analysis {
-            Some(a) => {
-                let report = a.report();
-                (
-                    Some(a.attribute(dockerfile, &build_args)?),
-                    report
-                        .layers
-                        .iter()
-                        .map(|l| (l.size_bytes, l.compressed_size_bytes))
-                        .collect(),
-                )
-            }
-            None => (None, Vec::new()),
-        };
-        let step_layers = attribution
-            .as_ref()
-            .map(|a| {
-                a.instructions
-                    .iter()
-                    .map(|c| ((c.stage, c.index), c.layers.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
         // Later stages overwrite earlier ones of the same name: the last one is found.
         let stage_names = dockerfile
             .stages()
@@ -306,10 +282,28 @@ impl<'a> Simulator<'a> {
             old_context,
             build_args,
             target,
-            attribution,
-            layer_sizes,
-            step_layers,
+            attribution: None,
+            layer_sizes: Vec::new(),
+            step_layers: BTreeMap::new(),
         })
+    }
+
+    /// Cost rebuilt steps with the image's layer sizes, through `attribution` (the image's
+    /// history matched to this Dockerfile's instructions, [`Analysis::attribute`]).
+    pub fn with_image(mut self, analysis: &Analysis, attribution: &Attribution) -> Self {
+        self.layer_sizes = analysis
+            .figures()
+            .layers
+            .iter()
+            .map(|l| (l.size_bytes, l.compressed_size_bytes))
+            .collect();
+        self.step_layers = attribution
+            .instructions
+            .iter()
+            .map(|c| ((c.stage, c.index), c.layers.clone()))
+            .collect();
+        self.attribution = Some(attribution.clone());
+        self
     }
 
     /// Cost steps explicitly instead of from an image: `(stage, instruction index)` ->

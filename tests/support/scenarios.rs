@@ -403,8 +403,15 @@ pub fn predict(
     let df = Dockerfile::parse_named(&text, "Dockerfile").map_err(|e| e.to_string())?;
     let new = BuildContext::open(dir, None).map_err(|e| e.to_string())?;
     let old = BuildContext::open(old_dir, None).map_err(|e| e.to_string())?;
-    let sim = Simulator::new(&df, &new, Some(&old), before, old_args.clone())
+    let attribution = before
+        .map(|a| a.attribute(&df, old_args))
+        .transpose()
         .map_err(|e| e.to_string())?;
+    let mut sim =
+        Simulator::new(&df, &new, Some(&old), old_args.clone()).map_err(|e| e.to_string())?;
+    if let (Some(a), Some(attr)) = (before, &attribution) {
+        sim = sim.with_image(a, attr);
+    }
     let from_diff = || -> Result<Change, String> {
         Ok(Change::Paths {
             label: "diff".into(),

@@ -919,7 +919,7 @@ impl Explorer {
         self.recommendations.get_or_init(|| {
             let mut input = layerscope_core::RecommendInput::default();
             input.analysis = Some(&self.analysis);
-            input.report = Some(&self.report);
+            input.attribution = self.report.attribution.as_ref();
             input.dockerfile = self.dockerfile.as_ref().map(|d| &d.0);
             input.dockerfile_text = self.dockerfile.as_ref().map(|d| d.1.as_str());
             input.context = self.context.as_ref();
@@ -1319,8 +1319,11 @@ impl Explorer {
         let Some(file) = ctx.files().get(index) else {
             return Err("no such context file".into());
         };
-        let sim = Simulator::new(df, ctx, None, Some(&self.analysis), self.build_args.clone())
-            .map_err(|e| e.to_string())?;
+        let mut sim =
+            Simulator::new(df, ctx, None, self.build_args.clone()).map_err(|e| e.to_string())?;
+        if let Some(attribution) = &self.report.attribution {
+            sim = sim.with_image(&self.analysis, attribution);
+        }
         sim.simulate(&Change::path(file.path()))
             .map_err(|e| e.to_string())
     }

@@ -389,7 +389,7 @@ pub(crate) mod tests {
             .bytes_saved(524_288),
         ];
         let outcome = Gate::new(config).unwrap().evaluate(
-            &GateInput::new(&report)
+            &GateInput::new(analysis.figures())
                 .final_files(&analysis.final_files())
                 .dockerfile(&dockerfile)
                 .findings(&findings),

@@ -1,7 +1,7 @@
 //! `layerscope tree`: an indented listing with change markers and sizes, or JSON.
 
 use super::{Term, human};
-use layerscope_core::{ChangeKind, EntryKind, FileRecord, ImageInfo, Report, SCHEMA_VERSION};
+use layerscope_core::{ChangeKind, EntryKind, FileRecord, ImageFigures, ImageInfo, SCHEMA_VERSION};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -18,7 +18,7 @@ pub struct TreeJson<'a> {
 }
 
 impl<'a> TreeJson<'a> {
-    pub fn new(report: &'a Report, layer: Option<usize>, entries: &'a [FileRecord]) -> Self {
+    pub fn new(report: &'a ImageFigures, layer: Option<usize>, entries: &'a [FileRecord]) -> Self {
         let created_by = layer
             .and_then(|n| report.layers.get(n))
             .and_then(|l| l.created_by.as_deref());

@@ -5,7 +5,7 @@
 //! written by an older or newer release of the same schema version still reads.
 
 use crate::error::{Error, Result};
-use crate::report::{Report, SCHEMA_VERSION};
+use crate::version::SCHEMA_VERSION;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -112,19 +112,6 @@ impl Baseline {
             source: source_name.to_string(),
             report,
         })
-    }
-
-    /// A baseline from a report in memory (two analyses compared in one process).
-    ///
-    /// # Errors
-    /// Only if the report cannot be serialised, which does not happen for reports built by
-    /// [`crate::Analysis`].
-    pub fn from_report(report: &Report, source_name: &str) -> Result<Baseline> {
-        let text = serde_json::to_string(report).map_err(|e| Error::Config {
-            source_name: source_name.to_string(),
-            reason: e.to_string(),
-        })?;
-        Baseline::from_json(&text, source_name)
     }
 
     /// The name it was read from.

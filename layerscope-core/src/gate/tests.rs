@@ -1,11 +1,14 @@
 //! Gate unit tests on in-memory images built by the test kit.
 
 use super::*;
+use crate::report::{CheckReport, Report};
 use crate::testkit::{Hist, ImageBuilder, LayerBuilder, Layout};
+use crate::version::CHECK_SCHEMA_VERSION;
 use crate::{Analysis, AnalysisOptions, Image};
 use std::path::Path;
 
 struct Analysed {
+    figures: ImageFigures,
     report: Report,
     files: Vec<FileRecord>,
 }
@@ -17,6 +20,7 @@ fn analyse(builder: &ImageBuilder, base_layers: usize) -> Analysed {
     let image = Image::open(&p).unwrap();
     let a = Analysis::run(&image, &AnalysisOptions::default().base_layers(base_layers)).unwrap();
     Analysed {
+        figures: a.figures().clone(),
         report: a.report(),
         files: a.final_files(),
     }
@@ -296,7 +300,7 @@ fn dive_defaults_apply_and_say_so() {
     let a = analyse(&wasteful(), 1);
     let o = Gate::new(GateConfig::dive_defaults())
         .unwrap()
-        .evaluate(&GateInput::new(&a.report));
+        .evaluate(&GateInput::new(&a.figures));
     assert_eq!(o.verdict, Verdict::Fail);
     assert_eq!(o.config.format, ConfigFormat::Defaults);
     assert!(
@@ -343,20 +347,20 @@ fn every_rule_passes_and_fails() {
         ("max-layer-size", "\"1.1MB\"", "\"1MB\""),
     ];
     for (id, pass, fail) in cases {
-        let o = gate(&format!("[rules]\n{id} = {pass}\n")).evaluate(&GateInput::new(&a.report));
+        let o = gate(&format!("[rules]\n{id} = {pass}\n")).evaluate(&GateInput::new(&a.figures));
         assert_eq!(status(&o, id), RuleStatus::Pass, "{id} = {pass}: {o:#?}");
         assert_eq!(o.verdict, Verdict::Pass);
-        let o = gate(&format!("[rules]\n{id} = {fail}\n")).evaluate(&GateInput::new(&a.report));
+        let o = gate(&format!("[rules]\n{id} = {fail}\n")).evaluate(&GateInput::new(&a.figures));
         assert_eq!(status(&o, id), RuleStatus::Fail, "{id} = {fail}: {o:#?}");
         assert_eq!(o.verdict, Verdict::Fail);
     }
     // Compressed size is what the blobs weigh (plain tar here: bigger than the content).
     let c = a.report.totals.compressed_size_bytes;
-    let o =
-        gate(&format!("[rules]\nmax-compressed-size = {c}\n")).evaluate(&GateInput::new(&a.report));
+    let o = gate(&format!("[rules]\nmax-compressed-size = {c}\n"))
+        .evaluate(&GateInput::new(&a.figures));
     assert_eq!(status(&o, "max-compressed-size"), RuleStatus::Pass);
     let o = gate(&format!("[rules]\nmax-compressed-size = {}\n", c - 1))
-        .evaluate(&GateInput::new(&a.report));
+        .evaluate(&GateInput::new(&a.figures));
     assert_eq!(status(&o, "max-compressed-size"), RuleStatus::Fail);
     assert_eq!(rule(&o, "max-compressed-size").offenders.len(), 4);
     // Per-kind waste: 100 overwritten, 1 MB copied up, 10 deleted, 5,000 hidden by opaque.
@@ -368,17 +372,17 @@ fn every_rule_passes_and_fails() {
     ] {
         let id = format!("max-waste.{kind}");
         let o = gate(&format!("[rules.max-waste]\n{kind} = {amount}\n"))
-            .evaluate(&GateInput::new(&a.report));
+            .evaluate(&GateInput::new(&a.figures));
         assert_eq!(status(&o, &id), RuleStatus::Pass, "{id}");
         let o = gate(&format!("[rules.max-waste]\n{kind} = {}\n", amount - 1))
-            .evaluate(&GateInput::new(&a.report));
+            .evaluate(&GateInput::new(&a.figures));
         let r = rule(&o, &id);
         assert_eq!(r.status, RuleStatus::Fail, "{id}");
         assert_eq!(r.measured, Some(Amount::Unsigned(amount)));
         assert_eq!(r.offenders.len(), 1, "{id}");
     }
     // max-layer-size names the offending layers.
-    let o = gate("[rules]\nmax-layer-size = \"1MB\"\n").evaluate(&GateInput::new(&a.report));
+    let o = gate("[rules]\nmax-layer-size = \"1MB\"\n").evaluate(&GateInput::new(&a.figures));
     let layers: Vec<Option<usize>> = rule(&o, "max-layer-size")
         .offenders
         .iter()
@@ -391,18 +395,18 @@ fn every_rule_passes_and_fails() {
 fn off_rules_are_listed_as_skipped() {
     let a = analyse(&wasteful(), 1);
     let o = gate("[rules]\nlowest-efficiency = \"off\"\nmax-size = \"disabled\"\n")
-        .evaluate(&GateInput::new(&a.report));
+        .evaluate(&GateInput::new(&a.figures));
     assert_eq!(o.verdict, Verdict::Pass);
     assert!(o.rules.iter().all(|r| r.status == RuleStatus::Skip));
     assert_eq!(rule(&o, "max-size").threshold, None);
     // An empty config evaluates nothing and passes.
-    let o = gate("").evaluate(&GateInput::new(&a.report));
+    let o = gate("").evaluate(&GateInput::new(&a.figures));
     assert!(o.rules.is_empty());
     assert!(o.passed());
     // A config built in code is not "no config file".
     let o = Gate::new(GateConfig::default())
         .unwrap()
-        .evaluate(&GateInput::new(&a.report));
+        .evaluate(&GateInput::new(&a.figures));
     assert_eq!(o.config.format, ConfigFormat::Api);
     assert!(o.config.note.is_none() && o.config.source.is_none());
 }
@@ -411,25 +415,25 @@ fn off_rules_are_listed_as_skipped() {
 fn percentage_rules_obey_the_byte_floor() {
     let a = analyse(&tiny(), 1);
     let strict = "[rules]\nlowest-efficiency = 0.9\nhighest-user-wasted-percent = 0.1\n";
-    let o = gate(strict).evaluate(&GateInput::new(&a.report));
+    let o = gate(strict).evaluate(&GateInput::new(&a.figures));
     assert_eq!(status(&o, "lowest-efficiency"), RuleStatus::Fail);
     assert_eq!(status(&o, "highest-user-wasted-percent"), RuleStatus::Fail);
     let o =
-        gate(&format!("{strict}percent-floor = \"1kB\"\n")).evaluate(&GateInput::new(&a.report));
+        gate(&format!("{strict}percent-floor = \"1kB\"\n")).evaluate(&GateInput::new(&a.figures));
     assert_eq!(
         status(&o, "lowest-efficiency"),
         RuleStatus::Fail,
         "1,000 >= 1 kB"
     );
     let o =
-        gate(&format!("{strict}percent-floor = \"1KiB\"\n")).evaluate(&GateInput::new(&a.report));
+        gate(&format!("{strict}percent-floor = \"1KiB\"\n")).evaluate(&GateInput::new(&a.figures));
     assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
     let r = rule(&o, "lowest-efficiency");
     assert!(r.message.contains("percent-floor"), "{}", r.message);
     assert!(r.measured.is_some());
     // Byte rules ignore the floor.
     let o = gate("[rules]\npercent-floor = \"1MB\"\nhighest-wasted-bytes = 999\n")
-        .evaluate(&GateInput::new(&a.report));
+        .evaluate(&GateInput::new(&a.figures));
     assert_eq!(status(&o, "highest-wasted-bytes"), RuleStatus::Fail);
 }
 
@@ -440,7 +444,7 @@ fn ignored_waste_paths_leave_every_waste_rule() {
                 highest-wasted-bytes = 110\nlowest-efficiency = 0.99\n\
                 highest-user-wasted-percent = 0.00005\n\
                 [rules.max-waste]\nmetadata-copy-up = 0\nhidden-by-opaque = 0\n";
-    let o = gate(toml).evaluate(&GateInput::new(&a.report));
+    let o = gate(toml).evaluate(&GateInput::new(&a.figures));
     assert_eq!(o.figures.wasted_bytes, 110);
     assert_eq!(o.figures.ignored_waste_bytes, 1_005_000);
     assert_eq!(status(&o, "highest-wasted-bytes"), RuleStatus::Pass);
@@ -457,7 +461,7 @@ fn ignored_waste_paths_leave_every_waste_rule() {
 fn denied_paths_are_found_in_every_layer() {
     let a = analyse(&wasteful(), 1);
     let toml = "[rules]\ndeny-paths = [\"**/*.pem\", \"**/.git/**\"]\n";
-    let o = gate(toml).evaluate(&GateInput::new(&a.report).final_files(&a.files));
+    let o = gate(toml).evaluate(&GateInput::new(&a.figures).final_files(&a.files));
     let r = rule(&o, "deny-paths");
     assert_eq!(r.status, RuleStatus::Fail);
     // Deleted by layer 2, but layer 1 still ships it.
@@ -467,13 +471,13 @@ fn denied_paths_are_found_in_every_layer() {
     assert!(r.offenders[0].message.contains("still shipped"));
     // A visible file matches too.
     let o = gate("[rules]\ndeny-paths = [\"bin/*\"]\n")
-        .evaluate(&GateInput::new(&a.report).final_files(&a.files));
+        .evaluate(&GateInput::new(&a.figures).final_files(&a.files));
     assert_eq!(
         rule(&o, "deny-paths").offenders[0].path.as_deref(),
         Some("bin/sh")
     );
     let o = gate("[rules]\ndeny-paths = [\"**/.git/**\"]\n")
-        .evaluate(&GateInput::new(&a.report).final_files(&a.files));
+        .evaluate(&GateInput::new(&a.figures).final_files(&a.files));
     assert_eq!(status(&o, "deny-paths"), RuleStatus::Pass);
 }
 
@@ -482,7 +486,7 @@ fn results_land_on_dockerfile_lines() {
     let a = analyse(&wasteful(), 1);
     let df = Dockerfile::parse_named(DOCKERFILE, "Dockerfile").unwrap();
     let o = gate("[rules]\nhighest-wasted-bytes = 0\nmax-layer-size = \"1MB\"\n")
-        .evaluate(&GateInput::new(&a.report).dockerfile(&df));
+        .evaluate(&GateInput::new(&a.figures).dockerfile(&df));
     assert_eq!(o.dockerfile.as_deref(), Some("Dockerfile"));
     assert_eq!(o.image_line, Some(1));
     let lines: Vec<Option<usize>> = rule(&o, "highest-wasted-bytes")
@@ -550,7 +554,7 @@ fn a_baseline_regression_is_caught() {
                 max-instruction-growth-bytes = \"400kB\"\nmax-instruction-growth-percent = 60\n\
                 max-new-waste-items = 0\nmax-new-waste-bytes = \"1MB\"\n";
     let o = gate(toml).evaluate(
-        &GateInput::new(&after.report)
+        &GateInput::new(&after.figures)
             .baseline(&baseline)
             .dockerfile(&df),
     );
@@ -600,7 +604,7 @@ fn a_baseline_regression_is_caught() {
     // Against itself nothing grew.
     let same = Baseline::from_report(&after.report, "same.json").unwrap();
     let o = gate(toml).evaluate(
-        &GateInput::new(&after.report)
+        &GateInput::new(&after.figures)
             .baseline(&same)
             .dockerfile(&df),
     );
@@ -608,7 +612,7 @@ fn a_baseline_regression_is_caught() {
 
     // Shrinking is never growth.
     let o = gate(toml).evaluate(
-        &GateInput::new(&before.report)
+        &GateInput::new(&before.figures)
             .baseline(&Baseline::from_report(&after.report, "x").unwrap()),
     );
     assert_eq!(status(&o, "max-growth-bytes"), RuleStatus::Pass);
@@ -627,11 +631,11 @@ fn growth_percent_obeys_the_floor() {
     let after = analyse(&bigger, 1);
     let baseline = Baseline::from_report(&before.report, "b.json").unwrap();
     let toml = "[rules]\nmax-growth-percent = 5\nmax-layer-growth-percent = 5\n";
-    let o = gate(toml).evaluate(&GateInput::new(&after.report).baseline(&baseline));
+    let o = gate(toml).evaluate(&GateInput::new(&after.figures).baseline(&baseline));
     assert_eq!(status(&o, "max-growth-percent"), RuleStatus::Fail);
     assert_eq!(status(&o, "max-layer-growth-percent"), RuleStatus::Fail);
     let o = gate(&format!("{toml}percent-floor = \"1MB\"\n"))
-        .evaluate(&GateInput::new(&after.report).baseline(&baseline));
+        .evaluate(&GateInput::new(&after.figures).baseline(&baseline));
     assert!(o.passed(), "{o:#?}");
 }
 
@@ -639,7 +643,7 @@ fn growth_percent_obeys_the_floor() {
 fn baseline_rules_skip_without_their_inputs() {
     let a = analyse(&wasteful(), 1);
     let toml = "[rules]\nmax-growth-bytes = 0\nmax-new-waste-items = 0\nmax-instruction-growth-bytes = 0\n";
-    let o = gate(toml).evaluate(&GateInput::new(&a.report));
+    let o = gate(toml).evaluate(&GateInput::new(&a.figures));
     assert!(o.passed());
     assert_eq!(o.rules.len(), 3);
     for r in &o.rules {
@@ -647,7 +651,7 @@ fn baseline_rules_skip_without_their_inputs() {
         assert!(r.message.contains("--baseline"), "{}", r.message);
     }
     let baseline = Baseline::from_report(&a.report, "b.json").unwrap();
-    let o = gate(toml).evaluate(&GateInput::new(&a.report).baseline(&baseline));
+    let o = gate(toml).evaluate(&GateInput::new(&a.figures).baseline(&baseline));
     assert_eq!(status(&o, "max-growth-bytes"), RuleStatus::Pass);
     let r = rule(&o, "max-instruction-growth-bytes");
     assert_eq!(r.status, RuleStatus::Skip);
@@ -662,7 +666,7 @@ fn baselines_read_analyze_and_check_json() {
     assert_eq!(b.source(), "analyze.json");
     assert_eq!(b.report.totals.size_bytes, 2_105_311);
     assert!(!b.waste_list_partial());
-    let o = gate("[rules]\nmax-layers = 9\n").evaluate(&GateInput::new(&a.report));
+    let o = gate("[rules]\nmax-layers = 9\n").evaluate(&GateInput::new(&a.figures));
     let check_json = serde_json::to_string(&CheckReport::new(&o, &a.report)).unwrap();
     let b = Baseline::from_json(&check_json, "check.json").unwrap();
     assert_eq!(b.report.layers.len(), 4);
@@ -712,7 +716,7 @@ fn recommendations_follow_the_table() {
     ];
     let table = "[recommendations]\napt-cache-not-cleaned = \"deny\"\n\
                  copy-before-install = \"warn\"\nnoisy = \"allow\"\n";
-    let o = gate(table).evaluate(&GateInput::new(&a.report).findings(&findings));
+    let o = gate(table).evaluate(&GateInput::new(&a.figures).findings(&findings));
     assert_eq!(o.verdict, Verdict::Fail);
     let r = rule(&o, "recommendations");
     assert_eq!(r.status, RuleStatus::Fail);
@@ -738,10 +742,10 @@ fn recommendations_follow_the_table() {
     );
     // Only warnings: the rule passes.
     let o = gate("[recommendations]\napt-cache-not-cleaned = \"warn\"\n")
-        .evaluate(&GateInput::new(&a.report).findings(&findings));
+        .evaluate(&GateInput::new(&a.figures).findings(&findings));
     assert_eq!(status(&o, "recommendations"), RuleStatus::Pass);
     // No table and no findings: no rule at all.
-    let o = gate("").evaluate(&GateInput::new(&a.report));
+    let o = gate("").evaluate(&GateInput::new(&a.figures));
     assert!(o.rules.is_empty() && o.recommendations.is_empty());
 }
 
@@ -749,7 +753,7 @@ fn recommendations_follow_the_table() {
 fn outcome_json_carries_threshold_and_measured() {
     let a = analyse(&wasteful(), 1);
     let o = gate("[rules]\nmax-size = \"2MB\"\nlowest-efficiency = 0.5\n")
-        .evaluate(&GateInput::new(&a.report));
+        .evaluate(&GateInput::new(&a.figures));
     let v = serde_json::to_value(CheckReport::new(&o, &a.report)).unwrap();
     assert_eq!(v["schema_version"], CHECK_SCHEMA_VERSION);
     assert_eq!(v["gate"]["verdict"], "fail");

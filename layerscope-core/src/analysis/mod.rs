@@ -1,48 +1,25 @@
 //! `Analysis::run`: read every layer in parallel (the one rayon seam), verify digests, merge
 //! the filesystem view, and derive the figures of the report.
 
-use crate::attribution::{HistoryAlignment, align_history};
 use crate::compat::DiveFigures;
 use crate::digest::to_hex;
 use crate::error::{Error, Result};
+use crate::filter::FileFilter;
+use crate::history::{HistoryAlignment, align_history};
 use crate::layer::{EntryKind, LayerContents, LayerOptions, read_layer_with};
-use crate::report::{
-    BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Report,
-    SCHEMA_VERSION, ToolInfo, Totals, WasteItem,
-};
 use crate::source::{Image, LayerAvailability};
-use crate::tree::{ChangeKind, Tree, WasteKind};
+use crate::tree::{ChangeKind, Tree};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// How many largest files a report lists when no `top` is given.
-const DEFAULT_LARGEST_FILES: usize = 20;
+mod figures;
 
-/// What a report lists: the figures in `totals` and `layers` are never filtered.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct ReportOptions {
-    /// Keep only this many waste items, duplicate groups and largest files (all waste items
-    /// and groups, and 20 files, when `None`).
-    pub top: Option<usize>,
-    /// Which paths and sizes the lists keep.
-    pub filter: crate::filter::FileFilter,
-}
-
-impl ReportOptions {
-    /// Cut the lists to `n` entries.
-    pub fn top(mut self, n: usize) -> Self {
-        self.top = Some(n);
-        self
-    }
-    /// Filter the lists.
-    pub fn filter(mut self, filter: crate::filter::FileFilter) -> Self {
-        self.filter = filter;
-        self
-    }
-}
+pub use figures::{
+    BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageFigures, ImageInfo, LayerReport,
+    Totals, WasteItem,
+};
 
 /// Options for [`Analysis::run`].
 #[derive(Debug, Clone, Default)]
@@ -179,7 +156,7 @@ fn read_layers(image: &Image, options: &AnalysisOptions) -> Result<Vec<Result<La
 /// The result of analysing one image: per-layer contents, the merged view, and its figures.
 #[derive(Debug)]
 pub struct Analysis {
-    info: ImageInfo,
+    figures: ImageFigures,
     layers: Vec<LayerContents>,
     layer_meta: Vec<LayerMeta>,
     tree: Tree,
@@ -188,7 +165,6 @@ pub struct Analysis {
     base: (usize, &'static str),
     /// Index of the first history entry of this build, when the history says (buildah).
     first_own_history: Option<usize>,
-    warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -318,148 +294,35 @@ impl Analysis {
                 c.blob_size = l.size.unwrap_or(0);
             }
         }
-        Ok(Analysis {
+        let history = config.history.clone();
+        let figures = figures::measure(
+            figures::Parts {
+                layers: &layers,
+                layer_meta: &layer_meta,
+                tree: &tree,
+                alignment: &alignment,
+                history: &history,
+                base,
+            },
             info,
+            warnings,
+        );
+        Ok(Analysis {
+            figures,
             layers,
             layer_meta,
             tree,
             alignment,
-            history: config.history.clone(),
+            history,
             base,
             first_own_history,
-            warnings,
         })
     }
 
-    /// Attribute layers and bytes to the instructions of `dockerfile` (its last stage, and the
-    /// stages it builds on) by matching the config history to the instructions, for every
-    /// builder's history style.
-    ///
-    /// # Errors
-    /// An expansion error while evaluating the Dockerfile with `build_args`.
-    pub fn attribute(
-        &self,
-        dockerfile: &crate::dockerfile::Dockerfile,
-        build_args: &BTreeMap<String, String>,
-    ) -> Result<crate::attribution::Attribution> {
-        use crate::attribution::{InstructionCost, chain_steps, match_history};
-        let target = dockerfile.stages().len().saturating_sub(1);
-        let steps = chain_steps(dockerfile, target, build_args)?;
-        let first = self.first_own_history.unwrap_or(0);
-        let matched = match_history(&self.history, first, &steps);
-        let report = self.report();
-        let mut costs: Vec<InstructionCost> = steps
-            .iter()
-            .map(|s| InstructionCost {
-                stage: s.stage,
-                stage_name: s.stage_name.clone(),
-                index: s.index,
-                line: s.span.first_line,
-                last_line: s.span.last_line,
-                instruction: s.original.clone(),
-                history_index: None,
-                layers: Vec::new(),
-                size_bytes: 0,
-                compressed_size_bytes: 0,
-                wasted_bytes_introduced: 0,
-                squashed: false,
-                squashed_lines: Vec::new(),
-            })
-            .collect();
-        for (h, m) in matched.iter().enumerate() {
-            if let Some(j) = m
-                && let Some(c) = costs.get_mut(*j)
-            {
-                c.history_index = Some(h);
-            }
-        }
-        let first_matched = matched.iter().position(Option::is_some);
-        let mut base_layers = Vec::new();
-        let mut unmatched = Vec::new();
-        let mut notes = Vec::new();
-        let mut prev_step: Option<usize> = None;
-        // A squash's layer sits on a history entry of its own (no `created_by`, see
-        // `squash_kind`); it holds the output of every step, shown on the last matched one.
-        let last_matched = matched.iter().flatten().max().copied();
-        for (l, entry) in self.alignment.layer_entries.iter().enumerate() {
-            let squash = entry
-                .and_then(|h| self.history.get(h))
-                .and_then(crate::attribution::squash_kind);
-            let step = match entry.and_then(|h| matched.get(h).copied().flatten()) {
-                None if squash.is_some() => last_matched,
-                s => s,
-            };
-            let Some(j) = step else {
-                let before_build = match (entry, first_matched) {
-                    (Some(h), Some(f)) => *h < f,
-                    (None, Some(_)) => prev_step.is_none(),
-                    _ => l < self.base.0,
-                };
-                if before_build {
-                    base_layers.push(l)
-                } else {
-                    unmatched.push(l)
-                }
-                continue;
-            };
-            let layer = report.layers.get(l);
-            let squashed_lines: Vec<usize> = match steps.get(j) {
-                Some(_) if squash.is_some() => steps
-                    .iter()
-                    .take(j)
-                    .filter(|st| crate::attribution::makes_layer(&st.kind))
-                    .map(|st| st.span.first_line)
-                    .collect(),
-                Some(s) if !crate::attribution::makes_layer(&s.kind) => steps
-                    .iter()
-                    .enumerate()
-                    .filter(|(k, st)| {
-                        prev_step.is_none_or(|p| *k > p)
-                            && *k < j
-                            && crate::attribution::makes_layer(&st.kind)
-                    })
-                    .map(|(_, st)| st.span.first_line)
-                    .collect(),
-                _ => Vec::new(),
-            };
-            if let Some(c) = costs.get_mut(j) {
-                c.layers.push(l);
-                c.size_bytes += layer.map_or(0, |x| x.size_bytes);
-                c.compressed_size_bytes += layer.map_or(0, |x| x.compressed_size_bytes);
-                c.wasted_bytes_introduced += layer.map_or(0, |x| x.wasted_bytes_introduced);
-                if squash == Some(crate::attribution::Squash::Whole) {
-                    notes.push(format!(
-                        "layer {l} squashes the whole image, the base image's files included: no layer is the base"
-                    ));
-                }
-                if !squashed_lines.is_empty() {
-                    notes.push(format!(
-                        "layer {l} holds the output of lines {} (a squashed build); its bytes are shown on line {}",
-                        squashed_lines.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
-                        c.line
-                    ));
-                    c.squashed = true;
-                    c.squashed_lines = squashed_lines;
-                }
-            }
-            prev_step = Some(j);
-        }
-        if !unmatched.is_empty() {
-            notes.push(format!(
-                "layers {:?} could not be matched to an instruction of {}: is it the Dockerfile this image was built from?",
-                unmatched,
-                dockerfile.file_name()
-            ));
-        }
-        costs.retain(|c| c.history_index.is_some() || !c.layers.is_empty());
-        Ok(crate::attribution::Attribution {
-            dockerfile: dockerfile.file_name().to_string(),
-            target_stage: target,
-            instructions: costs,
-            base_layers,
-            unmatched_layers: unmatched,
-            notes,
-        })
+    /// The image's figures: per layer, totals, base split, every waste item and duplicate
+    /// group, measured once by [`Analysis::run`].
+    pub fn figures(&self) -> &ImageFigures {
+        &self.figures
     }
 
     /// Take the base-image boundary from a Dockerfile attribution: the layers below the first
@@ -482,12 +345,13 @@ impl Analysis {
             .enumerate()
             .take_while(|(i, l)| i == *l)
             .count();
-        self.base = (n.min(self.layers.len()), "dockerfile");
+        self.set_base_layers(n, "dockerfile");
     }
 
     /// Set the base-image boundary after the fact (e.g. from a base image's diff_ids).
     pub fn set_base_layers(&mut self, n: usize, source: &'static str) {
         self.base = (n.min(self.layers.len()), source);
+        figures::apply_base(&mut self.figures, self.base);
     }
 
     /// The DiffIDs of the layers, base first.
@@ -497,8 +361,7 @@ impl Analysis {
 
     /// The instruction (history `created_by`) of a layer.
     pub fn created_by(&self, layer: usize) -> Option<&str> {
-        let idx = (*self.alignment.layer_entries.get(layer)?)?;
-        self.history.get(idx)?.created_by.as_deref()
+        created_by(&self.alignment, &self.history, layer)
     }
 
     /// Visit every visible non-directory of the final image (path, content bytes, layer)
@@ -591,113 +454,18 @@ impl Analysis {
         crate::compat::dive_figures(&self.layers)
     }
 
-    /// Build the serialisable report with every waste item and duplicate group.
-    pub fn report(&self) -> Report {
-        self.report_with(&ReportOptions::default())
-    }
-
-    /// Build the serialisable report, filtered and cut as `options` says.
-    pub fn report_with(&self, options: &ReportOptions) -> Report {
-        let base_n = self.base.0;
-        let mut per_layer_introduced = vec![0u64; self.layers.len()];
-        let mut per_layer_hides = vec![0u64; self.layers.len()];
-        let mut by_kind: BTreeMap<WasteKind, u64> = BTreeMap::new();
-        let mut user_wasted = 0u64;
-        let mut waste: Vec<WasteItem> = Vec::with_capacity(self.tree.hidden.len());
-        for h in &self.tree.hidden {
-            if let Some(x) = per_layer_introduced.get_mut(h.added_by) {
-                *x += h.bytes;
-            }
-            if let Some(x) = per_layer_hides.get_mut(h.hidden_by) {
-                *x += h.bytes;
-            }
-            *by_kind.entry(h.kind).or_default() += h.bytes;
-            if h.hidden_by >= base_n {
-                user_wasted += h.bytes;
-            }
-            waste.push(WasteItem {
-                path: self.tree.path_of(h.node),
-                bytes: h.bytes,
-                kind: h.kind,
-                added_by_layer: h.added_by,
-                added_by: self.created_by(h.added_by).map(str::to_string),
-                hidden_by_layer: h.hidden_by,
-                hidden_by: self.created_by(h.hidden_by).map(str::to_string),
-                sha256: format!("sha256:{}", to_hex(&h.sha256)),
-            });
-        }
-        waste.retain(|w| options.filter.matches(&w.path, w.bytes));
-        waste.sort_by(|a, b| {
-            b.bytes
-                .cmp(&a.bytes)
-                .then_with(|| a.path.cmp(&b.path))
-                .then(a.added_by_layer.cmp(&b.added_by_layer))
-        });
-
-        let mut layers = Vec::with_capacity(self.layers.len());
-        for (i, (c, m)) in self.layers.iter().zip(&self.layer_meta).enumerate() {
-            let size_bytes: u64 = c
-                .entries
-                .iter()
-                .filter(|e| e.kind == EntryKind::File)
-                .map(|e| e.size)
-                .sum();
-            let (mut added, mut modified, mut meta_only, mut deleted) = (0, 0, 0, 0);
-            if let Some(lc) = self.tree.layers.get(i) {
-                for ch in lc.changes.iter().filter(|c| c.entry_kind != EntryKind::Dir) {
-                    match ch.kind {
-                        ChangeKind::Added => added += 1,
-                        ChangeKind::Modified => modified += 1,
-                        ChangeKind::MetadataOnly => {
-                            modified += 1;
-                            meta_only += 1;
-                        }
-                        ChangeKind::Deleted => deleted += 1,
-                    }
-                }
-            }
-            layers.push(LayerReport {
-                index: i,
-                digest: c.blob_digest.clone(),
-                diff_id: m.diff_id.clone(),
-                media_type: m.media_type.clone(),
-                compression: c.compression,
-                available: m.available,
-                compressed_size_bytes: c.blob_size,
-                size_bytes,
-                tar_size_bytes: c.tar_size,
-                entries: c.entries.len() as u64,
-                created_by: self.created_by(i).map(str::to_string),
-                history_index: self.alignment.layer_entries.get(i).copied().flatten(),
-                files_added: added,
-                files_modified: modified,
-                files_metadata_only: meta_only,
-                files_deleted: deleted,
-                wasted_bytes_introduced: per_layer_introduced.get(i).copied().unwrap_or(0),
-                hides_bytes: per_layer_hides.get(i).copied().unwrap_or(0),
-                base: i < base_n,
-            });
-        }
-
-        // One pass over the final view, without a path string per file: counts, content
-        // groups for duplicates, and the largest files.
-        let want = options.top.unwrap_or(DEFAULT_LARGEST_FILES);
-        let mut final_files = 0u64;
-        // (inode, node) of every visible file with content; grouped by content below.
-        let mut with_content: Vec<(u32, u32)> = Vec::new();
+    /// The largest visible files (at most `want`) that `filter` keeps, largest first, then
+    /// by path.
+    pub(crate) fn largest_files(&self, want: usize, filter: &FileFilter) -> Vec<FileRecord> {
         let mut largest: Vec<FileRecord> = Vec::new();
+        if want == 0 {
+            return largest;
+        }
         let mut floor = 0u64;
         self.tree.for_each_visible(&self.layers, false, |path, v| {
-            final_files += 1;
-            if let Some(inode) = v.inode
-                && v.size > 0
-            {
-                with_content.push((inode, v.node));
-            }
             if v.kind == EntryKind::File
-                && want > 0
                 && (largest.len() < want || v.size >= floor)
-                && options.filter.matches(path, v.size)
+                && filter.matches(path, v.size)
             {
                 largest.push(file_record(
                     crate::tree::Visible {
@@ -723,65 +491,33 @@ impl Analysis {
                 .then_with(|| a.path.cmp(&b.path))
         });
         largest.truncate(want);
-        let largest_files = largest;
-        let final_size_bytes = self.tree.visible_bytes();
-        let size_bytes: u64 = layers.iter().map(|l| l.size_bytes).sum();
-        let compressed_size_bytes: u64 = layers.iter().map(|l| l.compressed_size_bytes).sum();
-        let mut duplicates = duplicate_groups(with_content, &self.tree);
-        let duplicate_bytes = duplicates.iter().map(|g| g.wasted_bytes).sum();
-        duplicates.retain(|g| {
-            g.paths
-                .iter()
-                .any(|p| options.filter.matches(p, g.size_bytes))
-        });
-        if let Some(top) = options.top {
-            waste.truncate(top);
-            duplicates.truncate(top);
-        }
-        let user_size_bytes: u64 = layers.iter().skip(base_n).map(|l| l.size_bytes).sum();
-        let empty_layer_entries = self.history.iter().filter(|h| h.empty_layer).count();
-        Report {
-            schema_version: SCHEMA_VERSION,
-            tool: ToolInfo {
-                name: "layerscope".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-            },
-            image: self.info.clone(),
-            totals: Totals {
-                layers: layers.len(),
-                size_bytes,
-                compressed_size_bytes,
-                final_size_bytes,
-                final_files,
-                wasted_bytes: size_bytes.saturating_sub(final_size_bytes),
-                duplicate_bytes,
-                efficiency: ratio(final_size_bytes, size_bytes).unwrap_or(1.0),
-                waste_by_kind: by_kind,
-            },
-            base: BaseSplit {
-                base_layers: base_n,
-                source: self.base.1.to_string(),
-                user_size_bytes,
-                user_wasted_bytes: user_wasted,
-                user_wasted_ratio: ratio(user_wasted, user_size_bytes),
-            },
-            history: HistoryInfo {
-                entries: self.history.len(),
-                empty_layer_entries,
-                regular: self.alignment.regular,
-                note: self.alignment.note.clone(),
-            },
-            layers,
-            waste,
-            duplicates,
-            largest_files,
-            filter: options.filter.describe(),
-            attribution: None,
-            recommendations: Vec::new(),
-            warnings: self.warnings.clone(),
-            compat_dive: None,
-        }
+        largest
     }
+
+    /// The config history, and which entry each layer came from.
+    pub(crate) fn history(&self) -> (&[crate::source::HistoryEntry], &HistoryAlignment) {
+        (&self.history, &self.alignment)
+    }
+
+    /// The first history entry of this build (buildah's `FROM <image>` marker), if known.
+    pub(crate) fn first_own_history(&self) -> Option<usize> {
+        self.first_own_history
+    }
+
+    /// How many bottom layers are the base image.
+    pub(crate) fn base_layers(&self) -> usize {
+        self.base.0
+    }
+}
+
+/// The instruction (history `created_by`) of a layer.
+fn created_by<'h>(
+    alignment: &HistoryAlignment,
+    history: &'h [crate::source::HistoryEntry],
+    layer: usize,
+) -> Option<&'h str> {
+    let idx = (*alignment.layer_entries.get(layer)?)?;
+    history.get(idx)?.created_by.as_deref()
 }
 
 fn file_record(v: crate::tree::Visible, change: Option<ChangeKind>) -> FileRecord {
@@ -804,49 +540,6 @@ fn file_record(v: crate::tree::Visible, change: Option<ChangeKind>) -> FileRecor
 /// Tree order: component by component, so a directory's children follow it directly.
 pub(crate) fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.split('/').cmp(b.split('/'))
-}
-
-/// `a / b`, `None` when `b` is 0 (never NaN).
-pub(crate) fn ratio(a: u64, b: u64) -> Option<f64> {
-    (b > 0).then(|| a as f64 / b as f64)
-}
-
-/// Visible files with identical content (size > 0), hardlinks to one inode counted once.
-/// Visible files with identical content (size > 0), hardlinks to one inode counted once;
-/// paths are spelled out only for the groups that have duplicates. `files` holds (inode,
-/// node) pairs: sorting them by the inode's hash keeps memory at 8 bytes a file.
-fn duplicate_groups(mut files: Vec<(u32, u32)>, tree: &Tree) -> Vec<DuplicateGroup> {
-    let sha = |inode: u32| {
-        tree.inodes
-            .get(inode as usize)
-            .map_or([0u8; 32], |i| i.sha256)
-    };
-    files.sort_unstable_by(|a, b| sha(a.0).cmp(&sha(b.0)).then(a.0.cmp(&b.0)));
-    let mut out = Vec::new();
-    for group in files.chunk_by(|a, b| sha(a.0) == sha(b.0)) {
-        let mut inodes: Vec<u32> = group.iter().map(|m| m.0).collect();
-        inodes.dedup(); // sorted by (hash, inode) above
-        let Some(first) = inodes.first().and_then(|i| tree.inodes.get(*i as usize)) else {
-            continue;
-        };
-        if inodes.len() < 2 {
-            continue;
-        }
-        let mut paths: Vec<String> = group.iter().map(|m| tree.path_of(m.1)).collect();
-        paths.sort();
-        out.push(DuplicateGroup {
-            sha256: format!("sha256:{}", to_hex(&first.sha256)),
-            size_bytes: first.size,
-            wasted_bytes: first.size * (inodes.len() as u64 - 1),
-            paths,
-        });
-    }
-    out.sort_by(|a, b| {
-        b.wasted_bytes
-            .cmp(&a.wasted_bytes)
-            .then_with(|| a.paths.cmp(&b.paths))
-    });
-    out
 }
 
 /// buildah and the classic builder carry the base image's history into the child, and

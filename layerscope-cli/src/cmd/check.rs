@@ -2,10 +2,11 @@
 //! (all read and validated before the image is opened) -> `Gate::evaluate` -> one or more
 //! renderings. Exit codes: 0 every rule passed, 1 a rule failed, 2 could not run.
 
-use crate::{ImageArgs, open_and_analyze, render, write_output};
+use crate::options::{ImageArgs, run_pipeline, write_output};
+use crate::render;
 use anyhow::{Context, Result, bail};
 use clap::{ArgMatches, ValueEnum};
-use layerscope_core::{Baseline, CheckReport, Dockerfile, Gate, GateConfig, GateInput};
+use layerscope_core::{Baseline, CheckReport, Gate, GateConfig, ReportOptions};
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
@@ -164,27 +165,20 @@ fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-fn load_dockerfile(
-    explicit: Option<&Path>,
-    config: &GateConfig,
-) -> Result<Option<(Dockerfile, PathBuf)>> {
-    let path = match (explicit, &config.dockerfile) {
-        (Some(p), _) => p.to_path_buf(),
+/// The Dockerfile: `--dockerfile`, else the config's `dockerfile` (relative to the config
+/// file, as a config kept next to the Dockerfile expects).
+fn dockerfile_path(explicit: Option<&Path>, config: &GateConfig) -> Option<PathBuf> {
+    match (explicit, &config.dockerfile) {
+        (Some(p), _) => Some(p.to_path_buf()),
         (None, Some(rel)) => {
-            // Relative to the config file, as a config kept next to the Dockerfile expects.
             let dir = config
                 .source()
                 .and_then(|s| Path::new(s).parent())
                 .unwrap_or(Path::new(""));
-            normalize(&dir.join(rel))
+            Some(normalize(&dir.join(rel)))
         }
-        (None, None) => return Ok(None),
-    };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read the Dockerfile {}", path.display()))?;
-    let shown = path.to_string_lossy().replace('\\', "/");
-    let df = Dockerfile::parse_named(&text, &shown)?;
-    Ok(Some((df, path)))
+        (None, None) => None,
+    }
 }
 
 pub(crate) fn run(args: CheckArgs, matches: Option<&ArgMatches>) -> Result<ExitCode> {
@@ -195,62 +189,29 @@ pub(crate) fn run(args: CheckArgs, matches: Option<&ArgMatches>) -> Result<ExitC
         .as_deref()
         .map(|p| Baseline::load(p).with_context(|| format!("--baseline {}", p.display())))
         .transpose()?;
-    let dockerfile = load_dockerfile(args.dockerfile.as_deref(), &config)?;
+    let mut options = args.image.options();
+    if let Some(df) = dockerfile_path(args.dockerfile.as_deref(), &config) {
+        options = options.dockerfile(df);
+    }
     let gate = Gate::new(config)?;
-    let (_image, mut analysis) = open_and_analyze(&args.image)?;
-    let attribution = match &dockerfile {
-        Some((df, _)) => Some(analysis.attribute(df, &Default::default())?),
-        None => None,
+    let pipeline = run_pipeline(options, args.image.no_progress)?;
+    // Recommendations (with the Dockerfile's directory as the context, when known): the
+    // config's [recommendations] table decides which of them fail the gate.
+    let findings = pipeline.recommendations(None)?.recommendations;
+    let (Some(analysis), Some(report), Some(outcome)) = (
+        pipeline.analysis(),
+        pipeline.report(&ReportOptions::default(), &findings),
+        pipeline.check(&gate, baseline.as_ref(), &findings),
+    ) else {
+        bail!("internal error: the image was not analysed");
     };
-    if let Some(a) = &attribution {
-        analysis.adopt_dockerfile_base(a);
-    }
-    let mut report = analysis.report();
-    // Recommendations (with the Dockerfile and its directory as the context, when known):
-    // the config's [recommendations] table decides which of them fail the gate.
-    let findings = {
-        let mut rec = layerscope_core::RecommendInput::default();
-        rec.analysis = Some(&analysis);
-        rec.report = Some(&report);
-        let text;
-        let ctx;
-        if let Some((df, path)) = &dockerfile {
-            text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the Dockerfile {}", path.display()))?;
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            ctx = layerscope_core::BuildContext::open(
-                dir,
-                path.file_name().and_then(|n| n.to_str()),
-            )?;
-            rec.dockerfile = Some(df);
-            rec.dockerfile_text = Some(&text);
-            rec.context = Some(&ctx);
-        }
-        layerscope_core::recommend(&rec)?.recommendations
-    };
-    report.attribution = attribution;
-    report.recommendations = findings.clone();
-    let files = analysis.final_files();
-    let mut input = GateInput::new(&report)
-        .final_files(&files)
-        .findings(&findings);
-    if let Some(b) = &baseline {
-        input = input.baseline(b);
-    }
-    if let Some((df, _)) = &dockerfile {
-        input = input.dockerfile(df);
-    }
-    let outcome = gate.evaluate(&input);
     for (format, path) in &outputs {
         let text = match format {
             CheckFormat::Markdown => render::markdown::check(&outcome, &report),
             CheckFormat::Json => render::json::to_string(&CheckReport::new(&outcome, &report))?,
             CheckFormat::Sarif => render::sarif::check(&outcome)?,
             CheckFormat::Junit => render::junit::check(&outcome, &report),
-            CheckFormat::Html => render::html::Page::analysis(&report, &analysis)?
+            CheckFormat::Html => render::html::Page::analysis(&report, analysis)?
                 .command("check")
                 .gate(render::html_views::gate(&outcome))
                 .recommendations(render::html_views::recommendations(&findings))

@@ -210,6 +210,6 @@ pub fn run(args: FleetArgs) -> Result<ExitCode> {
             render::fleet::table_text(&report, top, render::term_for(args.output.is_some()))
         }
     };
-    crate::write_output(args.output.as_deref(), &text)?;
+    crate::options::write_output(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
 }

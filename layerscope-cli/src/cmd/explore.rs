@@ -1,6 +1,6 @@
 //! `layerscope explore`: arguments -> inputs -> the interactive explorer (layerscope_cli::explore).
 
-use crate::{ImageArgs, load_dockerfile, open_and_analyze, parse_kv};
+use crate::options::{ImageArgs, build_args, parse_kv, run_pipeline};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,20 +25,26 @@ pub(crate) struct ExploreArgs {
 pub(crate) fn run(args: ExploreArgs) -> Result<ExitCode> {
     // Refuse before reading anything: a pipe or a file cannot show an interactive screen.
     layerscope_cli::explore::require_terminal()?;
-    let (dockerfile, context) = match &args.dockerfile {
-        Some(path) => {
-            let (df, text, ctx) = load_dockerfile(path, args.context.as_deref())?;
-            (Some((df, text)), Some(ctx))
-        }
-        None => (None, None),
+    let mut options = args
+        .image
+        .options()
+        .build_args(build_args(&args.with_build_args));
+    if let Some(df) = &args.dockerfile {
+        options = options.dockerfile(df);
+    }
+    if let Some(c) = &args.context {
+        options = options.context(c);
+    }
+    let parts = run_pipeline(options, args.image.no_progress)?.into_parts();
+    let (Some(image), Some(analysis)) = (parts.image, parts.analysis) else {
+        anyhow::bail!("internal error: the image was not analysed");
     };
-    let (image, analysis) = open_and_analyze(&args.image)?;
     let inputs = layerscope_cli::explore::Inputs {
         image,
         analysis,
-        dockerfile,
-        context,
-        build_args: args.with_build_args.into_iter().collect(),
+        dockerfile: parts.dockerfile,
+        context: parts.context,
+        build_args: parts.build_args,
         extract_dir: std::env::current_dir()?,
     };
     layerscope_cli::explore::run(inputs)?;

@@ -1,0 +1,121 @@
+//! `layerscope analyze IMAGE [-f Dockerfile]`: the image's figures, bytes by Dockerfile line,
+//! the lists, the recommendations; as tables, JSON or one HTML page.
+
+use crate::options::{
+    ImageArgs, ListArgs, ReportFormat, build_args, check_html_destination, parse_kv, run_pipeline,
+    write_output,
+};
+use crate::render;
+use anyhow::Result;
+use clap::ValueEnum;
+use layerscope_core::ReportOptions;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct AnalyzeArgs {
+    #[command(flatten)]
+    image: ImageArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    format: ReportFormat,
+    /// Write the output to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    lists: ListArgs,
+    /// The Dockerfile the image was built from: bytes by instruction line, and cache findings.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    dockerfile: Option<PathBuf>,
+    /// The build context (default: the Dockerfile's directory).
+    #[arg(long, value_name = "DIR", requires = "dockerfile")]
+    context: Option<PathBuf>,
+    /// A build argument the image was built with (repeatable).
+    #[arg(long = "with-build-arg", value_name = "NAME=VALUE", value_parser = parse_kv)]
+    with_build_args: Vec<(String, String)>,
+    /// Also compute another tool's figures, bugs included, for CI gates written against it
+    /// (`dive`: dive 0.13.1's efficiency, wastedBytes and userWastedPercent).
+    #[arg(long, value_enum, value_name = "TOOL")]
+    compat: Option<Compat>,
+}
+
+/// Tools whose figures `--compat` reproduces.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Compat {
+    /// dive 0.13.1.
+    Dive,
+}
+
+pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
+    // Options first: nothing is read before every argument is known to be usable.
+    let filter = args.lists.filter()?;
+    check_html_destination(args.format == ReportFormat::Html, args.output.as_deref())?;
+    let top = match args.format {
+        ReportFormat::Json | ReportFormat::Html => args.lists.top,
+        ReportFormat::Table => Some(args.lists.top.unwrap_or(10)),
+    };
+    let mut report_options = ReportOptions::default().filter(filter);
+    if let Some(n) = top {
+        report_options = report_options.top(n);
+    }
+    let mut options = args
+        .image
+        .options()
+        .build_args(build_args(&args.with_build_args));
+    if let Some(df) = &args.dockerfile {
+        options = options.dockerfile(df);
+    }
+    if let Some(c) = &args.context {
+        options = options.context(c);
+    }
+
+    let pipeline = run_pipeline(options, args.image.no_progress)?;
+    let findings = pipeline.recommendations(None)?.recommendations;
+    let (Some(analysis), Some(mut report)) = (
+        pipeline.analysis(),
+        pipeline.report(&report_options, &findings),
+    ) else {
+        anyhow::bail!("internal error: the image was not analysed");
+    };
+    if args.compat == Some(Compat::Dive) {
+        report.compat_dive = Some(analysis.dive_compat());
+    }
+
+    let text = match args.format {
+        ReportFormat::Json => {
+            // Streamed: a report of a 200k-file image need not exist twice in memory.
+            render::json::write(args.output.as_deref(), &report)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        ReportFormat::Html => {
+            let mut page = render::html::Page::analysis(&report, analysis)?
+                .recommendations(render::html_views::recommendations(&report.recommendations));
+            if let Some(df) = pipeline.dockerfile() {
+                page = page.dockerfile(render::html_views::dockerfile(
+                    df,
+                    report.attribution.as_ref(),
+                    None,
+                ));
+            }
+            page.render()?
+        }
+        ReportFormat::Table => render::table::analyze(
+            &report,
+            top.unwrap_or(10),
+            render::term_for(args.output.is_some()),
+        ),
+    };
+    write_output(args.output.as_deref(), &text)?;
+    if args.format == ReportFormat::Html
+        && let Some(path) = &args.output
+        && std::io::stderr().is_terminal()
+    {
+        eprintln!(
+            "layerscope: wrote {} ({}); open it in a browser",
+            path.display(),
+            render::human(text.len() as u64)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
