@@ -921,7 +921,11 @@ fn gate_toml() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(
             (
                 proptest::sample::select(
-                    &["apt-cache-not-cleaned", "copy-before-install", "bogus-code"][..],
+                    &[
+                        "cleanup-in-same-layer",
+                        "split-dependency-copy",
+                        "bogus-code",
+                    ][..],
                 ),
                 proptest::sample::select(
                     &["\"deny\"", "\"warn\"", "\"off\"", "\"bogus\"", "1"][..],

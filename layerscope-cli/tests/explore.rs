@@ -32,6 +32,7 @@ fn explorer_with(name: &str, with_dockerfile: bool, color: bool, extract_dir: &P
         image,
         analysis,
         dockerfile,
+        attribution: None,
         context,
         build_args: Default::default(),
         extract_dir: extract_dir.to_path_buf(),

@@ -191,6 +191,13 @@ fn keys_resize_and_quit_in_a_real_terminal() {
         escaped.contains("\u{1b}[38;5;2m") || escaped.contains("\u{1b}[32m"),
         "added rows are green:\n{escaped:?}"
     );
+    // Ctrl+Space (a NUL byte from the terminal) collapses every folder, again expands them.
+    t.keys(&["C-l", "C-Space"]);
+    t.wait_for("every folder collapsed", |s| {
+        s.contains("▸ etc/") && !s.contains("lrwx")
+    });
+    t.keys(&["C-Space"]);
+    t.wait_for("every folder expanded", |s| !s.contains("▸ "));
     // Ctrl+O: sorted by size, shown in the status bar.
     t.keys(&["C-o"]);
     t.wait_for("size order", |s| s.contains("Sort: size"));

@@ -13,8 +13,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An I/O error while reading a named file or archive member.
-    #[error("{path}: {source}")]
+    /// An I/O error while reading a named file or archive member. The message names the
+    /// file; the OS error is its [`std::error::Error::source`] (printed once by whoever
+    /// prints the chain, e.g. `anyhow`'s `{:#}`).
+    #[error("{path}")]
     Io {
         /// The file (or `archive:member`) being read.
         path: PathBuf,

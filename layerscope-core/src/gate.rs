@@ -34,8 +34,8 @@ mod tests;
 
 pub use baseline::Baseline;
 pub use config::{
-    ByteSize, ConfigFormat, Count, GateConfig, MaxWaste, Percent, Ratio, RecommendationAction,
-    Rules, Setting,
+    ByteSize, ConfigFormat, Count, FindingCode, GateConfig, MaxWaste, Percent, Ratio,
+    RecommendationAction, Rules, Setting,
 };
 
 use crate::analysis::{FileRecord, ImageFigures, WasteItem};
@@ -1608,7 +1608,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
             .iter()
             .filter_map(|f| {
                 let action = table
-                    .get(&f.code)
+                    .get(f.code.as_str())
                     .copied()
                     .unwrap_or(RecommendationAction::Warn);
                 (action != RecommendationAction::Allow).then(|| RecommendationResult {

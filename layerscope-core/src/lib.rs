@@ -51,6 +51,7 @@ mod gate;
 mod history;
 mod layer;
 mod pipeline;
+mod push_size;
 mod recommend;
 mod report;
 mod simulate;
@@ -88,14 +89,15 @@ pub use fleet::{
     SummaryDefect, SummarySource,
 };
 pub use gate::{
-    Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures, Gate,
-    GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio, RecommendationAction,
-    RecommendationResult, RuleResult, RuleStatus, Rules, Setting, SizeChange, Unit, Verdict,
-    WasteEntry, describe_rule,
+    Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures,
+    FindingCode, Gate, GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio,
+    RecommendationAction, RecommendationResult, RuleResult, RuleStatus, Rules, Setting, SizeChange,
+    Unit, Verdict, WasteEntry, describe_rule,
 };
 pub use history::{HistoryAlignment, align_history};
 pub use layer::{Compression, EntryKind};
 pub use pipeline::{Pipeline, PipelineOptions, PipelineParts};
+pub use push_size::{DOCKER_PUSH_GZIP_LEVEL, push_sizes};
 pub use recommend::{
     CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,
 };

@@ -38,6 +38,11 @@ pub(crate) struct AnalyzeArgs {
     /// (`dive`: dive 0.13.1's efficiency, wastedBytes and userWastedPercent).
     #[arg(long, value_enum, value_name = "TOOL")]
     compat: Option<Compat>,
+    /// Also measure what a registry push sends per layer: layers stored uncompressed are
+    /// gzip-compressed at `docker push`'s level (6), in parallel; compressed blobs count as
+    /// stored. Reads every layer once more.
+    #[arg(long)]
+    push_size: bool,
 }
 
 /// Tools whose figures `--compat` reproduces.
@@ -80,6 +85,11 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     };
     if args.compat == Some(Compat::Dive) {
         report.compat_dive = Some(analysis.dive_compat());
+    }
+    if args.push_size
+        && let Some(image) = pipeline.image()
+    {
+        report.set_push_sizes(&layerscope_core::push_sizes(image)?);
     }
 
     let text = match args.format {

@@ -43,6 +43,7 @@ pub(crate) fn run(args: ExploreArgs) -> Result<ExitCode> {
         image,
         analysis,
         dockerfile: parts.dockerfile,
+        attribution: parts.attribution,
         context: parts.context,
         build_args: parts.build_args,
         extract_dir: std::env::current_dir()?,

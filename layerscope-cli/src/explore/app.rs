@@ -29,6 +29,9 @@ pub struct Inputs {
     pub analysis: Analysis,
     /// The Dockerfile it was built from, with its text.
     pub dockerfile: Option<(Dockerfile, String)>,
+    /// The layers matched to the Dockerfile, when the caller has it (the pipeline computes it
+    /// once); otherwise it is computed from `dockerfile`.
+    pub attribution: Option<Attribution>,
     /// The build context (with the Dockerfile).
     pub context: Option<BuildContext>,
     /// Build arguments of the build.
@@ -232,13 +235,15 @@ impl Explorer {
             image,
             analysis,
             dockerfile,
+            attribution,
             context,
             build_args,
             extract_dir,
         } = inputs;
-        let attribution = match &dockerfile {
-            Some((df, _)) => Some(analysis.attribute(df, &build_args)?),
-            None => None,
+        let attribution = match (attribution, &dockerfile) {
+            (Some(a), _) => Some(a),
+            (None, Some((df, _))) => Some(analysis.attribute(df, &build_args)?),
+            (None, None) => None,
         };
         let mut report = analysis.report();
         report.attribution = attribution.clone();
@@ -310,12 +315,23 @@ impl Explorer {
             *slot = Some(Arc::new(LayerTree::load(&analysis, top)));
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let incoming = (options.background && n > 1).then(|| {
+        // After the first frame's tree, a thread prepares the rest so that no key waits on a
+        // merge: the top tree's size order, then every other layer's tree with its own.
+        let incoming = (options.background && n > 0).then(|| {
             let (tx, rx) = channel();
             let (a, stop) = (analysis.clone(), stop.clone());
+            let first = trees.get(top).cloned().flatten();
             std::thread::spawn(move || {
+                if let Some(t) = first {
+                    t.order(Sort::Size);
+                }
                 for l in (0..top).rev() {
-                    if stop.load(Ordering::Relaxed) || tx.send(LayerTree::load(&a, l)).is_err() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let t = LayerTree::load(&a, l);
+                    t.order(Sort::Size);
+                    if tx.send(t).is_err() {
                         break;
                     }
                 }
@@ -385,6 +401,30 @@ impl Explorer {
         for l in 0..self.trees.len() {
             self.tree_of(l);
         }
+    }
+
+    /// Wait for the background thread to finish every layer (benchmarks measure keys on the
+    /// state a user has once it is done). Without a background thread, loads them here.
+    pub fn wait_for_layers(&mut self) {
+        if let Some(rx) = self.incoming.take() {
+            for t in rx.iter() {
+                let l = t.layer;
+                if let Some(slot) = self.trees.get_mut(l)
+                    && slot.is_none()
+                {
+                    *slot = Some(Arc::new(t));
+                }
+            }
+        }
+        self.load_all_layers();
+        for t in self.trees.iter().flatten() {
+            t.order(Sort::Size);
+        }
+    }
+
+    /// How many layers' trees are ready.
+    pub fn layers_ready(&self) -> usize {
+        self.trees.iter().filter(|t| t.is_some()).count()
     }
 
     fn tree_of(&mut self, layer: usize) -> Option<Arc<LayerTree>> {

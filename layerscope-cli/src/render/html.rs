@@ -819,14 +819,14 @@ mod tests {
             })
             .recommendations(vec![
                 RecommendationView {
-                    code: "delete-in-same-layer".into(),
+                    code: "deleted-in-later-layer".into(),
                     message: "Remove /data/blob.bin in the RUN that creates it".into(),
                     line: Some(2),
                     layer: Some(1),
                     saving_bytes: Some(524_288),
                 },
                 RecommendationView {
-                    code: "avoid-metadata-copy".into(),
+                    code: "metadata-copy-up".into(),
                     message: "Write /data/big.bin once".into(),
                     line: Some(14),
                     layer: Some(5),

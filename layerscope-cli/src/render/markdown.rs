@@ -368,20 +368,20 @@ pub(crate) mod tests {
             "[rules]\nlowest-efficiency = 0.9\nmax-layers = 10\n\
              deny-paths = [\"data/blob.bin\"]\n\
              [rules.max-waste]\nmetadata-copy-up = \"off\"\n\
-             [recommendations]\nrewrite-after-chmod = \"deny\"\n",
+             [recommendations]\nmetadata-copy-up = \"deny\"\n",
             ".layerscope.toml",
         )
         .unwrap();
         let findings = [
             Finding::new(
-                "rewrite-after-chmod",
+                "metadata-copy-up",
                 Severity::Warning,
                 "/data/big.bin is written again with the same bytes: write it once, on line 2",
             )
             .line(14)
             .bytes_saved(1_048_576),
             Finding::new(
-                "delete-in-same-layer",
+                "deleted-in-later-layer",
                 Severity::Info,
                 "Delete /data/blob.bin in the RUN that creates it (line 2)",
             )

@@ -199,8 +199,8 @@ mod tests {
         assert_eq!(
             rec,
             [
-                ("recommendation/rewrite-after-chmod", "error", 14),
-                ("recommendation/delete-in-same-layer", "warning", 12),
+                ("recommendation/metadata-copy-up", "error", 14),
+                ("recommendation/deleted-in-later-layer", "warning", 12),
             ]
         );
         // Every result names a rule the driver lists, at its index.

@@ -168,6 +168,50 @@ fn raw_text(raw: &Raw) -> String {
     }
 }
 
+/// A finding code named in a config's `[recommendations]` table: one of [`crate::CODES`]
+/// (`layerscope recommend --list-codes`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct FindingCode(String);
+
+impl FindingCode {
+    /// The kebab-case code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for FindingCode {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for FindingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for FindingCode {
+    type Err = String;
+    fn from_str(code: &str) -> std::result::Result<Self, Self::Err> {
+        if crate::recommend::CODES.iter().any(|c| c.code == code) {
+            Ok(FindingCode(code.to_string()))
+        } else {
+            Err(format!(
+                "{code:?} is not a recommendation code (`layerscope recommend --list-codes` lists them)"
+            ))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FindingCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
+    }
+}
+
 /// A rule's setting: a threshold, or turned off with `"off"` / `"disabled"` (dive's words).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Setting<T> {
@@ -307,9 +351,10 @@ pub struct GateConfig {
     /// The rules.
     #[serde(default)]
     pub rules: Rules,
-    /// Recommendation code -> `allow` | `warn` | `deny`.
+    /// Recommendation code -> `allow` | `warn` | `deny`. A code layerscope does not emit is
+    /// refused by the parser, with its key and line: a typo must not silently do nothing.
     #[serde(default)]
-    pub recommendations: BTreeMap<String, RecommendationAction>,
+    pub recommendations: BTreeMap<FindingCode, RecommendationAction>,
     #[serde(skip)]
     pub(crate) source: Option<String>,
     #[serde(skip)]
@@ -431,7 +476,7 @@ impl GateConfig {
         self.format
     }
 
-    /// Checks the parsers cannot make: globs compile, recommendation codes are kebab-case.
+    /// Checks the parsers cannot make: globs compile.
     fn validate(&self) -> Result<()> {
         let bad = |reason: String| Error::Config {
             source_name: self.source.clone().unwrap_or_else(|| "config".into()),
@@ -442,17 +487,6 @@ impl GateConfig {
             ("rules.ignore-waste-paths", &self.rules.ignore_waste_paths),
         ] {
             super::glob_set(globs).map_err(|e| bad(format!("{key}: {e}")))?;
-        }
-        for code in self.recommendations.keys() {
-            let ok = !code.is_empty()
-                && code
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !ok {
-                return Err(bad(format!(
-                    "recommendations: {code:?} is not a recommendation code (codes are kebab-case, e.g. \"apt-cache-not-cleaned\")"
-                )));
-            }
         }
         Ok(())
     }

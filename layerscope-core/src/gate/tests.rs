@@ -135,9 +135,9 @@ metadata-copy-up = 0
 deleted = "5MiB"
 hidden-by-opaque = "off"
 [recommendations]
-apt-cache-not-cleaned = "deny"
-copy-before-install = "warn"
-noisy-code = "allow"
+cleanup-in-same-layer = "deny"
+split-dependency-copy = "warn"
+run-as-root = "allow"
 "#,
         "t.toml",
     )
@@ -173,7 +173,7 @@ noisy-code = "allow"
     );
     assert_eq!(r.max_waste.hidden_by_opaque, Some(Setting::Off));
     assert_eq!(
-        c.recommendations.get("apt-cache-not-cleaned"),
+        c.recommendations.get("cleanup-in-same-layer"),
         Some(&RecommendationAction::Deny)
     );
     assert_eq!(c.format(), ConfigFormat::Toml);
@@ -217,7 +217,7 @@ fn config_errors_name_the_file_the_key_and_the_line() {
     assert!(e.contains("\"lots\" is not a percentage"), "{e}");
     let e = config_error("[rules]\ndeny-paths = [\"a[\"]\n");
     assert!(e.contains("rules.deny-paths") && e.contains("a["), "{e}");
-    let e = config_error("[recommendations]\napt-cache = \"block\"\n");
+    let e = config_error("[recommendations]\ncleanup-in-same-layer = \"block\"\n");
     assert!(e.contains("unknown variant `block`"), "{e}");
     let e = config_error("[recommendations]\nAptCache = \"deny\"\n");
     assert!(
@@ -699,23 +699,23 @@ fn recommendations_follow_the_table() {
     let a = analyse(&tiny(), 1);
     let findings = [
         Finding::new(
-            "apt-cache-not-cleaned",
+            "cleanup-in-same-layer",
             Severity::Warning,
             "clean the apt cache",
         )
         .line(4)
         .bytes_saved(40_000_000),
         Finding::new(
-            "copy-before-install",
+            "split-dependency-copy",
             Severity::Info,
             "copy the manifest first",
         )
         .line(3),
-        Finding::new("noisy", Severity::Info, "never shown"),
+        Finding::new("run-as-root", Severity::Info, "never shown"),
         Finding::new("unlisted", Severity::Error, "warned by default").bytes_saved(5),
     ];
-    let table = "[recommendations]\napt-cache-not-cleaned = \"deny\"\n\
-                 copy-before-install = \"warn\"\nnoisy = \"allow\"\n";
+    let table = "[recommendations]\ncleanup-in-same-layer = \"deny\"\n\
+                 split-dependency-copy = \"warn\"\nrun-as-root = \"allow\"\n";
     let o = gate(table).evaluate(&GateInput::new(&a.figures).findings(&findings));
     assert_eq!(o.verdict, Verdict::Fail);
     let r = rule(&o, "recommendations");
@@ -725,7 +725,7 @@ fn recommendations_follow_the_table() {
     assert!(
         r.offenders[0]
             .message
-            .starts_with("apt-cache-not-cleaned: ")
+            .starts_with("cleanup-in-same-layer: ")
     );
     let shown: Vec<(&str, RecommendationAction)> = o
         .recommendations
@@ -735,13 +735,13 @@ fn recommendations_follow_the_table() {
     assert_eq!(
         shown,
         [
-            ("apt-cache-not-cleaned", RecommendationAction::Deny),
+            ("cleanup-in-same-layer", RecommendationAction::Deny),
             ("unlisted", RecommendationAction::Warn),
-            ("copy-before-install", RecommendationAction::Warn),
+            ("split-dependency-copy", RecommendationAction::Warn),
         ]
     );
     // Only warnings: the rule passes.
-    let o = gate("[recommendations]\napt-cache-not-cleaned = \"warn\"\n")
+    let o = gate("[recommendations]\ncleanup-in-same-layer = \"warn\"\n")
         .evaluate(&GateInput::new(&a.figures).findings(&findings));
     assert_eq!(status(&o, "recommendations"), RuleStatus::Pass);
     // No table and no findings: no rule at all.
@@ -817,5 +817,26 @@ mod no_panics {
             let yaml = format!("rules:\n  {key}: {v}\n");
             let _ = GateConfig::from_dive_ci(&yaml, "f");
         }
+    }
+}
+
+#[test]
+fn unknown_recommendation_codes_are_refused_with_their_line() {
+    let e = GateConfig::from_toml(
+        "[rules]\nmax-layers = 3\n\n[recommendations]\ncleanup-in-same-layer = \"deny\"\napt-cache-not-cleaned = \"deny\"\n",
+        "ci/.layerscope.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("ci/.layerscope.toml: "), "{e}");
+    assert!(e.contains("line 6"), "{e}");
+    assert!(
+        e.contains("\"apt-cache-not-cleaned\" is not a recommendation code"),
+        "{e}"
+    );
+    // Every listed code is accepted.
+    for c in crate::CODES {
+        let t = format!("[recommendations]\n{} = \"warn\"\n", c.code);
+        assert!(GateConfig::from_toml(&t, "t.toml").is_ok(), "{}", c.code);
     }
 }
