@@ -56,6 +56,22 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     // Options first: nothing is read before every argument is known to be usable.
     let filter = args.lists.filter()?;
     check_html_destination(args.format == ReportFormat::Html, args.output.as_deref())?;
+    if args.image.platform.as_deref() == Some("all") {
+        // Every platform of the index, compared as a fleet.
+        let format = match args.format {
+            ReportFormat::Table => super::fleet::FleetFormat::Table,
+            ReportFormat::Json => super::fleet::FleetFormat::Json,
+            ReportFormat::Html => super::fleet::FleetFormat::Html,
+        };
+        return super::fleet::analyze_all_platforms(
+            &args.image.image,
+            args.image.allow_digest_mismatch,
+            format,
+            args.output.as_deref(),
+            args.lists.top,
+            args.image.no_progress,
+        );
+    }
     let top = match args.format {
         ReportFormat::Json | ReportFormat::Html => args.lists.top,
         ReportFormat::Table => Some(args.lists.top.unwrap_or(10)),

@@ -165,6 +165,27 @@ impl Image {
         })
     }
 
+    /// The platforms (`os/arch[/variant]`, sorted) an image offers: each manifest of an OCI
+    /// index whose blob is present, or the one platform of any other image.
+    ///
+    /// # Errors
+    /// As [`Image::open`]; standard input (`-`) cannot be listed and then opened again.
+    pub fn platforms(path: impl AsRef<Path>) -> Result<Vec<String>> {
+        let path = path.as_ref();
+        if path == Path::new("-") {
+            return Err(Error::Config {
+                source_name: "--platform all".into(),
+                reason: "standard input can be read only once: save the image to a file".into(),
+            });
+        }
+        let store = open_store(path)?;
+        if store.exists("index.json") {
+            oci::platforms(&store, path)
+        } else {
+            Ok(vec![Image::open(path)?.platform()])
+        }
+    }
+
     /// The path the image was opened from.
     pub fn path(&self) -> &Path {
         &self.path

@@ -279,6 +279,30 @@ fn unreachable_empty(image: &Path) -> Error {
     }
 }
 
+/// The distinct platforms (`os/arch[/variant]`, sorted) of the manifests an index lists and
+/// the layout holds, for `--platform all`.
+pub(crate) fn platforms(store: &Store, image: &Path) -> Result<Vec<String>> {
+    let bytes = read_required(store, image, "index.json", "index.json")?;
+    let index: ImageIndex = parse_json(&bytes, image, "index.json")?;
+    let mut warnings = Vec::new();
+    let mut w = Walk {
+        store,
+        image,
+        out: Vec::new(),
+        warnings: &mut warnings,
+    };
+    walk(&mut w, &index, "index.json", 0, None)?;
+    let mut v: Vec<String> = w
+        .out
+        .iter()
+        .filter(|c| blob_member(c.descriptor.digest().as_ref()).is_some_and(|m| store.exists(&m)))
+        .map(Candidate::platform_text)
+        .collect();
+    v.sort();
+    v.dedup();
+    Ok(v)
+}
+
 pub(crate) fn resolve(
     store: &Store,
     image: &Path,
