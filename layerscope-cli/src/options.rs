@@ -65,6 +65,10 @@ pub(crate) struct ImageArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// The largest zstd window a layer may ask for, as a power of two: 10 to 31 (default
+    /// 31, 2 GiB, what `zstd --long=31` writes; reading such a layer can hold that much memory).
+    #[arg(long, value_name = "LOG", value_parser = clap::value_parser!(u32).range(10..=31))]
+    pub zstd_window_log_max: Option<u32>,
 }
 
 impl ImageArgs {
@@ -75,6 +79,9 @@ impl ImageArgs {
         );
         if let Some(n) = self.base_layers {
             options.analysis.base_layers = Some(n);
+        }
+        if let Some(log) = self.zstd_window_log_max {
+            options.analysis.zstd_window_log_max = Some(log);
         }
         if let Some(base) = &self.base {
             options = options.base_image(base);

@@ -382,6 +382,14 @@ impl Image {
         &self.warnings
     }
 
+    /// The stored size of a layer's blob, when the store knows it without reading it (a
+    /// hint for scheduling: the manifest's `size` is checked while reading).
+    pub(crate) fn layer_size(&self, layer: &LayerRef) -> Option<u64> {
+        (layer.availability != LayerAvailability::MissingForeign)
+            .then(|| self.store.size(&layer.member))
+            .flatten()
+    }
+
     /// Open a layer's blob for streaming. `Ok(None)` for an absent foreign layer.
     pub(crate) fn open_layer(
         &self,
