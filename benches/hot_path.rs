@@ -51,7 +51,7 @@ fn pipeline(c: &mut Criterion) {
     let mut i = 0usize;
     while total < 48 << 20 {
         // Every 50th file is 1 MiB, the rest 2 to 34 KiB.
-        let len = if i % 50 == 0 {
+        let len = if i.is_multiple_of(50) {
             1 << 20
         } else {
             2048 + (i * 7919) % 32768

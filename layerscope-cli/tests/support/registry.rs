@@ -431,7 +431,7 @@ pub fn b64url(data: &[u8]) -> String {
 /// Standard base64 with padding.
 pub fn b64(data: &[u8]) -> String {
     let mut s = b64url(data).replace('-', "+").replace('_', "/");
-    while s.len() % 4 != 0 {
+    while !s.len().is_multiple_of(4) {
         s.push('=');
     }
     s

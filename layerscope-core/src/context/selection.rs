@@ -400,14 +400,14 @@ impl Resolved {
         let include = source.include.as_ref();
         let exclude = self.excludes.as_ref();
         if !root_is_dir {
-            if let Some(entry) = root_entry {
-                if !filtered || should_include(include, exclude, "", None).0 {
-                    self.items.push(Item {
-                        entry,
-                        alias,
-                        mode_counts: true,
-                    });
-                }
+            if let Some(entry) = root_entry
+                && (!filtered || should_include(include, exclude, "", None).0)
+            {
+                self.items.push(Item {
+                    entry,
+                    alias,
+                    mode_counts: true,
+                });
             }
             return;
         }
@@ -441,14 +441,12 @@ impl Resolved {
             entry: root_entry,
             emitted: root_ok,
         }];
-        if root_ok {
-            if let Some(entry) = root_entry {
-                self.items.push(Item {
-                    entry,
-                    alias,
-                    mode_counts: true,
-                });
-            }
+        if root_ok && let Some(entry) = root_entry {
+            self.items.push(Item {
+                entry,
+                alias,
+                mode_counts: true,
+            });
         }
         for i in ctx.subtree(real) {
             let (Ok(index), Some(e)) = (u32::try_from(i), ctx.entries.get(i)) else {
@@ -498,10 +496,10 @@ impl Resolved {
             }
             let mut bases = vec![source.base.clone()];
             let mut traversed = Vec::new();
-            if let Some(real) = ctx.resolve_links(&source.base, true, &mut traversed) {
-                if real != source.base {
-                    bases.push(real);
-                }
+            if let Some(real) = ctx.resolve_links(&source.base, true, &mut traversed)
+                && real != source.base
+            {
+                bases.push(real);
             }
             let filtered =
                 source.glob.is_some() || source.include.is_some() || self.excludes.is_some();
@@ -711,15 +709,14 @@ impl BuildContext {
     pub fn change_affects(&self, selection: &Selection, change: &ContextChange) -> bool {
         if change.kind == ContextChangeKind::ModeChanged {
             let path = rel_clean(&change.path);
-            if let Some(index) = self.index_of(&path).and_then(|i| u32::try_from(i).ok()) {
-                if self
+            if let Some(index) = self.index_of(&path).and_then(|i| u32::try_from(i).ok())
+                && self
                     .entry(index)
                     .is_some_and(|e| e.kind() == ContextEntryKind::Dir)
-                {
-                    return self
-                        .resolved(selection)
-                        .is_ok_and(|r| r.member(index) == Some(true));
-                }
+            {
+                return self
+                    .resolved(selection)
+                    .is_ok_and(|r| r.member(index) == Some(true));
             }
         }
         self.selection_contains(selection, &change.path)

@@ -305,10 +305,10 @@ fn can_contain_heredoc(line: &str) -> bool {
 /// ending with an escape (not itself escaped) continues on the next line.
 fn trim_continuation(line: &str, escape: char) -> (&str, bool) {
     let trimmed = line.trim_end_matches([' ', '\t']);
-    if let Some(before) = trimmed.strip_suffix(escape) {
-        if before.is_empty() || !before.ends_with(escape) {
-            return (before, true);
-        }
+    if let Some(before) = trimmed.strip_suffix(escape)
+        && (before.is_empty() || !before.ends_with(escape))
+    {
+        return (before, true);
     }
     (line, false)
 }
@@ -798,22 +798,22 @@ impl Ctx<'_> {
                     mounts.push(m);
                 }
                 let network = flags.string("network");
-                if let Some(n) = &network {
-                    if !matches!(n.as_str(), "default" | "none" | "host") {
-                        return Err(self.err(
-                            self.flag_offset(split, "network"),
-                            format!("unsupported network mode {n:?}"),
-                        ));
-                    }
+                if let Some(n) = &network
+                    && !matches!(n.as_str(), "default" | "none" | "host")
+                {
+                    return Err(self.err(
+                        self.flag_offset(split, "network"),
+                        format!("unsupported network mode {n:?}"),
+                    ));
                 }
                 let security = flags.string("security");
-                if let Some(s) = &security {
-                    if !matches!(s.as_str(), "sandbox" | "insecure") {
-                        return Err(self.err(
-                            self.flag_offset(split, "security"),
-                            format!("unsupported security mode {s:?}"),
-                        ));
-                    }
+                if let Some(s) = &security
+                    && !matches!(s.as_str(), "sandbox" | "insecure")
+                {
+                    return Err(self.err(
+                        self.flag_offset(split, "security"),
+                        format!("unsupported security mode {s:?}"),
+                    ));
                 }
                 InstructionKind::Run(RunArgs {
                     form: self.command_form(args, args_at)?,
