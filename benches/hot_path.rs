@@ -1,9 +1,10 @@
-//! criterion benches of the hot path: content hashing, tar walk (with and without gzip), and
+//! criterion benches of the hot path: content hashing, tar walk (with and without gzip), the
+//! layer pipeline with its hashing on helper threads against the same work on one thread, and
 //! the merge of many layers with many whiteouts (linear, unlike dive's whiteouts x files).
 //! Run: `cargo bench --bench hot_path`. The end-to-end comparison with dive is benches/e2e.sh.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use layerscope::testkit::{LayerBuilder, ParsedLayers, walk_layer};
+use layerscope::testkit::{LayerBuilder, ParsedLayers, walk_layer, walk_layer_threads};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 
@@ -41,6 +42,46 @@ fn tar_walk(c: &mut Criterion) {
     g.finish();
 }
 
+/// One 48 MiB layer shaped like a Debian base (a few large files, many small ones): the
+/// pipeline's two hashing threads against one thread doing the same work. On two cores the
+/// threaded read should approach the time of one sha256 pass over the tar.
+fn pipeline(c: &mut Criterion) {
+    let mut layer = LayerBuilder::new();
+    let mut total = 0usize;
+    let mut i = 0usize;
+    while total < 48 << 20 {
+        // Every 50th file is 1 MiB, the rest 2 to 34 KiB.
+        let len = if i % 50 == 0 {
+            1 << 20
+        } else {
+            2048 + (i * 7919) % 32768
+        };
+        layer = layer.file(
+            &format!("usr/lib/p{:03}/f{i:05}", i / 100),
+            &content(i, len),
+        );
+        total += len;
+        i += 1;
+    }
+    let tar = layer.tar();
+    let gz = layer.gzip();
+    let mut g = c.benchmark_group("layer_pipeline_48MiB");
+    g.throughput(Throughput::Bytes(tar.len() as u64));
+    g.sample_size(10);
+    for (name, blob) in [("plain", &tar), ("gzip", &gz)] {
+        g.bench_with_input(BenchmarkId::new("threads", name), blob, |b, blob| {
+            b.iter(|| walk_layer_threads(black_box(blob), true))
+        });
+        g.bench_with_input(BenchmarkId::new("one_thread", name), blob, |b, blob| {
+            b.iter(|| walk_layer_threads(black_box(blob), false))
+        });
+    }
+    g.bench_function("sha256_of_tar_only", |b| {
+        b.iter(|| Sha256::digest(black_box(&tar)))
+    });
+    g.finish();
+}
+
 fn merge(c: &mut Criterion) {
     let mut g = c.benchmark_group("merge_20k_files");
     g.sample_size(20);
@@ -73,5 +114,5 @@ fn merge(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hashing, tar_walk, merge);
+criterion_group!(benches, hashing, tar_walk, pipeline, merge);
 criterion_main!(benches);

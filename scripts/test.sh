@@ -5,7 +5,8 @@
 #   - buildah, busybox-static: the real-builder tier (builds with buildah, checks the cache
 #     predictions);
 #   - chromium: the browser tier of the HTML reports;
-#   - docker-registry, skopeo, apache2-utils (htpasswd): the registry tier;
+#   - docker-registry, skopeo, apache2-utils (htpasswd), openssl (the test token server): the
+#     registry tier;
 #   - docker.io: ONE Docker Engine 20.10 daemon with its built-in BuildKit, on a private
 #     socket with its data under a temporary directory, for the BuildKit tier
 #     (tests/buildkit.rs) and the tests that read images from a daemon. Tests find it
@@ -20,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(buildah busybox-static chromium docker-registry skopeo apache2-utils tmux git bsdutils)
+packages=(buildah busybox-static chromium docker-registry skopeo apache2-utils openssl tmux git bsdutils)
 need=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")

@@ -14,12 +14,33 @@ use std::process::ExitCode;
 #[command(
     name = "layerscope",
     version,
-    about = "See where a container image's bytes go, and what a rebuild costs"
+    about = "See where a container image's bytes go, and what a rebuild costs",
+    after_help = IMAGE_NAMES
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Reach docker:// registries over plain HTTP instead of HTTPS (a local registry).
+    #[arg(long, global = true)]
+    insecure: bool,
 }
+
+/// How an IMAGE argument is read (shown by --help).
+const IMAGE_NAMES: &str = "\
+IMAGE names (as skopeo spells them):
+  docker-archive:PATH             a docker save / podman docker-archive tar
+  oci-archive:PATH                an OCI layout in a tar
+  oci:DIR[:REF]                   an OCI layout directory (REF: org.opencontainers.image.ref.name)
+  docker://[HOST[:PORT]/]REPO[:TAG|@DIGEST]
+                                  a registry (OCI distribution API; --insecure for plain HTTP)
+  docker-daemon:NAME[:TAG]        the Docker Engine on $DOCKER_HOST
+  containers-storage:NAME         buildah's and podman's local store
+A bare IMAGE that exists on disk (or `-`, standard input) is a file whose format is
+detected; any other bare IMAGE is an image name looked up in the Docker Engine, as if
+written docker-daemon:IMAGE.";
+
+/// `--insecure`, set once from the command line before any image is opened.
+pub(crate) static INSECURE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -99,6 +120,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
+    let _ = INSECURE.set(cli.insecure);
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Tree(args) => tree::run(args),

@@ -46,7 +46,8 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
 #[derive(clap::Args, Debug)]
 pub(crate) struct ImageArgs {
     /// The image: a docker save / docker-archive tar, an oci-archive tar, an OCI layout
-    /// directory, any of them gzip-compressed, or `-` for standard input.
+    /// directory, any of them gzip-compressed, `-` for standard input, or a name
+    /// (docker://, docker-daemon:, containers-storage:, ...; see `layerscope --help`).
     pub image: PathBuf,
     /// Platform to pick from a multi-platform image: os/arch[/variant].
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
@@ -64,6 +65,10 @@ pub(crate) struct ImageArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// The largest zstd window a layer may ask for, as a power of two: 10 to 31 (default
+    /// 31, 2 GiB, what `zstd --long=31` writes; reading such a layer can hold that much memory).
+    #[arg(long, value_name = "LOG", value_parser = clap::value_parser!(u32).range(10..=31))]
+    pub zstd_window_log_max: Option<u32>,
 }
 
 impl ImageArgs {
@@ -75,6 +80,9 @@ impl ImageArgs {
         if let Some(n) = self.base_layers {
             options.analysis.base_layers = Some(n);
         }
+        if let Some(log) = self.zstd_window_log_max {
+            options.analysis.zstd_window_log_max = Some(log);
+        }
         if let Some(base) = &self.base {
             options = options.base_image(base);
         }
@@ -85,7 +93,7 @@ impl ImageArgs {
 /// The options of an image named by a command without [`ImageArgs`] (diff, simulate,
 /// recommend): a platform, nothing else.
 pub(crate) fn image_options(image: &Path, platform: Option<&str>) -> PipelineOptions {
-    let mut open = OpenOptions::default();
+    let mut open = OpenOptions::default().insecure(crate::INSECURE.get().copied().unwrap_or(false));
     if let Some(p) = platform {
         open = open.platform(p);
     }

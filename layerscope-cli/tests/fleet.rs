@@ -215,3 +215,64 @@ fn table_markdown_and_html() {
     assert!(html.contains("\"command\":\"fleet\""));
     assert!(html.contains("common-base"));
 }
+
+/// tests/fixtures/fleet/multi: a two-platform index built by buildah (rebuild.sh), one COPY
+/// layer common to both platforms and one per architecture. From multi/listing.txt:
+/// common fb3aad67 (etc/app.conf 3000 bytes, 3225 as gzip), amd64 33921ebb (usr/bin/app
+/// 6000, 6245 gzip), arm64 b3a4006f (usr/bin/app 5000, 5244 gzip).
+#[test]
+fn every_platform_of_an_index() {
+    let multi = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/fleet/multi/multi.oci.tar");
+    let check = |v: &serde_json::Value| {
+        let p = &v["platforms"];
+        assert_eq!(p.as_array().unwrap().len(), 2, "{v}");
+        assert_eq!(p[0]["platform"], "linux/amd64");
+        assert_eq!(p[0]["size_bytes"], 9000);
+        assert_eq!(p[0]["compressed_size_bytes"], 3225 + 6245);
+        assert_eq!(
+            (p[0]["own_layers"].clone(), p[0]["own_size_bytes"].clone()),
+            (1.into(), 6000.into())
+        );
+        assert_eq!(p[0]["shared_layers"], 1);
+        assert_eq!(p[1]["platform"], "linux/arm64");
+        assert_eq!(p[1]["size_bytes"], 8000);
+        assert_eq!(p[1]["own_size_bytes"], 5000);
+        assert_eq!(v["totals"]["unique_size_bytes"], 14000);
+        assert_eq!(
+            v["totals"]["unique_compressed_size_bytes"],
+            3225 + 6245 + 5244
+        );
+        assert_eq!(v["layers"][0]["images"], serde_json::json!([0, 1]));
+    };
+    for cmd in [
+        vec!["analyze", "--platform", "all", "--format", "json"],
+        vec![
+            "fleet",
+            "--platform",
+            "all",
+            "--no-cache",
+            "--format",
+            "json",
+        ],
+    ] {
+        let out = layerscope()
+            .args(&cmd[..1])
+            .arg(&multi)
+            .args(&cmd[1..])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        check(&serde_json::from_slice(&out).unwrap());
+    }
+    // One platform by name still works, and an unknown one is an error naming what exists.
+    layerscope()
+        .arg("fleet")
+        .arg(&multi)
+        .args(["--platform", "linux/s390x", "--no-cache"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("linux/amd64, linux/arm64"));
+}

@@ -77,11 +77,6 @@ impl<R: Read> HashingReader<R> {
     pub(crate) fn finish(self) -> ([u8; 32], u64) {
         (self.hasher.finalize().into(), self.count)
     }
-
-    /// Finish, keeping the inner reader.
-    pub(crate) fn into_parts(self) -> ([u8; 32], u64, R) {
-        (self.hasher.finalize().into(), self.count, self.inner)
-    }
 }
 
 impl<R: Read> Read for HashingReader<R> {

@@ -128,6 +128,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// An image could not be fetched by name (registry, Docker Engine, containers-storage):
+    /// connection, authentication, a status the source answered, or a cut it could not resume.
+    #[error("{image}: {reason}")]
+    Transport {
+        /// The image name given by the user.
+        image: PathBuf,
+        /// What went wrong, with the source's own message when it gave one.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -3,18 +3,16 @@
 //! of every tar entry with the sha256 of its content. Nothing is extracted or kept but the
 //! records: memory grows with the number of entries, not their bytes.
 
-use crate::digest::{HashingReader, sha256_string};
+use crate::digest::sha256_string;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
-use std::io::{self, BufRead, BufReader, Read};
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Read buffer between the blob and the decompressor, and between the decompressor and the
-/// tar reader (large buffers keep both sides streaming in big chunks).
-const BLOB_BUFFER: usize = 1 << 20;
-const TAR_BUFFER: usize = 256 * 1024;
-const CONTENT_BUFFER: usize = 256 * 1024;
+use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};
+use std::thread;
 
 /// How a layer blob is compressed, decided from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -90,7 +88,7 @@ pub(crate) struct Entry {
 }
 
 /// Everything one pass over a layer learned.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct LayerContents {
     names: String,
     pub(crate) entries: Vec<Entry>,
@@ -157,6 +155,10 @@ impl LayerFailure {
 /// resolve `.` and `..` lexically, clamping `..` at the root. Returns the path and whether
 /// it had to be clamped.
 pub(crate) fn clean_entry_path(raw: &str) -> (String, bool) {
+    // Most paths are clean already (`usr/bin/env`): one scan, one copy.
+    if !raw.is_empty() && raw.split('/').all(|p| !matches!(p, "" | "." | "..")) {
+        return (raw.to_string(), false);
+    }
     let mut parts: Vec<&str> = Vec::new();
     let mut clamped = false;
     for part in raw.split('/') {
@@ -203,8 +205,31 @@ impl<R: Read> Read for Tagged<R> {
     }
 }
 
-fn drain(r: &mut impl Read) -> io::Result<u64> {
-    io::copy(r, &mut io::sink())
+/// The largest zstd window a decoder can use on a 64-bit machine (`ZSTD_WINDOWLOG_MAX_64` in
+/// zstd's `lib/zstd.h`): what `zstd --long=31` writes.
+pub const ZSTD_WINDOW_LOG_LIMIT: u32 = 31;
+/// zstd's own floor for `ZSTD_d_windowLogMax` (`ZSTD_WINDOWLOG_ABSOLUTEMIN`).
+pub const ZSTD_WINDOW_LOG_MIN: u32 = 10;
+
+/// How one layer is read.
+#[derive(Debug, Clone)]
+pub(crate) struct LayerOptions {
+    /// Receives the count of blob bytes as they are read.
+    pub(crate) progress: Option<Arc<AtomicU64>>,
+    /// The largest zstd window accepted, as a power of two (RFC 8878 section 3.1.1.1.2).
+    pub(crate) zstd_window_log_max: u32,
+    /// Hash on helper threads (true) or on the reading thread.
+    pub(crate) threads: bool,
+}
+
+impl Default for LayerOptions {
+    fn default() -> Self {
+        LayerOptions {
+            progress: None,
+            zstd_window_log_max: ZSTD_WINDOW_LOG_LIMIT,
+            threads: true,
+        }
+    }
 }
 
 /// Read one layer blob. `progress` receives the count of blob bytes as they are read.
@@ -212,109 +237,731 @@ pub(crate) fn read_layer(
     reader: impl Read,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<LayerContents, LayerFailure> {
-    let blob = HashingReader::new(Progress {
-        inner: reader,
-        counter: progress,
-    });
-    let mut buffered = BufReader::with_capacity(BLOB_BUFFER, blob);
-    let head = buffered
-        .fill_buf()
-        .map_err(|e| LayerFailure::at(None, format!("read error: {e}")))?;
-    if head.is_empty() {
-        return Err(LayerFailure::at(None, "the layer blob is empty"));
+    read_layer_with(
+        reader,
+        &LayerOptions {
+            progress,
+            ..LayerOptions::default()
+        },
+    )
+}
+
+// ------------------------------------------------------------------------------ the pipeline
+//
+// One layer costs at least two sha256 passes over its bytes: the DiffID is the sha256 of the
+// whole uncompressed tar (image-spec config.md `rootfs.diff_ids`), and each file's content
+// has its own sha256 (shown in the report and the JSON). SHA-256 is sequential, so neither
+// pass can be split; they can run side by side. The reading thread reads (and decompresses)
+// the blob into fixed-size chunks and walks the tar headers; the chunks are shared, not
+// copied, with one thread hashing the stream (the DiffID, which for a plain tar is also the
+// blob digest) and one hashing file contents; a compressed blob's own digest has a third.
+// The tar crate skips content by seeking, which here only moves through the chunks, so the
+// walk never copies file bytes. A fixed pool of chunks bounds memory per layer, and makes
+// the reader wait when a hasher falls behind. Any `Read` works: nothing is re-opened.
+
+/// Bytes per chunk, and chunks per pool (memory per layer: 2 pools x 8 x 256 KiB at most).
+const CHUNK: usize = 256 * 1024;
+const POOL_CHUNKS: usize = 8;
+/// A content batch is handed over when it holds this many segments (or at each new chunk).
+const BATCH_SEGMENTS: usize = 256;
+
+/// A fixed set of reusable buffers.
+struct Pool {
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    free: Vec<Vec<u8>>,
+    allocated: usize,
+}
+
+impl Pool {
+    fn new() -> Arc<Pool> {
+        Arc::new(Pool {
+            state: Mutex::new(PoolState {
+                free: Vec::new(),
+                allocated: 0,
+            }),
+            freed: Condvar::new(),
+        })
     }
-    let compression = Compression::sniff(head);
+
+    fn take(&self) -> Vec<u8> {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(b) = s.free.pop() {
+                return b;
+            }
+            if s.allocated < POOL_CHUNKS {
+                s.allocated += 1;
+                return vec![0u8; CHUNK];
+            }
+            s = self.freed.wait(s).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn give(&self, buf: Vec<u8>) {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        s.free.push(buf);
+        drop(s);
+        self.freed.notify_one();
+    }
+}
+
+/// A filled buffer, shared by the walk and the hashers; back to its pool when the last
+/// holder drops it.
+struct Chunk {
+    data: Vec<u8>,
+    len: usize,
+    pool: Arc<Pool>,
+}
+
+impl Chunk {
+    fn bytes(&self) -> &[u8] {
+        self.data.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Fill one chunk from `src` (short only at the end of the stream); `None` at the end.
+    fn fill(src: &mut impl Read, pool: &Arc<Pool>) -> io::Result<Option<Arc<Chunk>>> {
+        let mut data = pool.take();
+        let mut len = 0;
+        while len < data.len() {
+            let Some(space) = data.get_mut(len..) else {
+                break;
+            };
+            match src.read(space) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    pool.give(data);
+                    return Err(e);
+                }
+            }
+        }
+        if len == 0 {
+            pool.give(data);
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(Chunk {
+            data,
+            len,
+            pool: Arc::clone(pool),
+        })))
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        self.pool.give(std::mem::take(&mut self.data));
+    }
+}
+
+/// sha256 and byte count of a stream of chunks, on a helper thread or inline.
+enum StreamHash<'s> {
+    Inline(Sha256, u64),
+    Thread(
+        mpsc::Sender<Arc<Chunk>>,
+        thread::ScopedJoinHandle<'s, ([u8; 32], u64)>,
+    ),
+}
+
+impl<'s> StreamHash<'s> {
+    fn new<'e>(scope: &'s thread::Scope<'s, 'e>, threads: bool) -> StreamHash<'s> {
+        if !threads {
+            return StreamHash::Inline(Sha256::new(), 0);
+        }
+        let (tx, rx) = mpsc::channel::<Arc<Chunk>>();
+        let handle = scope.spawn(move || {
+            let mut h = Sha256::new();
+            let mut n = 0u64;
+            for c in rx {
+                h.update(c.bytes());
+                n += c.len as u64;
+            }
+            (h.finalize().into(), n)
+        });
+        StreamHash::Thread(tx, handle)
+    }
+
+    fn push(&mut self, c: &Arc<Chunk>) {
+        match self {
+            StreamHash::Inline(h, n) => {
+                h.update(c.bytes());
+                *n += c.len as u64;
+            }
+            // A send fails only if the thread is gone, which `finish` reports.
+            StreamHash::Thread(tx, _) => drop(tx.send(Arc::clone(c))),
+        }
+    }
+
+    fn finish(self) -> Result<([u8; 32], u64), LayerFailure> {
+        match self {
+            StreamHash::Inline(h, n) => Ok((h.finalize().into(), n)),
+            StreamHash::Thread(tx, handle) => {
+                drop(tx);
+                handle
+                    .join()
+                    .map_err(|_| LayerFailure::at(None, "a hashing thread failed"))
+            }
+        }
+    }
+}
+
+/// Part of one file's content inside one chunk.
+struct Segment {
+    entry: u32,
+    chunk: Arc<Chunk>,
+    start: usize,
+    end: usize,
+    last: bool,
+}
+
+/// Per-file sha256 over segments that arrive in stream order.
+#[derive(Default)]
+struct ContentHasher {
+    current: Option<(u32, Sha256)>,
+    done: Vec<(u32, [u8; 32])>,
+}
+
+impl ContentHasher {
+    fn feed(&mut self, s: &Segment) {
+        let bytes = s.chunk.bytes().get(s.start..s.end).unwrap_or(&[]);
+        let (entry, mut h) = match self.current.take() {
+            Some((e, h)) if e == s.entry => (e, h),
+            _ => (s.entry, Sha256::new()),
+        };
+        h.update(bytes);
+        if s.last {
+            self.done.push((entry, h.finalize().into()));
+        } else {
+            self.current = Some((entry, h));
+        }
+    }
+}
+
+/// File contents to hash, on a helper thread (in batches) or inline.
+enum ContentHash<'s> {
+    Inline(ContentHasher),
+    Thread {
+        batch: Vec<Segment>,
+        tx: mpsc::Sender<Vec<Segment>>,
+        handle: thread::ScopedJoinHandle<'s, Vec<(u32, [u8; 32])>>,
+    },
+}
+
+impl<'s> ContentHash<'s> {
+    fn new<'e>(scope: &'s thread::Scope<'s, 'e>, threads: bool) -> ContentHash<'s> {
+        if !threads {
+            return ContentHash::Inline(ContentHasher::default());
+        }
+        let (tx, rx) = mpsc::channel::<Vec<Segment>>();
+        let handle = scope.spawn(move || {
+            let mut hasher = ContentHasher::default();
+            for batch in rx {
+                for s in &batch {
+                    hasher.feed(s);
+                }
+            }
+            hasher.done
+        });
+        ContentHash::Thread {
+            batch: Vec::with_capacity(BATCH_SEGMENTS),
+            tx,
+            handle,
+        }
+    }
+
+    fn push(&mut self, s: Segment) {
+        match self {
+            ContentHash::Inline(h) => h.feed(&s),
+            ContentHash::Thread { batch, .. } => {
+                batch.push(s);
+                if batch.len() >= BATCH_SEGMENTS {
+                    self.flush();
+                }
+            }
+        }
+    }
+
+    /// Hand the pending segments over (so that they do not hold chunks the reader waits for).
+    fn flush(&mut self) {
+        if let ContentHash::Thread { batch, tx, .. } = self
+            && !batch.is_empty()
+        {
+            let full = std::mem::replace(batch, Vec::with_capacity(BATCH_SEGMENTS));
+            drop(tx.send(full));
+        }
+    }
+
+    fn finish(mut self) -> Result<Vec<(u32, [u8; 32])>, LayerFailure> {
+        self.flush();
+        match self {
+            ContentHash::Inline(h) => Ok(h.done),
+            ContentHash::Thread { tx, handle, .. } => {
+                drop(tx);
+                handle
+                    .join()
+                    .map_err(|_| LayerFailure::at(None, "a hashing thread failed"))
+            }
+        }
+    }
+}
+
+/// Where a regular file's content lies in the tar stream.
+#[derive(Debug, Clone, Copy)]
+struct Claim {
+    entry: u32,
+    start: u64,
+    end: u64,
+    started: bool,
+}
+
+/// The uncompressed tar as a stream of chunks: `Read` for headers, forward `Seek` over
+/// content. Every chunk goes to the DiffID hash; claimed content goes to the content hash.
+struct TarStream<'s, R> {
+    src: R,
+    pool: Arc<Pool>,
+    cur: Option<Arc<Chunk>>,
+    /// Stream offset of the current chunk's first byte, and the position within it.
+    cur_start: u64,
+    off: usize,
+    diff_id: StreamHash<'s>,
+    content: ContentHash<'s>,
+    claims: Rc<RefCell<VecDeque<Claim>>>,
+    missed: bool,
+}
+
+impl<'s, R: Read> TarStream<'s, R> {
+    fn pos(&self) -> u64 {
+        self.cur_start + self.off as u64
+    }
+
+    fn remaining(&self) -> usize {
+        self.cur
+            .as_ref()
+            .map_or(0, |c| c.len.saturating_sub(self.off))
+    }
+
+    /// Move to the next chunk; false at the end of the stream.
+    fn next_chunk(&mut self) -> io::Result<bool> {
+        self.content.flush();
+        if let Some(old) = self.cur.take() {
+            self.cur_start += old.len as u64;
+        }
+        self.off = 0;
+        match Chunk::fill(&mut self.src, &self.pool)? {
+            Some(c) => {
+                self.diff_id.push(&c);
+                self.cur = Some(c);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Pass `n` bytes of the current chunk (n <= remaining), handing claimed content over.
+    fn advance(&mut self, n: usize) {
+        let (a, b) = (self.pos(), self.pos() + n as u64);
+        if let Some(chunk) = &self.cur {
+            let mut claims = self.claims.borrow_mut();
+            while let Some(c) = claims.front_mut() {
+                if c.start >= b {
+                    break;
+                }
+                if !c.started && c.start < a {
+                    // Content the stream passed before the walk claimed it: cannot happen
+                    // while the tar crate reads headers only; reported, never guessed.
+                    self.missed = true;
+                }
+                c.started = true;
+                let c = *c;
+                let (s, e) = (c.start.max(a), c.end.min(b));
+                if s < e {
+                    self.content.push(Segment {
+                        entry: c.entry,
+                        chunk: Arc::clone(chunk),
+                        start: (s - self.cur_start) as usize,
+                        end: (e - self.cur_start) as usize,
+                        last: e == c.end,
+                    });
+                }
+                if c.end <= b {
+                    claims.pop_front();
+                } else {
+                    break;
+                }
+            }
+        }
+        self.off += n;
+    }
+
+    /// Pass everything up to the end of the stream.
+    fn drain(&mut self) -> io::Result<()> {
+        loop {
+            let n = self.remaining();
+            self.advance(n);
+            if !self.next_chunk()? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for TarStream<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        while self.remaining() == 0 {
+            if !self.next_chunk()? {
+                return Ok(0);
+            }
+        }
+        let n = self.remaining().min(buf.len());
+        let from = self
+            .cur
+            .as_ref()
+            .and_then(|c| c.bytes().get(self.off..self.off + n))
+            .unwrap_or(&[]);
+        let n = from.len();
+        if let Some(to) = buf.get_mut(..n) {
+            to.copy_from_slice(from);
+        }
+        self.advance(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> Seek for TarStream<'_, R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Current(d) if d >= 0 => self.pos().saturating_add(d as u64),
+            SeekFrom::Start(p) if p >= self.pos() => p,
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "the layer stream only moves forward",
+                ));
+            }
+        };
+        while self.pos() < target {
+            if self.remaining() == 0 && !self.next_chunk()? {
+                // Seeking past the end would read as a clean end of archive: it is not.
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the layer ends inside an entry's content",
+                ));
+            }
+            let n = (target - self.pos()).min(self.remaining() as u64) as usize;
+            self.advance(n);
+        }
+        Ok(self.pos())
+    }
+}
+
+/// The compressed blob as a `BufRead` over chunks, each also handed to the blob hash.
+struct BlobChunks<'s, R> {
+    src: R,
+    pool: Arc<Pool>,
+    cur: Option<Arc<Chunk>>,
+    off: usize,
+    hash: StreamHash<'s>,
+}
+
+impl<R: Read> Read for BlobChunks<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), avail.get(..n)) {
+            to.copy_from_slice(from);
+        }
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for BlobChunks<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.cur.as_ref().is_none_or(|c| self.off >= c.len) {
+            self.cur = None;
+            self.off = 0;
+            if let Some(c) = Chunk::fill(&mut self.src, &self.pool)? {
+                self.hash.push(&c);
+                self.cur = Some(c);
+            }
+        }
+        Ok(self
+            .cur
+            .as_ref()
+            .and_then(|c| c.bytes().get(self.off..))
+            .unwrap_or(&[]))
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.off += n;
+    }
+}
+
+impl<R: Read> BlobChunks<'_, R> {
+    /// Read (and hash) whatever follows the compressed stream.
+    fn drain(&mut self) -> io::Result<()> {
+        loop {
+            let n = self.fill_buf()?.len();
+            if n == 0 {
+                return Ok(());
+            }
+            self.consume(n);
+        }
+    }
+}
+
+/// The window a zstd frame header asks for (RFC 8878 section 3.1.1.1: Window_Descriptor, or
+/// Frame_Content_Size for a single-segment frame), `None` when the header is incomplete.
+fn zstd_frame_window(head: &[u8]) -> Option<u64> {
+    let fhd = *head.get(4)?;
+    let single_segment = fhd & 0x20 != 0;
+    if !single_segment {
+        let wd = *head.get(5)?;
+        let log = 10 + u32::from(wd >> 3);
+        let base = 1u64 << log;
+        return Some(base + (base / 8) * u64::from(wd & 7));
+    }
+    let dict_len = [0usize, 1, 2, 4][usize::from(fhd & 3)];
+    let at = 5 + dict_len;
+    match fhd >> 6 {
+        0 => head.get(at).map(|b| u64::from(*b)),
+        1 => {
+            let b = head.get(at..at + 2)?;
+            Some(u64::from(u16::from_le_bytes([b[0], b[1]])) + 256)
+        }
+        2 => {
+            let b = head.get(at..at + 4)?;
+            Some(u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        }
+        _ => {
+            let b = head.get(at..at + 8)?;
+            let mut x = [0u8; 8];
+            x.copy_from_slice(b);
+            Some(u64::from_le_bytes(x))
+        }
+    }
+}
+
+fn zstd_limit_message(window: Option<u64>, log_max: u32) -> String {
+    let asks = window.map_or_else(
+        || "a frame's window".to_string(),
+        |w| format!("the zstd frame's window of {w} bytes"),
+    );
+    if window.is_some_and(|w| w > 1u64 << ZSTD_WINDOW_LOG_LIMIT) {
+        format!("{asks} is larger than any zstd decoder accepts (2^{ZSTD_WINDOW_LOG_LIMIT} bytes)")
+    } else {
+        format!(
+            "{asks} is above the limit of 2^{log_max} bytes; raise it with \
+             --zstd-window-log-max (up to {ZSTD_WINDOW_LOG_LIMIT}, what `zstd --long=31` writes)"
+        )
+    }
+}
+
+/// Read one layer blob.
+pub(crate) fn read_layer_with(
+    reader: impl Read,
+    options: &LayerOptions,
+) -> Result<LayerContents, LayerFailure> {
+    let mut raw = Progress {
+        inner: reader,
+        counter: options.progress.clone(),
+    };
+    let raw_pool = Pool::new();
+    let first = Chunk::fill(&mut raw, &raw_pool)
+        .map_err(|e| LayerFailure::at(None, format!("read error: {e}")))?
+        .ok_or_else(|| LayerFailure::at(None, "the layer blob is empty"))?;
+    let compression = Compression::sniff(first.bytes());
+    if compression == Compression::Zstd {
+        let window = zstd_frame_window(first.bytes());
+        if window.is_some_and(|w| w > 1u64 << options.zstd_window_log_max) {
+            return Err(LayerFailure::at(
+                None,
+                zstd_limit_message(window, options.zstd_window_log_max),
+            ));
+        }
+    }
     let mut contents = LayerContents {
         compression: Some(compression),
         ..Default::default()
     };
-    let blob = match compression {
-        Compression::None => {
-            let mut rest = walk(buffered, &mut contents)?;
-            drain(&mut rest).map_err(|e| {
-                LayerFailure::at(None, format!("read error after the archive end: {e}"))
-            })?;
-            let blob = rest.into_inner();
-            let (hash, size) = blob.finish();
-            contents.tar_size = size;
-            contents.diff_id = sha256_string(&hash);
-            return Ok(finish_blob(contents, hash, size));
+    let threads = options.threads;
+    thread::scope(|scope| {
+        let claims = Rc::new(RefCell::new(VecDeque::new()));
+        let tar_pool = Pool::new();
+        match compression {
+            Compression::None => {
+                let mut diff_id = StreamHash::new(scope, threads);
+                diff_id.push(&first);
+                let stream = TarStream {
+                    src: raw,
+                    pool: raw_pool,
+                    cur: Some(first),
+                    cur_start: 0,
+                    off: 0,
+                    diff_id,
+                    content: ContentHash::new(scope, threads),
+                    claims: Rc::clone(&claims),
+                    missed: false,
+                };
+                let stream = walk(stream, &claims, &mut contents)?;
+                let (hash, size) = stream.diff_id.finish()?;
+                apply_content(&mut contents, stream.content.finish()?);
+                contents.diff_id = sha256_string(&hash);
+                contents.tar_size = size;
+                contents.blob_digest = contents.diff_id.clone();
+                contents.blob_size = size;
+            }
+            Compression::Gzip | Compression::Zstd => {
+                let mut blob_hash = StreamHash::new(scope, threads);
+                blob_hash.push(&first);
+                let blob = BlobChunks {
+                    src: raw,
+                    pool: raw_pool,
+                    cur: Some(first),
+                    off: 0,
+                    hash: blob_hash,
+                };
+                let read_err = |e: io::Error| LayerFailure::at(None, format!("read error: {e}"));
+                let (hash, size, mut blob) = if compression == Compression::Gzip {
+                    let dec = Tagged {
+                        inner: flate2::bufread::MultiGzDecoder::new(blob),
+                        tag: "gzip",
+                    };
+                    let (h, n, dec) =
+                        decompressed(scope, threads, dec, tar_pool, &claims, &mut contents)?;
+                    (h, n, dec.inner.into_inner())
+                } else {
+                    let log_max = options.zstd_window_log_max;
+                    let mut zstd = zstd::stream::read::Decoder::with_buffer(blob)
+                        .map_err(|e| LayerFailure::at(None, format!("zstd stream: {e}")))?;
+                    zstd.window_log_max(log_max)
+                        .map_err(|e| LayerFailure::at(None, format!("zstd stream: {e}")))?;
+                    let dec = ZstdLimit {
+                        inner: zstd,
+                        log_max,
+                    };
+                    let (h, n, dec) =
+                        decompressed(scope, threads, dec, tar_pool, &claims, &mut contents)?;
+                    (h, n, dec.inner.finish())
+                };
+                contents.diff_id = sha256_string(&hash);
+                contents.tar_size = size;
+                blob.drain().map_err(read_err)?;
+                let (hash, size) = blob.hash.finish()?;
+                contents.blob_digest = sha256_string(&hash);
+                contents.blob_size = size;
+            }
         }
-        Compression::Gzip => {
-            let dec = HashingReader::new(Tagged {
-                inner: flate2::bufread::MultiGzDecoder::new(buffered),
-                tag: "gzip",
-            });
-            let rest = walk(BufReader::with_capacity(TAR_BUFFER, dec), &mut contents)?;
-            let dec = finish_uncompressed(rest, &mut contents)?;
-            let mut inner = dec.inner.into_inner();
-            drain(&mut inner).map_err(|e| LayerFailure::at(None, format!("read error: {e}")))?;
-            inner.into_inner()
-        }
-        Compression::Zstd => {
-            let zstd = zstd::stream::read::Decoder::with_buffer(buffered)
-                .map_err(|e| LayerFailure::at(None, format!("zstd stream: {e}")))?;
-            let dec = HashingReader::new(Tagged {
-                inner: zstd,
-                tag: "zstd",
-            });
-            let rest = walk(BufReader::with_capacity(TAR_BUFFER, dec), &mut contents)?;
-            let dec = finish_uncompressed(rest, &mut contents)?;
-            let mut inner = dec.inner.finish();
-            drain(&mut inner).map_err(|e| LayerFailure::at(None, format!("read error: {e}")))?;
-            inner.into_inner()
-        }
-    };
-    let (hash, size) = blob.finish();
-    Ok(finish_blob(contents, hash, size))
+        Ok(())
+    })?;
+    Ok(contents)
 }
 
-fn finish_blob(mut contents: LayerContents, hash: [u8; 32], size: u64) -> LayerContents {
-    contents.blob_digest = sha256_string(&hash);
-    contents.blob_size = size;
-    contents
+/// Names the option that raises the zstd window limit when a later frame asks for more.
+struct ZstdLimit<R> {
+    inner: R,
+    log_max: u32,
 }
 
-/// After the tar walk of a compressed layer: read the rest of the decompressed stream (tar
-/// padding) into the DiffID hash, and record it.
-fn finish_uncompressed<D: Read>(
-    rest: BufReader<HashingReader<D>>,
+impl<R: Read> Read for ZstdLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            let text = e.to_string();
+            if text.contains("too much memory") || text.contains("indowLog") {
+                io::Error::new(
+                    e.kind(),
+                    format!("zstd stream: {}", zstd_limit_message(None, self.log_max)),
+                )
+            } else {
+                io::Error::new(e.kind(), format!("zstd stream: {e}"))
+            }
+        })
+    }
+}
+
+/// Walk the decompressed tar of a compressed blob; the DiffID, tar size and the decoder back.
+fn decompressed<'s, 'e, D: Read>(
+    scope: &'s thread::Scope<'s, 'e>,
+    threads: bool,
+    dec: D,
+    pool: Arc<Pool>,
+    claims: &Rc<RefCell<VecDeque<Claim>>>,
     contents: &mut LayerContents,
-) -> Result<D, LayerFailure> {
-    let mut rest = rest;
-    drain(&mut rest).map_err(|e| LayerFailure::at(None, e.to_string()))?;
-    let (hash, size, inner) = rest.into_inner().into_parts();
-    contents.diff_id = sha256_string(&hash);
-    contents.tar_size = size;
-    Ok(inner)
+) -> Result<([u8; 32], u64, D), LayerFailure> {
+    let stream = TarStream {
+        src: dec,
+        pool,
+        cur: None,
+        cur_start: 0,
+        off: 0,
+        diff_id: StreamHash::new(scope, threads),
+        content: ContentHash::new(scope, threads),
+        claims: Rc::clone(claims),
+        missed: false,
+    };
+    let stream = walk(stream, claims, contents)?;
+    let TarStream {
+        src,
+        diff_id,
+        content,
+        ..
+    } = stream;
+    let (hash, size) = diff_id.finish()?;
+    apply_content(contents, content.finish()?);
+    Ok((hash, size, src))
 }
 
-/// Walk the tar entries; gives the reader back so the caller can hash the remainder.
-fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFailure> {
-    let mut archive = tar::Archive::new(reader);
-    let mut buf = vec![0u8; CONTENT_BUFFER];
-    let mut last_path: Option<String> = None;
+fn apply_content(contents: &mut LayerContents, hashes: Vec<(u32, [u8; 32])>) {
+    for (i, h) in hashes {
+        if let Some(e) = contents.entries.get_mut(i as usize) {
+            e.sha256 = h;
+        }
+    }
+}
+
+/// sha256 of no bytes: the content digest of every empty file.
+const SHA256_EMPTY: [u8; 32] = [
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+];
+
+/// Walk the tar entries; gives the stream back, read to its end, so its hashes are complete.
+fn walk<'s, R: Read>(
+    stream: TarStream<'s, R>,
+    claims: &Rc<RefCell<VecDeque<Claim>>>,
+    contents: &mut LayerContents,
+) -> Result<TarStream<'s, R>, LayerFailure> {
+    let mut archive = tar::Archive::new(stream);
+    let mut last_path = String::new();
     {
         let entries = archive
-            .entries()
+            .entries_with_seek()
             .map_err(|e| LayerFailure::at(None, format!("not a tar archive: {e}")))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| {
-                let reason = match &last_path {
-                    Some(_) => format!("corrupt or truncated tar after this entry: {e}"),
-                    None => format!("not a tar archive or corrupt first header: {e}"),
-                };
-                LayerFailure {
-                    entry: last_path.clone(),
-                    reason,
+                if last_path.is_empty() {
+                    LayerFailure::at(
+                        None,
+                        format!("not a tar archive or corrupt first header: {e}"),
+                    )
+                } else {
+                    LayerFailure::at(
+                        Some(&last_path),
+                        format!("corrupt or truncated tar after this entry: {e}"),
+                    )
                 }
             })?;
-            let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            last_path = Some(raw_path.clone());
-            let at = |reason: String| LayerFailure {
-                entry: Some(raw_path.clone()),
-                reason,
-            };
+            last_path.clear();
+            last_path.push_str(&String::from_utf8_lossy(&entry.path_bytes()));
+            let raw_path = last_path.as_str();
+            let at = |reason: String| LayerFailure::at(Some(raw_path), reason);
             let header = entry.header();
             let entry_type = header.entry_type();
             let base_kind = match entry_type {
@@ -377,7 +1024,7 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
                     .map(|b| String::from_utf8_lossy(&b).into_owned()),
                 _ => None,
             };
-            let (mut path, clamped) = clean_entry_path(&raw_path);
+            let (mut path, clamped) = clean_entry_path(raw_path);
             if clamped {
                 contents.clamped_paths += 1;
             }
@@ -413,23 +1060,42 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
                 // The root directory itself ("./"): attributes of `/` only.
                 continue;
             }
+            let index = u32::try_from(contents.entries.len())
+                .map_err(|_| at("more than 2^32 entries in one layer".into()))?;
             let mut size = 0u64;
             let mut sha256 = [0u8; 32];
             if kind == EntryKind::File {
-                let mut h = Sha256::new();
-                loop {
-                    let n = entry
-                        .read(&mut buf)
-                        .map_err(|e| at(format!("cannot read content: {e}")))?;
-                    if n == 0 {
-                        break;
-                    }
-                    if let Some(chunk) = buf.get(..n) {
+                if entry_type == tar::EntryType::GNUSparse {
+                    // The stored bytes of a sparse file are not its content: read it through
+                    // the tar crate, which fills the holes, and hash here (rare).
+                    let mut h = Sha256::new();
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = entry
+                            .read(&mut buf)
+                            .map_err(|e| at(format!("cannot read content: {e}")))?;
+                        let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+                            break;
+                        };
                         h.update(chunk);
+                        size += n as u64;
                     }
-                    size += n as u64;
+                    sha256 = h.finalize().into();
+                } else {
+                    size = entry.size();
+                    if size == 0 {
+                        sha256 = SHA256_EMPTY;
+                    } else {
+                        // Hashed by the content hasher as the stream passes these bytes.
+                        let start = entry.raw_file_position();
+                        claims.borrow_mut().push_back(Claim {
+                            entry: index,
+                            start,
+                            end: start.saturating_add(size),
+                            started: false,
+                        });
+                    }
                 }
-                sha256 = h.finalize().into();
             }
             let link = match link_raw {
                 Some(l) if kind == EntryKind::Hardlink => {
@@ -459,7 +1125,22 @@ fn walk<R: Read>(reader: R, contents: &mut LayerContents) -> Result<R, LayerFail
     // Growth slack would otherwise stay for the whole analysis.
     contents.entries.shrink_to_fit();
     contents.names.shrink_to_fit();
-    Ok(archive.into_inner())
+    let mut stream = archive.into_inner();
+    let at_end =
+        |e: io::Error| LayerFailure::at(None, format!("read error after the archive end: {e}"));
+    stream.drain().map_err(at_end)?;
+    if stream.missed || !claims.borrow().is_empty() {
+        let entry = claims
+            .borrow()
+            .front()
+            .and_then(|c| contents.entries.get(c.entry as usize))
+            .map(|e| contents.path(e).to_string());
+        return Err(LayerFailure {
+            entry,
+            reason: "the layer ends inside this entry's content".into(),
+        });
+    }
+    Ok(stream)
 }
 
 fn numeric<T: Default>(parsed: io::Result<T>, raw: &[u8]) -> io::Result<T> {
@@ -574,5 +1255,135 @@ mod tests {
         tar[..512].copy_from_slice(h.as_bytes());
         let err = read_layer(&tar[..], None).unwrap_err();
         assert_eq!(err.entry.as_deref(), Some("x"));
+    }
+
+    fn pseudo_random(len: usize, seed: u8) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_u32 ^ u32::from(seed);
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect()
+    }
+
+    /// Files that start, end and span chunk boundaries, many small files sharing a chunk, and
+    /// empty files: every content sha256 and the DiffID/blob digest equal sha256 computed over
+    /// the same bytes directly, with helper threads and without, for each compression.
+    #[test]
+    fn pipelined_hashes_equal_direct_sha256_at_chunk_boundaries() {
+        let sizes = [
+            0,
+            1,
+            CHUNK - 513,
+            CHUNK - 512,
+            CHUNK,
+            CHUNK + 1,
+            3 * CHUNK + 17,
+            POOL_CHUNKS * CHUNK + 5,
+        ];
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        for (i, s) in sizes.iter().enumerate() {
+            files.push((format!("big/f{i}"), pseudo_random(*s, i as u8)));
+        }
+        for i in 0..1500 {
+            files.push((
+                format!("small/s{i:04}"),
+                pseudo_random(i % 700, (i % 251) as u8),
+            ));
+        }
+        let mut b = LayerBuilder::new().dir("big").whiteout("gone");
+        for (p, d) in &files {
+            b = b.file(p, d);
+        }
+        let tar = b.tar();
+        let direct_diff_id = crate::digest::sha256_of(&tar);
+        for (blob, compressed) in [(tar.clone(), false), (b.gzip(), true), (b.zstd(), true)] {
+            for threads in [true, false] {
+                let options = LayerOptions {
+                    threads,
+                    ..LayerOptions::default()
+                };
+                let c = read_layer_with(&blob[..], &options).unwrap();
+                assert_eq!(c.diff_id, direct_diff_id, "threads {threads}");
+                assert_eq!(c.tar_size, tar.len() as u64);
+                assert_eq!(c.blob_size, blob.len() as u64);
+                assert_eq!(c.blob_digest, crate::digest::sha256_of(&blob));
+                assert_eq!(c.blob_digest == c.diff_id, !compressed);
+                let got: Vec<(&str, u64, String)> = c
+                    .entries
+                    .iter()
+                    .filter(|e| e.kind == EntryKind::File)
+                    .map(|e| (c.path(e), e.size, sha256_string(&e.sha256)))
+                    .collect();
+                let want: Vec<(&str, u64, String)> = files
+                    .iter()
+                    .map(|(p, d)| (p.as_str(), d.len() as u64, crate::digest::sha256_of(d)))
+                    .collect();
+                assert_eq!(got, want, "threads {threads}");
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_inside_a_multi_chunk_file_names_it() {
+        let data = pseudo_random(3 * CHUNK, 7);
+        let tar = LayerBuilder::new().file("a", b"x").file("big", &data).tar();
+        for cut in [CHUNK + 100, 2 * CHUNK + 600] {
+            for threads in [true, false] {
+                let options = LayerOptions {
+                    threads,
+                    ..LayerOptions::default()
+                };
+                let err = read_layer_with(&tar[..cut], &options).unwrap_err();
+                assert_eq!(err.entry.as_deref(), Some("big"), "cut {cut}");
+            }
+        }
+    }
+
+    /// A zstd frame header asking for a 2^31-byte window (Window_Descriptor 0xA8: exponent
+    /// 21, mantissa 0, RFC 8878 section 3.1.1.1.2) is refused under a lower limit, naming
+    /// the option, before anything is decoded; single-segment frames use their content size.
+    #[test]
+    fn zstd_window_from_the_frame_header() {
+        assert_eq!(
+            zstd_frame_window(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa8]),
+            Some(1 << 31)
+        );
+        assert_eq!(
+            zstd_frame_window(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x59]),
+            Some((1 << 21) + (1 << 18))
+        );
+        // Single segment, 2-byte content size 0x0100 (+256).
+        assert_eq!(
+            zstd_frame_window(&[0x28, 0xb5, 0x2f, 0xfd, 0x60, 0x00, 0x01]),
+            Some(512)
+        );
+        assert_eq!(zstd_frame_window(&[0x28, 0xb5, 0x2f, 0xfd]), None);
+        let options = LayerOptions {
+            zstd_window_log_max: 27,
+            ..LayerOptions::default()
+        };
+        let err =
+            read_layer_with(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa8, 0, 0][..], &options).unwrap_err();
+        assert!(err.reason.contains("2147483648 bytes"), "{}", err.reason);
+        assert!(
+            err.reason.contains("--zstd-window-log-max"),
+            "{}",
+            err.reason
+        );
+        // 2^32 is beyond every decoder: no option helps, and the message says so.
+        let err = read_layer_with(
+            &[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xb0, 0, 0][..],
+            &LayerOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.reason.contains("larger than any zstd decoder"),
+            "{}",
+            err.reason
+        );
     }
 }

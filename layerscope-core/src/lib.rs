@@ -4,8 +4,10 @@
 //!
 //! 1. [`Image::open`] recognises the input (classic or Docker 25+ `docker save`,
 //!    podman/buildah docker-archive, OCI layout directory or oci-archive, any of them
-//!    gzip-compressed, or `-` for standard input), walks `index.json` and picks a manifest by
-//!    platform. Nothing is decompressed yet.
+//!    gzip-compressed, or `-` for standard input) or an image name (`docker://` registry,
+//!    `docker-daemon:` Engine, `containers-storage:` store, streamed without a temporary
+//!    copy), walks `index.json` and picks a manifest by platform. Nothing is decompressed
+//!    yet.
 //! 2. [`Analysis::run`] streams every layer once, in parallel: blob digest, compression
 //!    sniffed from magic bytes, DiffID, and a compact record of each tar entry with the sha256
 //!    of its content. Digests are verified against the manifest and config.
@@ -51,6 +53,7 @@ mod gate;
 mod history;
 mod layer;
 mod pipeline;
+mod push_size;
 mod recommend;
 mod report;
 mod simulate;
@@ -96,6 +99,7 @@ pub use gate::{
 pub use history::{HistoryAlignment, align_history};
 pub use layer::{Compression, EntryKind};
 pub use pipeline::{Pipeline, PipelineOptions, PipelineParts};
+pub use push_size::{DOCKER_PUSH_GZIP_LEVEL, push_sizes};
 pub use recommend::{
     CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,
 };
@@ -107,7 +111,7 @@ pub use simulate::{
 pub use size::{format_size, parse_size};
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
-    RootFs, RuntimeConfig,
+    RootFs, RuntimeConfig, Transport,
 };
 pub use tree::{ChangeKind, WasteKind};
 pub use version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION};

@@ -177,3 +177,14 @@ impl crate::gate::Baseline {
         crate::gate::Baseline::from_json(&text, source_name)
     }
 }
+
+impl Report {
+    /// Record what a registry push sends per layer ([`crate::push_sizes`], in layer order)
+    /// and their total (absent layers count 0).
+    pub fn set_push_sizes(&mut self, sizes: &[Option<u64>]) {
+        for (layer, size) in self.layers.iter_mut().zip(sizes) {
+            layer.push_size_bytes = *size;
+        }
+        self.totals.push_size_bytes = Some(sizes.iter().flatten().sum());
+    }
+}

@@ -528,6 +528,19 @@ impl ParsedLayers {
     }
 }
 
+/// [`walk_layer`] with the hashing on helper threads (`true`, as `Analysis::run` reads
+/// layers of 4 MiB or more) or on the reading thread alone (`false`).
+pub fn walk_layer_threads(blob: &[u8], threads: bool) -> usize {
+    let options = crate::layer::LayerOptions {
+        threads,
+        ..Default::default()
+    };
+    crate::layer::read_layer_with(blob, &options)
+        .expect("layer")
+        .entries
+        .len()
+}
+
 /// Stream one layer blob (sniff, decompress, walk, hash every file); returns the entry count.
 pub fn walk_layer(blob: &[u8]) -> usize {
     crate::layer::read_layer(blob, None)

@@ -38,6 +38,11 @@ pub(crate) struct AnalyzeArgs {
     /// (`dive`: dive 0.13.1's efficiency, wastedBytes and userWastedPercent).
     #[arg(long, value_enum, value_name = "TOOL")]
     compat: Option<Compat>,
+    /// Also measure what a registry push sends per layer: layers stored uncompressed are
+    /// gzip-compressed at `docker push`'s level (6), in parallel; compressed blobs count as
+    /// stored. Reads every layer once more.
+    #[arg(long)]
+    push_size: bool,
 }
 
 /// Tools whose figures `--compat` reproduces.
@@ -51,6 +56,22 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     // Options first: nothing is read before every argument is known to be usable.
     let filter = args.lists.filter()?;
     check_html_destination(args.format == ReportFormat::Html, args.output.as_deref())?;
+    if args.image.platform.as_deref() == Some("all") {
+        // Every platform of the index, compared as a fleet.
+        let format = match args.format {
+            ReportFormat::Table => super::fleet::FleetFormat::Table,
+            ReportFormat::Json => super::fleet::FleetFormat::Json,
+            ReportFormat::Html => super::fleet::FleetFormat::Html,
+        };
+        return super::fleet::analyze_all_platforms(
+            &args.image.image,
+            args.image.allow_digest_mismatch,
+            format,
+            args.output.as_deref(),
+            args.lists.top,
+            args.image.no_progress,
+        );
+    }
     let top = match args.format {
         ReportFormat::Json | ReportFormat::Html => args.lists.top,
         ReportFormat::Table => Some(args.lists.top.unwrap_or(10)),
@@ -80,6 +101,11 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     };
     if args.compat == Some(Compat::Dive) {
         report.compat_dive = Some(analysis.dive_compat());
+    }
+    if args.push_size
+        && let Some(image) = pipeline.image()
+    {
+        report.set_push_sizes(&layerscope_core::push_sizes(image)?);
     }
 
     let text = match args.format {

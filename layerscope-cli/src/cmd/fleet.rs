@@ -31,8 +31,9 @@ pub struct FleetArgs {
     /// Also read image names from FILE, one per line (blank lines and `#` comments skipped).
     #[arg(long, value_name = "FILE")]
     from: Option<PathBuf>,
-    /// Platform to pick from multi-platform images: os/arch[/variant].
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    /// Platform to pick from multi-platform images: os/arch[/variant], or `all` for every
+    /// platform of each image.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]|all")]
     platform: Option<String>,
     /// Keep layer summaries in DIR (default: the user's cache directory, e.g.
     /// ~/.cache/layerscope/fleet).
@@ -150,17 +151,7 @@ pub fn run(args: FleetArgs) -> Result<ExitCode> {
         FleetFormat::Json | FleetFormat::Html => 20,
     });
 
-    let mut open = OpenOptions::default();
-    if let Some(p) = &args.platform {
-        open = open.platform(p.clone());
-    }
-    let mut members = Vec::with_capacity(names.len());
-    for n in &names {
-        let image = Image::open_with(&n.name, &open)
-            .with_context(|| format!("{} ({})", n.name.display(), n.origin))?;
-        members.push(FleetMember::new(n.name.display().to_string(), image));
-    }
-
+    let members = open_members(&names, args.platform.as_deref())?;
     let mut options = FleetOptions::default()
         .summaries(source)
         .top(top)
@@ -168,12 +159,88 @@ pub fn run(args: FleetArgs) -> Result<ExitCode> {
     if let Some(k) = args.min_images {
         options = options.min_images(k);
     }
+    render_report(
+        &members,
+        options,
+        args.format,
+        args.output.as_deref(),
+        top,
+        args.no_progress,
+    )
+}
+
+/// Open every name; with `--platform all`, every platform of each (named `NAME [os/arch]`).
+fn open_members(names: &[Named], platform: Option<&str>) -> Result<Vec<FleetMember>> {
+    let mut members = Vec::with_capacity(names.len());
+    for n in names {
+        let what = || format!("{} ({})", n.name.display(), n.origin);
+        if platform == Some("all") {
+            for p in Image::platforms(&n.name).with_context(what)? {
+                let image = Image::open_with(
+                    &n.name,
+                    &OpenOptions::default()
+                        .insecure(crate::INSECURE.get().copied().unwrap_or(false))
+                        .platform(p.clone()),
+                )
+                .with_context(what)?;
+                members.push(FleetMember::new(
+                    format!("{} [{p}]", n.name.display()),
+                    image,
+                ));
+            }
+        } else {
+            let mut open =
+                OpenOptions::default().insecure(crate::INSECURE.get().copied().unwrap_or(false));
+            if let Some(p) = platform {
+                open = open.platform(p);
+            }
+            let image = Image::open_with(&n.name, &open).with_context(what)?;
+            members.push(FleetMember::new(n.name.display().to_string(), image));
+        }
+    }
+    Ok(members)
+}
+
+/// `analyze IMAGE --platform all`: every platform of the index as a fleet (sizes per
+/// platform, the layers they share and those only one has). No summary is kept.
+pub fn analyze_all_platforms(
+    image: &Path,
+    allow_digest_mismatch: bool,
+    format: FleetFormat,
+    output: Option<&Path>,
+    top: Option<usize>,
+    no_progress: bool,
+) -> Result<ExitCode> {
+    let names = [Named {
+        name: image.to_path_buf(),
+        origin: "the image argument".into(),
+    }];
+    let members = open_members(&names, Some("all"))?;
+    let top = top.unwrap_or(match format {
+        FleetFormat::Table | FleetFormat::Markdown => 10,
+        FleetFormat::Json | FleetFormat::Html => 20,
+    });
+    let options = FleetOptions::default()
+        .summaries(SummarySource::NoCache)
+        .top(top)
+        .allow_digest_mismatch(allow_digest_mismatch);
+    render_report(&members, options, format, output, top, no_progress)
+}
+
+fn render_report(
+    members: &[FleetMember],
+    options: FleetOptions,
+    format: FleetFormat,
+    output: Option<&Path>,
+    top: usize,
+    no_progress: bool,
+) -> Result<ExitCode> {
+    let mut options = options;
     let total: u64 = members
         .iter()
         .flat_map(|m| m.image.layers().iter().filter_map(|l| l.size))
         .sum();
-    let show_progress =
-        !args.no_progress && std::io::stderr().is_terminal() && total > 64 * 1024 * 1024;
+    let show_progress = !no_progress && std::io::stderr().is_terminal() && total > 64 * 1024 * 1024;
     let counter = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let bar = show_progress.then(|| {
@@ -195,21 +262,21 @@ pub fn run(args: FleetArgs) -> Result<ExitCode> {
             bar.finish_and_clear();
         })
     });
-    let result = Fleet::run(&members, &options);
+    let result = Fleet::run(members, &options);
     done.store(true, Ordering::Relaxed);
     if let Some(t) = bar {
         let _ = t.join();
     }
     let report = result?;
 
-    let text = match args.format {
+    let text = match format {
         FleetFormat::Json => render::json::to_string(&report)?,
         FleetFormat::Markdown => render::fleet::markdown(&report, top),
         FleetFormat::Html => render::fleet::page(&report).render()?,
         FleetFormat::Table => {
-            render::fleet::table_text(&report, top, render::term_for(args.output.is_some()))
+            render::fleet::table_text(&report, top, render::term_for(output.is_some()))
         }
     };
-    crate::options::write_output(args.output.as_deref(), &text)?;
+    crate::options::write_output(output, &text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -69,13 +69,41 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
     let _ = writeln!(out, "Platform    {}", r.image.platform);
     let _ = writeln!(out, "Config      {}", r.image.config_digest);
     let _ = writeln!(out, "Layers      {}", t.layers);
+    // A docker-archive stores its layers as plain tars: the stored size is then no
+    // compressed size, and not what a push sends (`--push-size` measures that).
+    let stored_plain = !r.layers.is_empty()
+        && r.layers
+            .iter()
+            .all(|l| l.compression == Some(layerscope_core::Compression::None));
     let _ = writeln!(
         out,
-        "Size        {} uncompressed ({} bytes), {} compressed",
+        "Size        {} uncompressed ({} bytes), {} {}",
         human(t.size_bytes),
         grouped(t.size_bytes),
-        human(t.compressed_size_bytes)
+        human(t.compressed_size_bytes),
+        if stored_plain {
+            "stored as plain tars"
+        } else {
+            "compressed"
+        }
     );
+    match t.push_size_bytes {
+        Some(p) => {
+            let _ = writeln!(
+                out,
+                "Push        {} ({} bytes; plain layers gzipped at docker push's level 6)",
+                human(p),
+                grouped(p)
+            );
+        }
+        None if stored_plain => {
+            let _ = writeln!(
+                out,
+                "Push        not measured: a push gzips these plain tars (--push-size)"
+            );
+        }
+        None => {}
+    }
     let _ = writeln!(
         out,
         "Final       {} in {} files ({} bytes)",
@@ -120,7 +148,7 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
     let mut header = vec![
         bold("#", color),
         bold("Digest", color),
-        bold("Compressed", color),
+        bold(if stored_plain { "Stored" } else { "Compressed" }, color),
         bold("Size", color),
         bold("Added", color),
         bold("Modified", color),
@@ -128,6 +156,10 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
         bold("Wasted", color),
         bold("Instruction", color),
     ];
+    let with_push = t.push_size_bytes.is_some();
+    if with_push {
+        header.insert(3, bold("Push", color));
+    }
     if !with_digest {
         header.remove(1);
     }
@@ -167,12 +199,15 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
             wasted_cell,
             Cell::new(ellipsize(&instruction(l.created_by.as_deref()), 72)),
         ];
+        if with_push {
+            row.insert(3, right(l.push_size_bytes.map_or("-".into(), human)));
+        }
         if !with_digest {
             row.remove(1);
         }
         lt.add_row(row);
     }
-    let last = if with_digest { 8 } else { 7 };
+    let last = usize::from(with_digest) + usize::from(with_push) + 7;
     keep_whole(&mut lt, term, &(0..last).collect::<Vec<_>>());
     let _ = writeln!(out, "{lt}");
     if r.base.base_layers > 0 {

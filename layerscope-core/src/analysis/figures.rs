@@ -41,6 +41,9 @@ pub struct ImageFigures {
 pub struct ImageInfo {
     /// Path given on the command line.
     pub source: String,
+    /// Where the image was read from: `file`, `docker-archive`, `oci-archive`, `oci`,
+    /// `docker` (a registry), `docker-daemon` or `containers-storage`.
+    pub transport: crate::Transport,
     /// Container format read.
     pub format: crate::ImageFormat,
     /// `repository:tag` if recorded.
@@ -75,8 +78,13 @@ pub struct LayerReport {
     pub compression: Option<Compression>,
     /// Whether the blob was present (absent foreign/non-distributable layers are `false`).
     pub available: bool,
-    /// Blob size as stored.
+    /// Blob size as stored: for a layer stored uncompressed (a docker-archive) this is the
+    /// tar's size, not what a push sends (see `push_size_bytes`).
     pub compressed_size_bytes: u64,
+    /// With `--push-size`: what a registry push sends for this layer, measured (gzip at
+    /// `docker push`'s level for an uncompressed layer, else the stored blob).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub push_size_bytes: Option<u64>,
     /// Sum of regular-file content bytes in the layer tar (hardlinks count 0).
     pub size_bytes: u64,
     /// Size of the uncompressed tar stream (headers and padding included).
@@ -112,8 +120,11 @@ pub struct Totals {
     pub layers: usize,
     /// Sum of the layers' `size_bytes`.
     pub size_bytes: u64,
-    /// Sum of the layers' compressed sizes.
+    /// Sum of the layers' compressed sizes (blobs as stored).
     pub compressed_size_bytes: u64,
+    /// With `--push-size`: the sum of the layers' `push_size_bytes`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub push_size_bytes: Option<u64>,
     /// Regular-file bytes visible in the final filesystem, each hardlinked inode once.
     pub final_size_bytes: u64,
     /// Visible non-directory entries in the final filesystem.
@@ -304,6 +315,7 @@ pub(super) fn measure(p: Parts<'_>, image: ImageInfo, warnings: Vec<String>) -> 
             compression: c.compression,
             available: m.available,
             compressed_size_bytes: c.blob_size,
+            push_size_bytes: None,
             size_bytes,
             tar_size_bytes: c.tar_size,
             entries: c.entries.len() as u64,
@@ -344,6 +356,7 @@ pub(super) fn measure(p: Parts<'_>, image: ImageInfo, warnings: Vec<String>) -> 
             layers: layers.len(),
             size_bytes,
             compressed_size_bytes,
+            push_size_bytes: None,
             final_size_bytes,
             final_files,
             wasted_bytes: size_bytes.saturating_sub(final_size_bytes),

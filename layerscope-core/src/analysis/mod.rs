@@ -6,13 +6,13 @@ use crate::digest::to_hex;
 use crate::error::{Error, Result};
 use crate::filter::FileFilter;
 use crate::history::{HistoryAlignment, align_history};
-use crate::layer::{EntryKind, LayerContents, read_layer};
+use crate::layer::{EntryKind, LayerContents, LayerOptions, read_layer_with};
 use crate::source::{Image, LayerAvailability};
 use crate::tree::{ChangeKind, Tree};
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 mod figures;
 
@@ -31,6 +31,11 @@ pub struct AnalysisOptions {
     pub base_layers: Option<usize>,
     /// Receives the count of blob bytes read so far, for a progress display.
     pub progress: Option<Arc<AtomicU64>>,
+    /// The largest zstd window accepted, as a power of two (RFC 8878 section 3.1.1.1.2):
+    /// from 10 to 31; `None` means 31, the largest any zstd decoder accepts on a 64-bit
+    /// machine (what `zstd --long=31` writes). A decoder holds up to this many bytes (no more
+    /// than the layer's size) while it reads a layer.
+    pub zstd_window_log_max: Option<u32>,
 }
 
 impl AnalysisOptions {
@@ -49,6 +54,107 @@ impl AnalysisOptions {
         self.progress = Some(counter);
         self
     }
+    /// Accept zstd windows up to 2^`log` bytes (10 to 31, checked by [`Analysis::run`]).
+    pub fn zstd_window_log_max(mut self, log: u32) -> Self {
+        self.zstd_window_log_max = Some(log);
+        self
+    }
+}
+
+/// Layers smaller than this are hashed on the thread that reads them: for them, starting
+/// helper threads costs more than it saves.
+const INLINE_HASH_BELOW: u64 = 4 << 20;
+
+/// Read every layer, largest first: each worker takes the largest layer not yet started
+/// (longest-processing-time-first scheduling), so that one big layer starts at once and
+/// the small ones fill the other core around it, and inside a layer the hashing runs on
+/// helper threads (see layer.rs). Results come back in stack order.
+fn read_layers(image: &Image, options: &AnalysisOptions) -> Result<Vec<Result<LayerContents>>> {
+    let log_max = options
+        .zstd_window_log_max
+        .unwrap_or(crate::layer::ZSTD_WINDOW_LOG_LIMIT);
+    if !(crate::layer::ZSTD_WINDOW_LOG_MIN..=crate::layer::ZSTD_WINDOW_LOG_LIMIT).contains(&log_max)
+    {
+        return Err(Error::Config {
+            source_name: "the zstd_window_log_max option".into(),
+            reason: format!(
+                "the zstd window limit must be from {} to {} (a power of two exponent), not {log_max}",
+                crate::layer::ZSTD_WINDOW_LOG_MIN,
+                crate::layer::ZSTD_WINDOW_LOG_LIMIT
+            ),
+        });
+    }
+    let refs = image.layers();
+    let hint = |l: &crate::source::LayerRef| l.size.or_else(|| image.layer_size(l));
+    let mut order: Vec<usize> = (0..refs.len()).collect();
+    // Unknown sizes first (they may be large), then by size, largest first; ties in stack
+    // order so that runs are repeatable.
+    order.sort_by_key(|&i| {
+        (
+            std::cmp::Reverse(refs.get(i).and_then(hint).unwrap_or(u64::MAX)),
+            i,
+        )
+    });
+    let read_one = |l: &crate::source::LayerRef| -> Result<LayerContents> {
+        // A layer read while its stream passed (docker-daemon) is not read again.
+        if let Some(c) = image.prefetched_layer(l.index) {
+            return Ok(c.clone());
+        }
+        let Some((reader, _)) = image.open_layer(l)? else {
+            return Ok(LayerContents::missing(l.digest.as_deref()));
+        };
+        let layer_options = LayerOptions {
+            progress: options.progress.clone(),
+            zstd_window_log_max: log_max,
+            threads: hint(l).is_none_or(|s| s >= INLINE_HASH_BELOW),
+        };
+        read_layer_with(reader, &layer_options).map_err(|f| Error::Layer {
+            image: image.path().to_path_buf(),
+            index: l.index,
+            digest: l
+                .digest
+                .clone()
+                .or_else(|| l.diff_id.clone())
+                .unwrap_or_default(),
+            entry: f
+                .entry
+                .map(|e| format!(", entry {e:?}"))
+                .unwrap_or_default(),
+            reason: f.reason,
+        })
+    };
+    let slots: Vec<Mutex<Option<Result<LayerContents>>>> =
+        refs.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = rayon::current_num_threads().clamp(1, refs.len().max(1));
+    (0..workers).into_par_iter().for_each(|_| {
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&i) = order.get(k) else { break };
+            let (Some(l), Some(slot)) = (refs.get(i), slots.get(i)) else {
+                continue;
+            };
+            let result = read_one(l);
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+        }
+    });
+    Ok(slots
+        .into_iter()
+        .zip(refs)
+        .map(|(slot, l)| {
+            slot.into_inner()
+                .unwrap_or_else(PoisonError::into_inner)
+                .unwrap_or_else(|| {
+                    Err(Error::Layer {
+                        image: image.path().to_path_buf(),
+                        index: l.index,
+                        digest: l.digest.clone().unwrap_or_default(),
+                        entry: String::new(),
+                        reason: "no worker read this layer".into(),
+                    })
+                })
+        })
+        .collect())
 }
 
 /// The result of analysing one image: per-layer contents, the merged view, and its figures.
@@ -80,28 +186,7 @@ impl Analysis {
     /// or a digest/DiffID mismatch (unless `allow_digest_mismatch`).
     pub fn run(image: &Image, options: &AnalysisOptions) -> Result<Analysis> {
         let refs = image.layers();
-        let results: Vec<Result<LayerContents>> = refs
-            .par_iter()
-            .map(|l| {
-                let Some((reader, _)) = image.open_layer(l)? else {
-                    return Ok(LayerContents::missing(l.digest.as_deref()));
-                };
-                read_layer(reader, options.progress.clone()).map_err(|f| Error::Layer {
-                    image: image.path().to_path_buf(),
-                    index: l.index,
-                    digest: l
-                        .digest
-                        .clone()
-                        .or_else(|| l.diff_id.clone())
-                        .unwrap_or_default(),
-                    entry: f
-                        .entry
-                        .map(|e| format!(", entry {e:?}"))
-                        .unwrap_or_default(),
-                    reason: f.reason,
-                })
-            })
-            .collect();
+        let results = read_layers(image, options)?;
         let mut layers = Vec::with_capacity(results.len());
         for r in results {
             layers.push(r?);
@@ -198,6 +283,7 @@ impl Analysis {
         };
         let info = ImageInfo {
             source: image.path().display().to_string(),
+            transport: image.transport(),
             format: image.format(),
             reference: image.reference().map(str::to_string),
             platform: image.platform(),

@@ -188,9 +188,12 @@ impl Fleet {
                     Some(s) => s,
                     // docker-archive: the manifest records no size; the member's size is known
                     // without reading it.
-                    None => match image.open_layer(l)? {
-                        Some((_, size)) => size,
-                        None => 0,
+                    None => match image.prefetched_layer(l.index) {
+                        Some(c) => c.blob_size,
+                        None => match image.open_layer(l)? {
+                            Some((_, size)) => size,
+                            None => 0,
+                        },
                     },
                 };
                 let slot = *by_diff.entry(diff_id.clone()).or_insert_with(|| {
@@ -366,20 +369,27 @@ fn obtain(
             "a foreign layer whose blob is not in the image: it cannot be summarised".into(),
         ));
     }
-    let Some((reader, _)) = image.open_layer(layer)? else {
-        return Err(layer_error(None, "the blob is not in the image".into()));
+    // A layer already read while its image streamed by (docker-daemon, containers-storage).
+    let contents = if let Some(c) = image.prefetched_layer(layer.index) {
+        blob_bytes.fetch_add(c.blob_size, Ordering::Relaxed);
+        c.clone()
+    } else {
+        let Some((reader, _)) = image.open_layer(layer)? else {
+            return Err(layer_error(None, "the blob is not in the image".into()));
+        };
+        let counter = Arc::new(AtomicU64::new(0));
+        let contents = read_layer(
+            Tee {
+                inner: reader,
+                mine: counter.clone(),
+                theirs: options.progress.clone(),
+            },
+            None,
+        )
+        .map_err(|f| layer_error(f.entry, f.reason))?;
+        blob_bytes.fetch_add(counter.load(Ordering::Relaxed), Ordering::Relaxed);
+        contents
     };
-    let counter = Arc::new(AtomicU64::new(0));
-    let contents = read_layer(
-        Tee {
-            inner: reader,
-            mine: counter.clone(),
-            theirs: options.progress.clone(),
-        },
-        None,
-    )
-    .map_err(|f| layer_error(f.entry, f.reason))?;
-    blob_bytes.fetch_add(counter.load(Ordering::Relaxed), Ordering::Relaxed);
     let mut warned = Vec::new();
     let checks = [
         (

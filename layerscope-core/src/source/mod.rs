@@ -3,12 +3,18 @@
 //! choose a manifest by platform, and describe the layers to read. Nothing here decompresses
 //! a layer; `layer.rs` streams them.
 
+mod auth;
 mod config;
+mod daemon;
 mod docker;
+mod name;
 mod oci;
+mod registry;
+mod storage;
 mod store;
 
 pub use config::{HistoryEntry, ImageConfig, RootFs, RuntimeConfig};
+pub use name::Transport;
 
 use crate::digest;
 use crate::error::{Error, Result};
@@ -38,9 +44,17 @@ pub enum ImageFormat {
 pub struct OpenOptions {
     /// `os/arch[/variant]` to select from a multi-platform index.
     pub platform: Option<String>,
+    /// Reach `docker://` registries over plain HTTP instead of HTTPS.
+    pub insecure: bool,
 }
 
 impl OpenOptions {
+    /// Reach `docker://` registries over plain HTTP (a local or test registry).
+    pub fn insecure(mut self, yes: bool) -> Self {
+        self.insecure = yes;
+        self
+    }
+
     /// Select this platform (`os/arch[/variant]`).
     pub fn platform(mut self, platform: impl Into<String>) -> Self {
         self.platform = Some(platform.into());
@@ -84,6 +98,7 @@ pub struct LayerRef {
 #[derive(Debug)]
 pub struct Image {
     path: PathBuf,
+    transport: Transport,
     store: Store,
     format: ImageFormat,
     reference: Option<String>,
@@ -92,6 +107,8 @@ pub struct Image {
     config: ImageConfig,
     layers: Vec<LayerRef>,
     warnings: Vec<String>,
+    /// Layers already read from a stream (docker-daemon), by layer index.
+    prefetched: std::collections::HashMap<usize, crate::layer::LayerContents>,
 }
 
 /// What a format reader hands back.
@@ -130,18 +147,105 @@ impl Image {
             })?),
             None => None,
         };
-        let store = open_store(path)?;
-        let resolved = if store.exists("index.json") {
-            oci::resolve(&store, path, platform.as_ref())?
-        } else if store.exists("manifest.json") {
-            docker::resolve(&store, path, platform.as_ref())?
-        } else {
-            return Err(Error::UnknownFormat {
-                path: path.to_path_buf(),
-                reason: "neither index.json (OCI layout) nor manifest.json (docker save) found: \
-                         not a container image archive"
-                    .into(),
-            });
+        let parsed = name::ImageName::parse(path)?;
+        let transport = parsed.transport();
+        let want = platform.as_ref();
+        let mut prefetched = std::collections::HashMap::new();
+        let (store, resolved) = match parsed {
+            name::ImageName::File(file) => {
+                let store = open_store(&file)?;
+                let resolved = resolve_detected(&store, &file, want, None)?;
+                (store, resolved)
+            }
+            name::ImageName::DockerArchive(file) => {
+                let store = open_store(&file)?;
+                if !store.exists("manifest.json") {
+                    return Err(Error::UnknownFormat {
+                        path: path.to_path_buf(),
+                        reason: "no manifest.json: not a docker-archive".into(),
+                    });
+                }
+                let resolved = docker::resolve(&store, path, want)?;
+                (store, resolved)
+            }
+            name::ImageName::OciArchive(file) => {
+                if file.is_dir() {
+                    return Err(Error::UnknownFormat {
+                        path: path.to_path_buf(),
+                        reason: "a directory: an OCI layout directory is named oci:DIR".into(),
+                    });
+                }
+                let store = open_store(&file)?;
+                let resolved = resolve_oci(&store, path, want, None)?;
+                (store, resolved)
+            }
+            name::ImageName::Oci(dir, reference) => {
+                if !dir.is_dir() {
+                    return Err(Error::UnknownFormat {
+                        path: path.to_path_buf(),
+                        reason: format!("{} is not a directory", dir.display()),
+                    });
+                }
+                let store = open_store(&dir)?;
+                let resolved = resolve_oci(&store, path, want, reference.as_deref())?;
+                (store, resolved)
+            }
+            name::ImageName::Registry(reference) => {
+                let reg = registry::Registry::open(
+                    reference,
+                    path.to_path_buf(),
+                    &registry::RegistryOptions {
+                        insecure: options.insecure,
+                    },
+                )?;
+                let store = Store::Remote(reg);
+                let resolved = oci::resolve(&store, path, want, None)?;
+                (store, resolved)
+            }
+            name::ImageName::DockerDaemon(_) | name::ImageName::ContainersStorage(_) => {
+                let exported = match &parsed {
+                    name::ImageName::ContainersStorage(n) => storage::export(n, path)?,
+                    _ => Self::engine_export(&parsed, path)?,
+                };
+                let store = exported.store;
+                let mut resolved = resolve_detected(&store, path, want, None)?;
+                if let (None, name::ImageName::ContainersStorage(n)) =
+                    (&resolved.reference, &parsed)
+                {
+                    // skopeo's archive carries no tag: the name (without a store prefix) is it.
+                    let plain = n.rsplit_once(']').map_or(n.as_str(), |(_, rest)| rest);
+                    resolved.reference = Some(plain.to_string());
+                }
+                for l in &resolved.layers {
+                    let Some(member) = store.memory_member(&l.member) else {
+                        continue;
+                    };
+                    match exported.layers.get(&member) {
+                        Some(Ok(c)) => {
+                            prefetched.insert(l.index, c.clone());
+                        }
+                        Some(Err(f)) => {
+                            return Err(Error::Layer {
+                                image: path.to_path_buf(),
+                                index: l.index,
+                                digest: l
+                                    .digest
+                                    .clone()
+                                    .or_else(|| l.diff_id.clone())
+                                    .unwrap_or_default(),
+                                entry: f
+                                    .entry
+                                    .as_ref()
+                                    .map(|e| format!(", entry {e:?}"))
+                                    .unwrap_or_default(),
+                                reason: f.reason.clone(),
+                            });
+                        }
+                        None => {}
+                    }
+                }
+                (store, resolved)
+            }
         };
         let Resolved {
             format,
@@ -154,6 +258,7 @@ impl Image {
         } = resolved;
         Ok(Image {
             path: path.to_path_buf(),
+            transport,
             store,
             format,
             reference,
@@ -162,7 +267,70 @@ impl Image {
             config,
             layers,
             warnings,
+            prefetched,
         })
+    }
+
+    /// Export from the Docker Engine; for a bare argument (the bare-name rule) the error
+    /// says that the file was looked for first.
+    fn engine_export(parsed: &name::ImageName, path: &Path) -> Result<daemon::Exported> {
+        let name::ImageName::DockerDaemon(engine_name) = parsed else {
+            return Err(Error::Transport {
+                image: path.to_path_buf(),
+                reason: "not a Docker Engine name".into(),
+            });
+        };
+        let bare = path
+            .to_str()
+            .is_some_and(|p| !p.starts_with("docker-daemon:"));
+        daemon::export(engine_name, path).map_err(|e| match e {
+            Error::Transport { image, reason } if bare => Error::Transport {
+                image,
+                reason: format!(
+                    "no such file or directory; as an image name in the Docker Engine: {reason}"
+                ),
+            },
+            e => e,
+        })
+    }
+
+    /// A layer already read while the image's stream passed, if any.
+    pub(crate) fn prefetched_layer(&self, index: usize) -> Option<&crate::layer::LayerContents> {
+        self.prefetched.get(&index)
+    }
+
+    /// Where the image was read from (file, registry, engine, store).
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// Body bytes received from a registry so far (0 for other transports).
+    pub fn bytes_fetched(&self) -> u64 {
+        match &self.store {
+            Store::Remote(r) => r.bytes_fetched(),
+            _ => 0,
+        }
+    }
+
+    /// The platforms (`os/arch[/variant]`, sorted) an image offers: each manifest of an OCI
+    /// index whose blob is present, or the one platform of any other image.
+    ///
+    /// # Errors
+    /// As [`Image::open`]; standard input (`-`) cannot be listed and then opened again.
+    pub fn platforms(path: impl AsRef<Path>) -> Result<Vec<String>> {
+        let path = path.as_ref();
+        if path == Path::new("-") {
+            return Err(Error::Config {
+                source_name: "--platform all".into(),
+                reason: "standard input can be read only once: save the image to a file".into(),
+            });
+        }
+        let store = open_store(path)?;
+        if store.exists("index.json") {
+            oci::platforms(&store, path)
+        } else {
+            Ok(vec![Image::open(path)?.platform()])
+        }
     }
 
     /// The path the image was opened from.
@@ -214,6 +382,14 @@ impl Image {
         &self.warnings
     }
 
+    /// The stored size of a layer's blob, when the store knows it without reading it (a
+    /// hint for scheduling: the manifest's `size` is checked while reading).
+    pub(crate) fn layer_size(&self, layer: &LayerRef) -> Option<u64> {
+        (layer.availability != LayerAvailability::MissingForeign)
+            .then(|| self.store.size(&layer.member))
+            .flatten()
+    }
+
     /// Open a layer's blob for streaming. `Ok(None)` for an absent foreign layer.
     pub(crate) fn open_layer(
         &self,
@@ -222,7 +398,22 @@ impl Image {
         if layer.availability == LayerAvailability::MissingForeign {
             return Ok(None);
         }
-        match self.store.open(&layer.member, &self.path)? {
+        if self.prefetched.contains_key(&layer.index) {
+            return Err(Error::Transport {
+                image: self.path.clone(),
+                reason: format!(
+                    "layer {} was read as the image streamed by and its bytes were not kept; \
+                     save the image to a file (docker save -o, skopeo copy) to read them again",
+                    layer.index
+                ),
+            });
+        }
+        let opened = match &self.store {
+            // The descriptor's size lets a cut body be resumed where it stopped.
+            Store::Remote(r) => r.open_blob(&layer.member, layer.size)?,
+            store => store.open(&layer.member, &self.path)?,
+        };
+        match opened {
             Some(r) => Ok(Some(r)),
             None => Err(Error::MissingBlob {
                 image: self.path.clone(),
@@ -231,6 +422,43 @@ impl Image {
             }),
         }
     }
+}
+
+/// A bare path: an OCI layout when it has `index.json`, else a docker-archive.
+fn resolve_detected(
+    store: &Store,
+    path: &Path,
+    want: Option<&oci::PlatformWanted>,
+    reference: Option<&str>,
+) -> Result<Resolved> {
+    if store.exists("index.json") {
+        oci::resolve(store, path, want, reference)
+    } else if store.exists("manifest.json") {
+        docker::resolve(store, path, want)
+    } else {
+        Err(Error::UnknownFormat {
+            path: path.to_path_buf(),
+            reason: "neither index.json (OCI layout) nor manifest.json (docker save) found: \
+                     not a container image archive"
+                .into(),
+        })
+    }
+}
+
+/// `oci:` and `oci-archive:` names: an OCI layout is required.
+fn resolve_oci(
+    store: &Store,
+    path: &Path,
+    want: Option<&oci::PlatformWanted>,
+    reference: Option<&str>,
+) -> Result<Resolved> {
+    if !store.exists("index.json") {
+        return Err(Error::UnknownFormat {
+            path: path.to_path_buf(),
+            reason: "no index.json: not an OCI image layout".into(),
+        });
+    }
+    oci::resolve(store, path, want, reference)
 }
 
 /// Decide what the path is and give random access to its members.

@@ -279,10 +279,35 @@ fn unreachable_empty(image: &Path) -> Error {
     }
 }
 
+/// The distinct platforms (`os/arch[/variant]`, sorted) of the manifests an index lists and
+/// the layout holds, for `--platform all`.
+pub(crate) fn platforms(store: &Store, image: &Path) -> Result<Vec<String>> {
+    let bytes = read_required(store, image, "index.json", "index.json")?;
+    let index: ImageIndex = parse_json(&bytes, image, "index.json")?;
+    let mut warnings = Vec::new();
+    let mut w = Walk {
+        store,
+        image,
+        out: Vec::new(),
+        warnings: &mut warnings,
+    };
+    walk(&mut w, &index, "index.json", 0, None)?;
+    let mut v: Vec<String> = w
+        .out
+        .iter()
+        .filter(|c| blob_member(c.descriptor.digest().as_ref()).is_some_and(|m| store.exists(&m)))
+        .map(Candidate::platform_text)
+        .collect();
+    v.sort();
+    v.dedup();
+    Ok(v)
+}
+
 pub(crate) fn resolve(
     store: &Store,
     image: &Path,
     want: Option<&PlatformWanted>,
+    reference: Option<&str>,
 ) -> Result<Resolved> {
     let bytes = read_required(store, image, "index.json", "index.json")?;
     let index: ImageIndex = parse_json(&bytes, image, "index.json")?;
@@ -297,7 +322,32 @@ pub(crate) fn resolve(
         warnings: &mut warnings,
     };
     walk(&mut w, &index, "index.json", 0, None)?;
-    let candidates = w.out;
+    let mut candidates = w.out;
+    // `oci:DIR:REF` names the manifest whose `org.opencontainers.image.ref.name` is REF
+    // (image-spec annotations.md; skopeo's oci transport).
+    if let Some(wanted) = reference {
+        let mut known: Vec<String> = candidates
+            .iter()
+            .filter_map(|c| c.reference.clone())
+            .collect();
+        known.sort();
+        known.dedup();
+        candidates.retain(|c| c.reference.as_deref() == Some(wanted));
+        if candidates.is_empty() {
+            return Err(Error::InvalidMetadata {
+                image: image.to_path_buf(),
+                document: "index.json".into(),
+                reason: format!(
+                    "no manifest named {wanted:?}; the index names: {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            });
+        }
+    }
     let chosen = choose(image, store, candidates, want, &mut warnings)?;
     let manifest_digest = chosen.descriptor.digest().to_string();
     let member = blob_member(&manifest_digest).ok_or_else(|| Error::InvalidMetadata {

@@ -31,6 +31,15 @@ pub(crate) enum Store {
         /// Keeps a spooled temporary file alive as long as the store.
         _spool: Option<tempfile::TempPath>,
     },
+    /// A registry repository presented as an OCI layout (`registry.rs`).
+    Remote(super::registry::Registry),
+    /// An archive read once as a stream (`daemon.rs`): its small members in memory, and the
+    /// sizes of the layer members that were read as they passed.
+    Memory {
+        small: HashMap<String, Vec<u8>>,
+        layers: HashMap<String, u64>,
+        links: HashMap<String, String>,
+    },
 }
 
 /// Clean a member name: strip `./` and leading `/`, resolve `.` and `..` lexically.
@@ -160,6 +169,26 @@ impl Store {
         None
     }
 
+    /// A member name of a `Memory` store after its links.
+    pub(crate) fn memory_member(&self, name: &str) -> Option<String> {
+        let Store::Memory {
+            small,
+            layers,
+            links,
+        } = self
+        else {
+            return None;
+        };
+        let mut current = clean_member(name)?;
+        for _ in 0..=MAX_LINK_HOPS {
+            if small.contains_key(&current) || layers.contains_key(&current) {
+                return Some(current);
+            }
+            current = links.get(&current)?.clone();
+        }
+        None
+    }
+
     fn dir_path(root: &Path, name: &str) -> Option<PathBuf> {
         let clean = clean_member(name)?;
         if clean.is_empty() {
@@ -173,6 +202,8 @@ impl Store {
         match self {
             Store::Dir(root) => Self::dir_path(root, name).is_some_and(|p| p.is_file()),
             Store::Tar { .. } => self.resolve(name).is_some(),
+            Store::Remote(r) => r.exists(name),
+            Store::Memory { .. } => self.memory_member(name).is_some(),
         }
     }
 
@@ -183,6 +214,14 @@ impl Store {
                 .and_then(|p| std::fs::metadata(p).ok())
                 .map(|m| m.len()),
             Store::Tar { .. } => self.resolve(name).map(|(_, size)| size),
+            Store::Remote(_) => None,
+            Store::Memory { small, layers, .. } => {
+                let m = self.memory_member(name)?;
+                small
+                    .get(&m)
+                    .map(|b| b.len() as u64)
+                    .or_else(|| layers.get(&m).copied())
+            }
         }
     }
 
@@ -193,6 +232,20 @@ impl Store {
         display: &Path,
     ) -> Result<Option<(Box<dyn Read + Send>, u64)>> {
         match self {
+            Store::Remote(r) => r.open_blob(name, None),
+            Store::Memory { small, .. } => {
+                // Layers read while streaming are not here: the image hands out their summaries.
+                Ok(self
+                    .memory_member(name)
+                    .and_then(|m| small.get(&m))
+                    .map(|b| {
+                        let len = b.len() as u64;
+                        (
+                            Box::new(io::Cursor::new(b.clone())) as Box<dyn Read + Send>,
+                            len,
+                        )
+                    }))
+            }
             Store::Dir(root) => {
                 let Some(path) = Self::dir_path(root, name) else {
                     return Ok(None);
@@ -229,6 +282,9 @@ impl Store {
         display: &Path,
         limit: u64,
     ) -> Result<Option<Vec<u8>>> {
+        if let Store::Remote(r) = self {
+            return r.read_small(name, limit);
+        }
         let Some((reader, size)) = self.open(name, display)? else {
             return Ok(None);
         };

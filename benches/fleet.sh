@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Fleet benchmark (see benches/README.md). Release build; inputs from examples/fleet_gen.rs.
+#
+#   benches/fleet.sh [--runs N] [--workdir DIR] [--synthetic-dir DIR] [--sizes "250 500 1000"]
+#
+# 1. 100 OCI images (gzip layers) on 3 bases and 5 runtimes, 108 distinct layers:
+#    - baseline: `analyze` of one image holding every distinct layer once (read each unique
+#      layer once with the same reader);
+#    - `fleet --cache` cold (empty cache), then warm (same cache);
+#    targets: cold <= 1.2 x baseline, warm < 5% of cold.
+# 2. Synthetic fleets whose layers exist only as summaries (1,000 images = 20 million file
+#    records in distinct layers): `fleet --summaries` wall time and peak RSS per size;
+#    targets: linear in records, under 2 GB at 20 million. Their summaries (about 1.7 GB at
+#    20 million records) go to --synthetic-dir (default /dev/shm when it exists: RAM, not disk)
+#    and are deleted after each size.
+# Times are the best of N runs (default 3); RSS is the largest.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${BENCH_DIR:-/tmp/layerscope-fleet-bench}
+RUNS=3
+SIZES="250 500 1000"
+SYN=$([ -d /dev/shm ] && echo /dev/shm/layerscope-fleet-synthetic || echo "$WORK/synthetic")
+while [ $# -gt 0 ]; do
+    case $1 in
+        --runs) RUNS=$2; shift 2 ;;
+        --workdir) WORK=$2; shift 2 ;;
+        --sizes) SIZES=$2; shift 2 ;;
+        --synthetic-dir) SYN=$2; shift 2 ;;
+        *) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    esac
+done
+mkdir -p "$WORK"
+(cd "$ROOT" && cargo build --release --locked -q -p layerscope-cli && cargo build --release --locked -q -p layerscope --example fleet_gen)
+LS=$ROOT/target/release/layerscope
+GEN=$ROOT/target/release/examples/fleet_gen
+TIMES=$WORK/time.out
+
+# best_of CMD...: prints "seconds max_rss_kb" (best wall time, largest RSS) over $RUNS runs.
+best_of() {
+    local best="" rss=0 t m
+    for _ in $(seq "$RUNS"); do
+        [ -n "${BEFORE:-}" ] && eval "$BEFORE"
+        /usr/bin/time -f "%e %M" -o "$TIMES" "$@" >/dev/null
+        read -r t m < "$TIMES"
+        if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
+        [ "$m" -gt "$rss" ] && rss=$m
+    done
+    echo "$best $rss"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+
+# Part 1
+R=$WORK/real
+if [ ! -d "$R/union" ]; then
+    echo "generating 100 images in $R ..."
+    "$GEN" real "$R" 100
+fi
+IMAGES=("$R"/img*)
+UNION_BYTES=$(du -sbL "$R/pool" | cut -f1)
+read -r base base_rss < <(best_of "$LS" analyze "$R/union" --format json -o /dev/null --no-progress)
+CACHE=$WORK/cache
+read -r cold cold_rss < <(BEFORE="rm -rf '$CACHE'" best_of "$LS" fleet "${IMAGES[@]}" --cache "$CACHE" --format json -o /dev/null --no-progress)
+read -r warm warm_rss < <(best_of "$LS" fleet "${IMAGES[@]}" --cache "$CACHE" --format json -o /dev/null --no-progress)
+"$LS" fleet "${IMAGES[@]}" --cache "$CACHE" --format json -o "$WORK/fleet.json"
+echo
+echo "1. ${#IMAGES[@]} images, $(jq .totals.unique_layers "$WORK/fleet.json") distinct layers, $UNION_BYTES compressed bytes in the pool"
+echo "   sum of image sizes $(jq .totals.size_bytes "$WORK/fleet.json") bytes, each layer once $(jq .totals.unique_size_bytes "$WORK/fleet.json"), cross-layer duplicates $(jq .totals.cross_layer_duplicate_bytes "$WORK/fleet.json")"
+printf "   analyze union (each layer once): %6.2f s  %6d MB RSS\n" "$base" $((base_rss / 1024))
+printf "   fleet, cold cache:               %6.2f s  %6d MB RSS  ratio %.2f (target <= 1.2)\n" "$cold" $((cold_rss / 1024)) "$(awk "BEGIN{print $cold/$base}")"
+printf "   fleet, warm cache:               %6.2f s  %6d MB RSS  %.1f%% of cold (target < 5%%)\n" "$warm" $((warm_rss / 1024)) "$(awk "BEGIN{print 100*$warm/$cold}")"
+
+# Part 2
+echo
+echo "2. synthetic fleets, summaries only (fleet --summaries):"
+mkdir -p "$SYN"
+trap 'rm -rf "$SYN"' EXIT
+for n in $SIZES; do
+    S=$SYN/syn$n
+    rm -rf "$S"
+    "$GEN" synthetic "$S" "$n" 200000 18000 > "$S.gen.txt"
+    ls -d "$S"/img* > "$S.list"
+    records=$(awk '{print $(NF-2)}' "$S.gen.txt")
+    read -r t rss < <(best_of "$LS" fleet --from "$S.list" --summaries "$S/summaries" --format json -o /dev/null --no-progress)
+    printf "   %5d images %10d records: %7.2f s  %6d MB peak RSS  %.0f ns/record\n" \
+        "$n" "$records" "$t" $((rss / 1024)) "$(awk "BEGIN{print 1e9*$t/$records}")"
+    rm -rf "$S" "$S.list" "$S.gen.txt"
+done
