@@ -420,6 +420,59 @@ fn path_min_size_and_top_filter_lists_not_totals() {
     assert_eq!(all["totals"]["wasted_bytes"], 1_572_871);
 }
 
+/// The table's list headings count the image's items, not the rows left after `--top`:
+/// overwrite-opaque has 5 hidden copies (tests/real_images.rs, from `tar tvf` of its layers:
+/// config.txt 3 overwritten, old1.conf and old2.conf hidden by the opaque marker, blob.bin
+/// deleted, big.bin copied up), and `--top 1` lists one of them.
+#[test]
+fn list_headings_count_every_item_not_the_rows_shown() {
+    let image = real("overwrite-opaque/image.docker.tar");
+    let out = layerscope()
+        .args([os("analyze"), image.as_os_str(), os("--top"), os("1")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.lines().any(|l| l == "Largest waste (1 of 5 items):"),
+        "{text}"
+    );
+    // A filter cuts the list, never the count: only blob.bin is under data/ with
+    // 524,288 bytes or fewer, and the heading still names all five.
+    let out = layerscope()
+        .args([
+            os("analyze"),
+            image.as_os_str(),
+            os("--path"),
+            os("data/**"),
+            os("--min-size"),
+            os("524288"),
+            os("--top"),
+            os("1"),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.lines().any(|l| l == "Largest waste (1 of 5 items):"),
+        "{text}"
+    );
+    let v = json(&[
+        os("analyze"),
+        image.as_os_str(),
+        os("--format"),
+        os("json"),
+        os("--top"),
+        os("1"),
+    ]);
+    assert_eq!(v["totals"]["waste_items"], 5);
+    assert_eq!(v["waste"].as_array().unwrap().len(), 1);
+}
+
 // ---------------------------------------------------------------------------------------
 // analyze -f: bytes per Dockerfile line
 // ---------------------------------------------------------------------------------------

@@ -269,11 +269,13 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
         }
     }
     if !r.waste.is_empty() && top > 0 {
+        // `r.waste` is already filtered and cut to `--top`; the total is the image's, as the
+        // README's rule says: filters apply to the lists, never to the totals.
         let _ = writeln!(
             out,
             "\nLargest waste ({} of {} items):",
             top.min(r.waste.len()),
-            r.waste.len()
+            r.totals.waste_items
         );
         let mut wt = table(term);
         wt.set_header(vec![
@@ -321,7 +323,9 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
     if !r.duplicates.is_empty() && top > 0 {
         let _ = writeln!(
             out,
-            "\nLargest duplicate groups (identical visible content):"
+            "\nLargest duplicate groups (identical visible content; {} of {} groups):",
+            top.min(r.duplicates.len()),
+            r.totals.duplicate_groups
         );
         let mut dt = table(term);
         dt.set_header(vec![

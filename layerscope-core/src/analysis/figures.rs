@@ -137,6 +137,11 @@ pub struct Totals {
     pub efficiency: f64,
     /// `wasted_bytes` split by kind.
     pub waste_by_kind: BTreeMap<WasteKind, u64>,
+    /// Hidden copies: the length of the unfiltered, uncut `waste` list.
+    pub waste_items: u64,
+    /// Groups of identical visible content: the length of the unfiltered, uncut `duplicates`
+    /// list.
+    pub duplicate_groups: u64,
 }
 
 /// Base image and user layers.
@@ -358,6 +363,8 @@ pub(super) fn measure(p: Parts<'_>, image: ImageInfo, warnings: Vec<String>) -> 
             duplicate_bytes,
             efficiency: ratio(final_size_bytes, size_bytes).unwrap_or(1.0),
             waste_by_kind: by_kind,
+            waste_items: waste.len() as u64,
+            duplicate_groups: duplicates.len() as u64,
         },
         base: BaseSplit {
             base_layers: 0,

@@ -1146,9 +1146,13 @@
     var byKind = R.totals && R.totals.waste_by_kind ? Object.keys(R.totals.waste_by_kind).map(function (k) {
       return k + ' ' + human(R.totals.waste_by_kind[k]);
     }).join(' · ') : '';
-    var p = panel('waste', 'Waste', items.length ? plural(items.length, 'hidden copy', 'hidden copies') + (byKind ? ': ' + byKind : '') + (R.filter ? ' (filtered: ' + R.filter + ')' : '') : null);
+    // `waste` is the list as filtered and cut (--path, --min-size, --top); the count is the
+    // image's total, like every figure in `totals`.
+    var total = R.totals && R.totals.waste_items !== undefined ? R.totals.waste_items : items.length;
+    var listed = items.length < total ? ' (' + items.length + ' listed' + (R.filter ? ', filtered: ' + R.filter : '') + ')' : (R.filter ? ' (filtered: ' + R.filter + ')' : '');
+    var p = panel('waste', 'Waste', total ? plural(total, 'hidden copy', 'hidden copies') + (byKind ? ': ' + byKind : '') + listed : null);
     if (!items.length) {
-      p.body.appendChild(el('div', { class: 'empty' }, 'No waste: every byte the layers ship is visible in the final image.'));
+      p.body.appendChild(el('div', { class: 'empty' }, total ? 'No hidden copy is listed: the list was filtered or cut (' + (R.filter || 'top') + ').' : 'No waste: every byte the layers ship is visible in the final image.'));
     } else {
       p.body.appendChild(dataTable({
         id: 'waste-table', rows: items, sort: 'bytes', columns: [
@@ -1176,10 +1180,11 @@
   function renderDuplicates(root) {
     if (!R) return;
     var groups = R.duplicates || [];
-    var p = panel('duplicates', 'Duplicate files', groups.length
-      ? plural(groups.length, 'group') + ' of byte-identical visible files, ' + human(R.totals.duplicate_bytes) + ' beyond the first copies' : null);
+    var dtotal = R.totals && R.totals.duplicate_groups !== undefined ? R.totals.duplicate_groups : groups.length;
+    var p = panel('duplicates', 'Duplicate files', dtotal
+      ? plural(dtotal, 'group') + ' of byte-identical visible files, ' + human(R.totals.duplicate_bytes) + ' beyond the first copies' + (groups.length < dtotal ? ' (' + groups.length + ' listed' + (R.filter ? ', filtered: ' + R.filter : '') + ')' : '') : null);
     if (!groups.length) {
-      p.body.appendChild(el('div', { class: 'empty' }, 'No two visible files have the same content.'));
+      p.body.appendChild(el('div', { class: 'empty' }, dtotal ? 'No group is listed: the list was filtered or cut (' + (R.filter || 'top') + ').' : 'No two visible files have the same content.'));
     } else {
       p.body.appendChild(dataTable({
         id: 'duplicates-table', rows: groups, sort: 'wasted_bytes', columns: [
