@@ -71,12 +71,24 @@ fn help_and_version_still_exit_0() {
 
 #[test]
 fn an_os_error_is_said_once() {
-    let (code, err) = run(&["analyze", "/nonexistent"], &[]);
+    // Named as a file, the OS error is the cause, said once.
+    let (code, err) = run(&["analyze", "docker-archive:/nonexistent"], &[]);
     assert_eq!(code, Some(2));
     assert_eq!(
         err,
         "layerscope: error: /nonexistent: No such file or directory (os error 2)\n"
     );
+    // A bare argument that is neither an existing path nor an image name says so, once.
+    let (code, err) = run(&["analyze", "/nonexistent"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.starts_with(
+            "layerscope: error: /nonexistent: no such file or directory, and not an image name"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("os error").count(), 0, "{err}");
     // Standard input is spooled to a temporary file: a TMPDIR that does not exist is named,
     // with its cause, once.
     let demo = std::fs::read(demo()).unwrap();
