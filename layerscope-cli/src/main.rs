@@ -82,9 +82,55 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("layerscope: error: {e:#}");
+            eprintln!("layerscope: error: {}", error_text(&e));
             ExitCode::from(2)
         }
+    }
+}
+
+/// The error and its causes on one line, joined with `": "` (as anyhow's `{:#}`), where the
+/// core's errors about an option name the flag that set it rather than the library option.
+fn error_text(e: &anyhow::Error) -> String {
+    let parts: Vec<String> = e
+        .chain()
+        .map(|c| match c.downcast_ref::<layerscope_core::Error>() {
+            Some(core) => core_error_text(core),
+            None => c.to_string(),
+        })
+        .collect();
+    parts.join(": ")
+}
+
+/// One core error's message in the CLI's terms (its causes follow in the chain).
+fn core_error_text(e: &layerscope_core::Error) -> String {
+    use layerscope_core::{Error, OptionName};
+    match e {
+        Error::InvalidOption { option, reason, .. } => {
+            let flag = match option {
+                OptionName::Platform => "--platform".to_string(),
+                OptionName::AllPlatforms => "--platform all".to_string(),
+                OptionName::PathGlob => "--path".to_string(),
+                OptionName::BaseLayers(n) => format!("--base-layers {n}"),
+                other => other.to_string(),
+            };
+            if reason.is_empty() {
+                flag
+            } else {
+                format!("{flag}: {reason}")
+            }
+        }
+        Error::BaseMismatch {
+            base,
+            image,
+            base_layers,
+            matching,
+        } => format!(
+            "--base {}: its {base_layers} layers are not the bottom of {} (only {matching} match)",
+            base.display(),
+            image.display()
+        ),
+        Error::PlatformNotChosen { .. } => format!("{e} with --platform"),
+        other => other.to_string(),
     }
 }
 

@@ -6,10 +6,20 @@ use std::path::PathBuf;
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The lower-level error that caused an [`Error`], kept as its
+/// [`source`](std::error::Error::source) rather than copied into the message: a parser's,
+/// the OS's, an HTTP client's or a decompressor's own error.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything that can stop layerscope from producing a result.
 ///
 /// Findings (waste, rule breaches, recommendations) are never errors; these are reasons the
 /// input could not be read or the request could not be run.
+///
+/// The message ([`Display`](std::fmt::Display)) says what failed and where; when a
+/// lower-level error caused it, that error is the [`source`](std::error::Error::source) and
+/// is not repeated in the message. Print the whole chain, joined with `": "` (as `anyhow`'s
+/// `{:#}` does, or [`Error::chain_text`]), to show both once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -25,15 +35,18 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The image could not be recognised as any supported format.
-    #[error("{path}: {reason}")]
+    #[error("{path}{}", colon(reason))]
     UnknownFormat {
         /// The image path given by the user.
         path: PathBuf,
         /// What was found instead.
         reason: String,
+        /// The lower-level error that caused this one, if any (not repeated in the message).
+        #[source]
+        source: Option<Cause>,
     },
     /// A metadata document (manifest.json, index.json, a manifest, a config) is invalid.
-    #[error("{image}: invalid {document}: {reason}")]
+    #[error("{image}: invalid {document}{}", colon(reason))]
     InvalidMetadata {
         /// The image path given by the user.
         image: PathBuf,
@@ -41,6 +54,9 @@ pub enum Error {
         document: String,
         /// What is wrong with it.
         reason: String,
+        /// The lower-level error that caused this one, if any (not repeated in the message).
+        #[source]
+        source: Option<Cause>,
     },
     /// A blob or file that the metadata refers to is not in the image.
     #[error("{image}: {what} not found: {member}")]
@@ -65,7 +81,7 @@ pub enum Error {
         actual: String,
     },
     /// A layer could not be decompressed or walked as a tar archive.
-    #[error("{image}: layer {index} ({digest}){entry}: {reason}")]
+    #[error("{image}: layer {index} ({digest}){entry}{}", colon(reason))]
     Layer {
         /// The image path given by the user.
         image: PathBuf,
@@ -77,6 +93,9 @@ pub enum Error {
         entry: String,
         /// What went wrong.
         reason: String,
+        /// The lower-level error that caused this one, if any (not repeated in the message).
+        #[source]
+        source: Option<Cause>,
     },
     /// Several platforms are present and none was chosen.
     #[error("{image}: {reason}")]
@@ -99,16 +118,43 @@ pub enum Error {
         reason: String,
     },
     /// A configuration file or option value is invalid.
-    #[error("{source_name}: {reason}")]
+    #[error("{source_name}{}", colon(reason))]
     Config {
         /// The config file, or the option name.
         source_name: String,
         /// What is wrong.
         reason: String,
+        /// The lower-level error that caused this one, if any (not repeated in the message).
+        #[source]
+        source: Option<Cause>,
     },
-    /// A base image whose layers are not the bottom layers of the image.
+    /// Several platforms are present, none was chosen
+    /// ([`OpenOptions::platform`](crate::OpenOptions::platform)), and linux/amd64 (the
+    /// default) is not among them.
     #[error(
-        "--base {base}: its {base_layers} layers are not the bottom of {image} (only {matching} match)"
+        "{image}: the image has several platforms ({available}) and no linux/amd64: choose one"
+    )]
+    PlatformNotChosen {
+        /// The image path given by the user.
+        image: PathBuf,
+        /// The platforms the image has, e.g. `linux/arm64, linux/s390x`.
+        available: String,
+    },
+    /// A value in the options given to the library is invalid; [`OptionName`] says which.
+    #[error("{option}{}", colon(reason))]
+    InvalidOption {
+        /// The option.
+        option: OptionName,
+        /// What is wrong with its value.
+        reason: String,
+        /// The lower-level error that caused this one, if any (not repeated in the message).
+        #[source]
+        source: Option<Cause>,
+    },
+    /// A base image whose layers are not the bottom layers of the image
+    /// ([`PipelineOptions::base_image`](crate::PipelineOptions::base_image)).
+    #[error(
+        "base image {base}: its {base_layers} layers are not the bottom of {image} (only {matching} match)"
     )]
     BaseMismatch {
         /// The base image.
@@ -121,29 +167,120 @@ pub enum Error {
         matching: usize,
     },
     /// A build-context problem (unreadable directory, bad `.dockerignore`, git failure).
-    #[error("{path}: {reason}")]
+    #[error("{path}{}", colon(reason))]
     Context {
         /// The path involved.
         path: PathBuf,
         /// What is wrong.
         reason: String,
+        /// The lower-level error that caused this one, if any (not repeated in the message).
+        #[source]
+        source: Option<Cause>,
     },
     /// An image could not be fetched by name (registry, Docker Engine, containers-storage):
     /// connection, authentication, a status the source answered, or a cut it could not resume.
-    #[error("{image}: {reason}")]
+    #[error("{image}{}", colon(reason))]
     Transport {
         /// The image name given by the user.
         image: PathBuf,
         /// What went wrong, with the source's own message when it gave one.
         reason: String,
+        /// The lower-level error that caused this one, if any (not repeated in the message).
+        #[source]
+        source: Option<Cause>,
     },
 }
 
+/// Which library option an [`Error::InvalidOption`] is about. Its text names the option in
+/// the library's terms; a front end that took the value from a flag can name the flag instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptionName {
+    /// The platform to select ([`OpenOptions::platform`](crate::OpenOptions::platform)).
+    Platform,
+    /// Listing every platform of an image ([`Image::platforms`](crate::Image::platforms)).
+    AllPlatforms,
+    /// A path glob ([`FileFilter::path_glob`](crate::FileFilter::path_glob)).
+    PathGlob,
+    /// The number of bottom layers counted as the base image
+    /// ([`AnalysisOptions::base_layers`](crate::AnalysisOptions::base_layers)), with the
+    /// value given.
+    BaseLayers(usize),
+}
+
+impl std::fmt::Display for OptionName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OptionName::Platform => f.write_str("platform"),
+            OptionName::AllPlatforms => f.write_str("listing all platforms"),
+            OptionName::PathGlob => f.write_str("path glob"),
+            OptionName::BaseLayers(n) => write!(f, "base layers {n}"),
+        }
+    }
+}
+
+/// `": reason"`, or nothing when the whole reason is the source error.
+fn colon(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    }
+}
+
 impl Error {
+    /// The message followed by every error in its [`source`](std::error::Error::source)
+    /// chain, joined with `": "`: the one-line text a front end prints (the same as
+    /// `anyhow`'s `{:#}`).
+    pub fn chain_text(&self) -> String {
+        let mut text = self.to_string();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        text
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// A lower-level error followed by a hint on what to try (`" (is dockerd running?)"`),
+/// shown as one link of the chain. Like [`std::io::Error`] wrapping a custom error, its
+/// message includes the wrapped error's, so `source()` continues below it; the wrapped error
+/// stays reachable as a value through [`Hinted::cause`].
+#[derive(Debug)]
+pub(crate) struct Hinted<E> {
+    cause: E,
+    hint: &'static str,
+}
+
+impl<E> Hinted<E> {
+    pub(crate) fn new(cause: E, hint: &'static str) -> Self {
+        Hinted { cause, hint }
+    }
+
+    /// The wrapped error.
+    #[allow(dead_code)]
+    pub(crate) fn cause(&self) -> &E {
+        &self.cause
+    }
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for Hinted<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.cause, self.hint)
+    }
+}
+
+impl<E: std::error::Error> std::error::Error for Hinted<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.source()
     }
 }

@@ -80,6 +80,16 @@ impl Image {
     }
 
     fn layer_error(&self, index: usize, path: &str, reason: String) -> Error {
+        self.layer_error_from(index, path, reason, None)
+    }
+
+    fn layer_error_from(
+        &self,
+        index: usize,
+        path: &str,
+        reason: String,
+        source: Option<std::io::Error>,
+    ) -> Error {
         let digest = self
             .layers()
             .get(index)
@@ -91,6 +101,7 @@ impl Image {
             digest,
             entry: format!(", entry {path:?}"),
             reason,
+            source: source.map(Into::into),
         }
     }
 
@@ -106,7 +117,7 @@ impl Image {
                 "the layer blob is not in the archive (a foreign layer)".into(),
             ));
         };
-        let fail = |e: std::io::Error| self.layer_error(index, path, e.to_string());
+        let fail = |e: std::io::Error| self.layer_error_from(index, path, String::new(), Some(e));
         let mut buffered = BufReader::with_capacity(256 * 1024, raw);
         let head = buffered.fill_buf().map_err(fail)?;
         let tar_stream: Box<dyn Read> = match Compression::sniff(head) {

@@ -1,6 +1,6 @@
 //! Path and size filters for listings (`--path GLOB`, `--min-size`).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, OptionName, Result};
 
 /// Which files a listing keeps. The default keeps everything.
 #[derive(Debug, Clone, Default)]
@@ -20,9 +20,10 @@ impl FileFilter {
         let glob = globset::GlobBuilder::new(trimmed)
             .literal_separator(true)
             .build()
-            .map_err(|e| Error::Config {
-                source_name: "--path".into(),
-                reason: format!("{pattern:?}: {e}"),
+            .map_err(|e| Error::InvalidOption {
+                option: OptionName::PathGlob,
+                reason: format!("{pattern:?}"),
+                source: Some(e.into()),
             })?;
         self.glob = Some((pattern.to_string(), glob.compile_matcher()));
         Ok(self)

@@ -479,6 +479,7 @@ impl Gate {
         let bad = |key: &str, reason: String| Error::Config {
             source_name: config.source.clone().unwrap_or_else(|| "config".into()),
             reason: format!("{key}: {reason}"),
+            source: None,
         };
         let deny = glob_set(&config.rules.deny_paths).map_err(|e| bad("rules.deny-paths", e))?;
         let ignore = glob_set(&config.rules.ignore_waste_paths)

@@ -81,7 +81,7 @@ pub use dockerfile::{
     Healthcheck, Heredoc, Instruction, InstructionKind, Keyword, Mount, MountType, RunArgs, Span,
     Stage, StageEvaluation, expand, expand_with_escape,
 };
-pub use error::{Error, Result};
+pub use error::{Cause, Error, OptionName, Result};
 pub use extract::FileContent;
 pub use filter::FileFilter;
 pub use fleet::{

@@ -10,7 +10,7 @@ use crate::analysis::{Analysis, AnalysisOptions};
 use crate::attribution::Attribution;
 use crate::context::{BuildContext, Churn};
 use crate::dockerfile::Dockerfile;
-use crate::error::{Error, Result};
+use crate::error::{Error, OptionName, Result};
 use crate::gate::{Baseline, Gate, GateInput, GateOutcome};
 use crate::recommend::{Finding, RecommendInput, Recommendations, recommend};
 use crate::report::{Report, ReportOptions};
@@ -151,9 +151,10 @@ impl Pipeline {
                 if let Some(n) = analysis_options.base_layers
                     && n > layers
                 {
-                    return Err(Error::Config {
-                        source_name: format!("--base-layers {n}"),
+                    return Err(Error::InvalidOption {
+                        option: OptionName::BaseLayers(n),
                         reason: format!("{} has only {layers} layers", path.display()),
+                        source: None,
                     });
                 }
                 if let Some(base) = &options.base_image {
@@ -298,6 +299,7 @@ impl Pipeline {
             return Err(Error::Config {
                 source_name: "simulation".into(),
                 reason: "a simulation needs the Dockerfile".into(),
+                source: None,
             });
         };
         let sim = Simulator::new(

@@ -60,7 +60,8 @@ fn push_size(image: &Image, layer: &LayerRef) -> Result<Option<u64>> {
             .or_else(|| layer.diff_id.clone())
             .unwrap_or_default(),
         entry: String::new(),
-        reason: format!("compressing for --push-size: {e}"),
+        reason: "compressing for --push-size".into(),
+        source: Some(e.into()),
     };
     let mut r = BufReader::with_capacity(1 << 20, reader);
     let head = r.fill_buf().map_err(fail)?;

@@ -172,7 +172,8 @@ impl crate::gate::Baseline {
     ) -> crate::error::Result<crate::gate::Baseline> {
         let text = serde_json::to_string(report).map_err(|e| crate::error::Error::Config {
             source_name: source_name.to_string(),
-            reason: e.to_string(),
+            reason: String::new(),
+            source: Some(e.into()),
         })?;
         crate::gate::Baseline::from_json(&text, source_name)
     }

@@ -12,6 +12,7 @@ pub fn parse_size(text: &str) -> Result<u64> {
     let bad = |reason: &str| Error::Config {
         source_name: format!("size {text:?}"),
         reason: reason.to_string(),
+        source: None,
     };
     let t = text.trim();
     let split = t

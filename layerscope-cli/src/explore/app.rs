@@ -966,7 +966,7 @@ impl Explorer {
             input.build_args = self.build_args.clone();
             layerscope_core::recommend(&input)
                 .map(|r| r.recommendations)
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.chain_text())
         })
     }
 
@@ -1175,7 +1175,7 @@ impl Explorer {
         let title = format!("/{path} (layer {layer})");
         let lines = match self.image.read_file(layer, &path, PAGER_LIMIT) {
             Err(e) => {
-                self.message = Some(e.to_string());
+                self.message = Some(e.chain_text());
                 return;
             }
             Ok(c) if c.bytes.iter().take(8192).any(|b| *b == 0) => vec![format!(
@@ -1360,12 +1360,12 @@ impl Explorer {
             return Err("no such context file".into());
         };
         let mut sim =
-            Simulator::new(df, ctx, None, self.build_args.clone()).map_err(|e| e.to_string())?;
+            Simulator::new(df, ctx, None, self.build_args.clone()).map_err(|e| e.chain_text())?;
         if let Some(attribution) = &self.report.attribution {
             sim = sim.with_image(&self.analysis, attribution);
         }
         sim.simulate(&Change::path(file.path()))
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.chain_text())
     }
 
     /// Handle a mouse event: the wheel scrolls the list under the pointer, a click focuses

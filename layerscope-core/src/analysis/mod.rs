@@ -82,6 +82,7 @@ fn read_layers(image: &Image, options: &AnalysisOptions) -> Result<Vec<Result<La
                 crate::layer::ZSTD_WINDOW_LOG_MIN,
                 crate::layer::ZSTD_WINDOW_LOG_LIMIT
             ),
+            source: None,
         });
     }
     let refs = image.layers();
@@ -121,6 +122,7 @@ fn read_layers(image: &Image, options: &AnalysisOptions) -> Result<Vec<Result<La
                 .map(|e| format!(", entry {e:?}"))
                 .unwrap_or_default(),
             reason: f.reason,
+            source: None,
         })
     };
     let slots: Vec<Mutex<Option<Result<LayerContents>>>> =
@@ -151,6 +153,7 @@ fn read_layers(image: &Image, options: &AnalysisOptions) -> Result<Vec<Result<La
                         digest: l.digest.clone().unwrap_or_default(),
                         entry: String::new(),
                         reason: "no worker read this layer".into(),
+                        source: None,
                     })
                 })
         })

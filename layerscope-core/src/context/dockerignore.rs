@@ -78,6 +78,7 @@ impl DockerIgnore {
                 Error::Context {
                     path: path.to_path_buf(),
                     reason: format!("line {}: {reason}", index + 1),
+                    source: None,
                 }
             })?;
             if let Some(p) = compiled {
@@ -249,7 +250,7 @@ mod tests {
     fn malformed_patterns_are_errors_naming_the_line() {
         for (text, line) in [("ok\n[abc\n", 2), ("!\n", 1), ("a\\\n", 1)] {
             match DockerIgnore::parse(text) {
-                Err(Error::Context { path, reason }) => {
+                Err(Error::Context { path, reason, .. }) => {
                     assert_eq!(path, Path::new(".dockerignore"));
                     assert!(reason.starts_with(&format!("line {line}:")), "{reason}");
                 }

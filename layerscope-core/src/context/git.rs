@@ -36,13 +36,15 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
         .output()
         .map_err(|e| Error::Context {
             path: dir.to_path_buf(),
-            reason: format!("cannot run git: {e}"),
+            reason: "cannot run git".into(),
+            source: Some(e.into()),
         })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(Error::Context {
             path: dir.to_path_buf(),
             reason: format!("git {} failed: {}", args.join(" "), stderr.trim()),
+            source: None,
         });
     }
     Ok(output.stdout)
@@ -65,6 +67,7 @@ fn check_rev(dir: &Path, rev: &str) -> Result<()> {
         return Err(Error::Context {
             path: dir.to_path_buf(),
             reason: format!("invalid git revision {rev:?}"),
+            source: None,
         });
     }
     Ok(())

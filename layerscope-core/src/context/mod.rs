@@ -151,6 +151,7 @@ impl BuildContext {
             return Err(Error::Context {
                 path: dir.to_path_buf(),
                 reason: "the build context is not a directory".to_owned(),
+                source: None,
             });
         }
         let dockerfile = dir.join(dockerfile_name.unwrap_or("Dockerfile"));
@@ -175,6 +176,7 @@ impl BuildContext {
             return Err(Error::Context {
                 path: dir.to_path_buf(),
                 reason: format!("too many entries ({})", entries.len()),
+                source: None,
             });
         }
         Ok(BuildContext {
@@ -486,6 +488,7 @@ fn walk(root: &Path, ignore: &DockerIgnore) -> Result<Vec<ContextEntry>> {
             return Err(Error::Context {
                 path: abs,
                 reason: "file name is not valid UTF-8; exclude it in .dockerignore".to_owned(),
+                source: None,
             });
         }
         let entry = entry_from(rel.clone(), &abs, &meta)?;
@@ -733,7 +736,7 @@ mod tests {
         assert_eq!(paths(&ctx), [".dockerignore", "ok"]);
         fs::write(tmp.path().join(bad), "").unwrap();
         match BuildContext::open(tmp.path(), None) {
-            Err(Error::Context { path, reason }) => {
+            Err(Error::Context { path, reason, .. }) => {
                 assert_eq!(path, tmp.path().join(bad));
                 assert!(reason.contains("UTF-8"));
             }
@@ -770,7 +773,7 @@ mod tests {
             other => panic!("expected a context error, got {other:?}"),
         }
         match BuildContext::open(tmp.path(), None) {
-            Err(Error::Context { path, reason }) => {
+            Err(Error::Context { path, reason, .. }) => {
                 assert_eq!(path, tmp.path().join(".dockerignore"));
                 assert!(reason.contains("line 1"), "{reason}");
             }

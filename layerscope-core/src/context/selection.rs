@@ -574,6 +574,7 @@ impl BuildContext {
         let mut resolved = Resolved::compile(selection).map_err(|reason| Error::Context {
             path: self.dir.clone(),
             reason,
+            source: None,
         })?;
         resolved.resolve(self);
         let resolved = Arc::new(resolved);
@@ -601,6 +602,7 @@ impl BuildContext {
                     "COPY/ADD source {missing:?} is not in the build context \
                      (missing, or excluded by .dockerignore)"
                 ),
+                source: None,
             });
         }
         Ok(resolved
@@ -638,6 +640,7 @@ impl BuildContext {
             return Err(Error::Context {
                 path: self.dir.clone(),
                 reason: "the selection was made on another build context".to_owned(),
+                source: None,
             });
         }
         let files: Vec<u32> = selected
@@ -662,6 +665,7 @@ impl BuildContext {
                     let content = self.cached_hash(s.entry).ok_or_else(|| Error::Context {
                         path: self.abs_path(s.entry),
                         reason: "file content was not hashed".to_owned(),
+                        source: None,
                     })?;
                     h.update(e.size_bytes().to_le_bytes());
                     h.update(content);
@@ -810,7 +814,7 @@ mod tests {
         // An empty wildcard match is not an error; a missing plain source is.
         assert!(ctx.select(&sel(&["*.lock"])).unwrap().is_empty());
         match ctx.select(&sel(&["yarn.lock"])) {
-            Err(Error::Context { path, reason }) => {
+            Err(Error::Context { path, reason, .. }) => {
                 assert!(path.ends_with("yarn.lock"));
                 assert!(reason.contains("not in the build context"));
             }

@@ -531,18 +531,21 @@ fn lookup_paths(
                         source_name: slot.diff_id.clone(),
                         reason: "the layer summary disappeared from the cache during the run"
                             .into(),
+                        source: None,
                     });
                 }
             };
             let view = SummaryView::parse(&bytes).map_err(|d| Error::Config {
                 source_name: slot.diff_id.clone(),
                 reason: d.0,
+                source: None,
             })?;
             let mut out: Found = HashMap::new();
             for i in 0..view.len() {
                 let (sha, _, path) = view.record(i).map_err(|d| Error::Config {
                     source_name: slot.diff_id.clone(),
                     reason: d.0,
+                    source: None,
                 })?;
                 let p = prefix(&sha);
                 if prefixes.contains(&p) {

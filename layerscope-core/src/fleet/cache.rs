@@ -77,6 +77,7 @@ impl SummaryStore {
         let bytes = summary.encode().map_err(|d| Error::Config {
             source_name: summary.diff_id.clone(),
             reason: d.0,
+            source: None,
         })?;
         if !self.writable {
             return Ok(bytes);

@@ -157,6 +157,7 @@ impl Fleet {
             return Err(Error::Config {
                 source_name: "fleet".into(),
                 reason: "no images given".into(),
+                source: None,
             });
         }
         let mut slots: Vec<Slot> = Vec::new();
@@ -172,6 +173,7 @@ impl Fleet {
                     image: image.path().to_path_buf(),
                     document: "config".into(),
                     reason: format!("layer {} has no DiffID in rootfs.diff_ids", l.index),
+                    source: None,
                 })?;
                 if summary::decode_digest(&diff_id).is_none() {
                     return Err(Error::InvalidMetadata {
@@ -182,6 +184,7 @@ impl Fleet {
                              keys layers by sha256 DiffIDs",
                             l.index
                         ),
+                        source: None,
                     });
                 }
                 let compressed = match l.size {
@@ -260,12 +263,14 @@ impl Fleet {
                         image: member.image.path().to_path_buf(),
                         document: format!("summary of layer {}", slot.diff_id),
                         reason: d.0,
+                        source: None,
                     })?;
                 let digest = aggregate::LayerDigest::from_view(i as u32, &view).map_err(|d| {
                     Error::InvalidMetadata {
                         image: member.image.path().to_path_buf(),
                         document: format!("summary of layer {}", slot.diff_id),
                         reason: d.0,
+                        source: None,
                     }
                 })?;
                 Ok((digest, outcome))
@@ -345,6 +350,7 @@ fn obtain(
                 image: image.path().to_path_buf(),
                 document: format!("summary of layer {} ({})", slot.first.1, slot.diff_id),
                 reason: why,
+                source: None,
             });
         }
         Lookup::Miss => None,
@@ -354,6 +360,7 @@ fn obtain(
         return Err(Error::Config {
             source_name: image.path().display().to_string(),
             reason: format!("layer {} out of range", slot.first.1),
+            source: None,
         });
     };
     let layer_error = |entry: Option<String>, reason: String| Error::Layer {
@@ -362,6 +369,7 @@ fn obtain(
         digest: layer.digest.clone().unwrap_or_else(|| slot.diff_id.clone()),
         entry: entry.map(|e| format!(", entry {e:?}")).unwrap_or_default(),
         reason,
+        source: None,
     };
     if layer.availability == LayerAvailability::MissingForeign {
         return Err(layer_error(

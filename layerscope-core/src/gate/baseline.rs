@@ -78,6 +78,7 @@ impl Baseline {
         let bad = |reason: String| Error::Config {
             source_name: source_name.to_string(),
             reason,
+            source: None,
         };
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;

@@ -407,6 +407,7 @@ impl GateConfig {
         let mut config: GateConfig = toml::from_str(text).map_err(|e| Error::Config {
             source_name: source_name.to_string(),
             reason: e.to_string().trim_end().to_string(),
+            source: None,
         })?;
         config.source = Some(source_name.to_string());
         config.format = ConfigFormat::Toml;
@@ -422,6 +423,7 @@ impl GateConfig {
         let bad = |reason: String| Error::Config {
             source_name: source_name.to_string(),
             reason,
+            source: None,
         };
         // An empty file (or one of comments only) is dive's defaults.
         let file: Option<DiveCiFile> =
@@ -481,6 +483,7 @@ impl GateConfig {
         let bad = |reason: String| Error::Config {
             source_name: self.source.clone().unwrap_or_else(|| "config".into()),
             reason,
+            source: None,
         };
         for (key, globs) in [
             ("rules.deny-paths", &self.rules.deny_paths),

@@ -10,7 +10,7 @@
 //!
 //! A file that exists but cannot be parsed is an error naming it; a missing file is not.
 
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 use base64::Engine as _;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -164,23 +164,25 @@ fn read_auth_file(path: &Path, image: &Path) -> Result<Option<AuthFile>> {
         .map(Some)
         .map_err(|e| Error::Config {
             source_name: path.display().to_string(),
-            reason: format!("cannot read credentials for {}: {e}", image.display()),
+            reason: format!("cannot read credentials for {}", image.display()),
+            source: Some(e.into()),
         })
 }
 
 fn from_entry(entry: &AuthEntry, file: &Path) -> Result<Option<Credentials>> {
     if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
-        let bad = |why: String| Error::Config {
+        let bad = |why: &str, source: Option<Cause>| Error::Config {
             source_name: file.display().to_string(),
-            reason: format!("an `auth` value is not base64 of user:password: {why}"),
+            reason: format!("an `auth` value is not base64 of user:password{why}"),
+            source,
         };
         let raw = base64::engine::general_purpose::STANDARD
             .decode(auth.trim())
-            .map_err(|e| bad(e.to_string()))?;
-        let raw = String::from_utf8(raw).map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad("", Some(e.into())))?;
+        let raw = String::from_utf8(raw).map_err(|e| bad("", Some(e.into())))?;
         let (u, p) = raw
             .split_once(':')
-            .ok_or_else(|| bad("no `:` in it".into()))?;
+            .ok_or_else(|| bad(": no `:` in it", None))?;
         return Ok(Some(Credentials {
             username: u.to_string(),
             password: p.to_string(),
@@ -218,9 +220,10 @@ fn from_helper(helper: &str, host: &str, config: &Path) -> Result<Option<Credent
     } else {
         host.to_string()
     };
-    let fail = |why: String| Error::Config {
+    let fail = |why: String, source: Option<Cause>| Error::Config {
         source_name: config.display().to_string(),
         reason: format!("credential helper {program} for {host}: {why}"),
+        source,
     };
     let mut child = Command::new(&program)
         .arg("get")
@@ -228,25 +231,25 @@ fn from_helper(helper: &str, host: &str, config: &Path) -> Result<Option<Credent
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| fail(format!("cannot run it: {e}")))?;
+        .map_err(|e| fail("cannot run it".into(), Some(e.into())))?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(server.as_bytes())
-            .map_err(|e| fail(format!("cannot write to it: {e}")))?;
+            .map_err(|e| fail("cannot write to it".into(), Some(e.into())))?;
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| fail(format!("cannot read its answer: {e}")))?;
+        .map_err(|e| fail("cannot read its answer".into(), Some(e.into())))?;
     if !out.status.success() {
         let text = String::from_utf8_lossy(&out.stdout).to_string()
             + &String::from_utf8_lossy(&out.stderr);
         if text.to_ascii_lowercase().contains("not found") {
             return Ok(None);
         }
-        return Err(fail(format!("{}: {}", out.status, text.trim())));
+        return Err(fail(format!("{}: {}", out.status, text.trim()), None));
     }
     let answer: HelperAnswer = serde_json::from_slice(&out.stdout)
-        .map_err(|e| fail(format!("not a credentials answer: {e}")))?;
+        .map_err(|e| fail("not a credentials answer".into(), Some(e.into())))?;
     // `<token>` is an identity token for an OAuth2 refresh flow, which is not supported.
     if answer.username.is_empty() || answer.username == "<token>" {
         return Ok(None);

@@ -13,7 +13,7 @@
 //! when the Engine closes the connection (no chunked encoding; RFC 9112 section 6.3).
 
 use super::store::{Store, clean_member};
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Hinted, Result};
 use crate::layer::{LayerContents, LayerFailure, read_layer};
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -44,6 +44,7 @@ impl EngineHost {
                         "DOCKER_HOST={raw} with DOCKER_TLS_VERIFY: TLS to the Engine is not \
                          supported; use its unix socket"
                     ),
+                    source: None,
                 });
             }
             EngineHost::Tcp(a.trim_end_matches('/').to_string())
@@ -53,6 +54,7 @@ impl EngineHost {
                 reason: format!(
                     "DOCKER_HOST={raw}: only unix:// and tcp:// Engine addresses are supported"
                 ),
+                source: None,
             });
         };
         Ok((host, raw))
@@ -90,9 +92,10 @@ fn encode_name(name: &str) -> String {
 }
 
 fn request(host: &EngineHost, raw_host: &str, path: &str, display: &Path) -> Result<Answer> {
-    let fail = |reason: String| Error::Transport {
+    let fail = |reason: String, source: Option<Cause>| Error::Transport {
         image: display.to_path_buf(),
         reason,
+        source,
     };
     let mut stream = connect(host).map_err(|e| {
         let hint = match (host, e.kind()) {
@@ -106,9 +109,10 @@ fn request(host: &EngineHost, raw_host: &str, path: &str, display: &Path) -> Res
             (_, io::ErrorKind::ConnectionRefused) => " (nothing is listening: is dockerd running?)",
             _ => "",
         };
-        fail(format!(
-            "cannot connect to the Docker Engine at {raw_host}: {e}{hint}"
-        ))
+        fail(
+            format!("cannot connect to the Docker Engine at {raw_host}"),
+            Some(Hinted::new(e, hint).into()),
+        )
     })?;
     let req = format!(
         "GET {path} HTTP/1.0\r\nHost: docker\r\nUser-Agent: layerscope/{}\r\n\r\n",
@@ -117,34 +121,38 @@ fn request(host: &EngineHost, raw_host: &str, path: &str, display: &Path) -> Res
     stream
         .write_all(req.as_bytes())
         .and_then(|_| stream.flush())
-        .map_err(|e| fail(format!("Docker Engine at {raw_host}: {e}")))?;
+        .map_err(|e| fail(format!("Docker Engine at {raw_host}"), Some(e.into())))?;
     let mut reader = BufReader::with_capacity(1 << 20, stream);
     let mut line = String::new();
     reader
         .read_line(&mut line)
-        .map_err(|e| fail(format!("Docker Engine at {raw_host}: {e}")))?;
+        .map_err(|e| fail(format!("Docker Engine at {raw_host}"), Some(e.into())))?;
     let status = line
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse::<u16>().ok())
         .ok_or_else(|| {
-            fail(format!(
-                "Docker Engine at {raw_host}: not an HTTP answer: {:?}",
-                line.trim_end()
-            ))
+            fail(
+                format!(
+                    "Docker Engine at {raw_host}: not an HTTP answer: {:?}",
+                    line.trim_end()
+                ),
+                None,
+            )
         })?;
     loop {
         let mut h = String::new();
         let n = reader
             .read_line(&mut h)
-            .map_err(|e| fail(format!("Docker Engine at {raw_host}: {e}")))?;
+            .map_err(|e| fail(format!("Docker Engine at {raw_host}"), Some(e.into())))?;
         if n == 0 || h.trim_end().is_empty() {
             break;
         }
         if h.to_ascii_lowercase().starts_with("transfer-encoding:") && h.contains("chunked") {
-            return Err(fail(format!(
-                "Docker Engine at {raw_host}: answered HTTP/1.0 with a chunked body"
-            )));
+            return Err(fail(
+                format!("Docker Engine at {raw_host}: answered HTTP/1.0 with a chunked body"),
+                None,
+            ));
         }
     }
     Ok(Answer {
@@ -192,6 +200,7 @@ pub(crate) fn export(name: &str, display: &Path) -> Result<Exported> {
     let fail = |reason: String| Error::Transport {
         image: display.to_path_buf(),
         reason,
+        source: None,
     };
     // Ask for the image first: a clear 404 before any stream starts.
     let encoded = encode_name(name);
@@ -234,20 +243,21 @@ pub(crate) fn export(name: &str, display: &Path) -> Result<Exported> {
 /// Read a `docker save`-style archive in one pass: JSON documents kept, each layer read by
 /// the layer reader as it passes. `label` names the stream in errors.
 pub(crate) fn read_save_stream(body: impl Read, label: &str, display: &Path) -> Result<Exported> {
-    let fail = |reason: String| Error::Transport {
+    let fail = |reason: String, source: Option<Cause>| Error::Transport {
         image: display.to_path_buf(),
         reason,
+        source,
     };
     let mut small: HashMap<String, Vec<u8>> = HashMap::new();
     let mut links: HashMap<String, String> = HashMap::new();
     let mut layers = HashMap::new();
     let mut archive = tar::Archive::new(body);
-    let bad = |reason: String| fail(format!("{label}: {reason}"));
+    let bad = |reason: String, e: io::Error| fail(format!("{label}: {reason}"), Some(e.into()));
     let entries = archive
         .entries()
-        .map_err(|e| bad(format!("not a tar archive: {e}")))?;
+        .map_err(|e| bad("not a tar archive".into(), e))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| bad(format!("corrupt or truncated: {e}")))?;
+        let mut entry = entry.map_err(|e| bad("corrupt or truncated".into(), e))?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let Some(member) = clean_member(&raw) else {
             continue;
@@ -263,7 +273,7 @@ pub(crate) fn read_save_stream(body: impl Read, label: &str, display: &Path) -> 
                     let mut buf = Vec::with_capacity(entry.size() as usize);
                     entry
                         .read_to_end(&mut buf)
-                        .map_err(|e| bad(format!("{member}: {e}")))?;
+                        .map_err(|e| bad(member.clone(), e))?;
                     small.insert(member, buf);
                 }
             }

@@ -46,6 +46,7 @@ pub(crate) fn resolve(
             image: image.to_path_buf(),
             document: "manifest.json".into(),
             reason: "the list of images is empty".into(),
+            source: None,
         });
     };
     if items.len() > 1 {

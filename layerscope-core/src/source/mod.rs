@@ -17,7 +17,7 @@ pub use config::{HistoryEntry, ImageConfig, RootFs, RuntimeConfig};
 pub use name::Transport;
 
 use crate::digest;
-use crate::error::{Error, Result};
+use crate::error::{Error, OptionName, Result};
 use serde::Serialize;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -139,12 +139,15 @@ impl Image {
     pub fn open_with(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
         let path = path.as_ref();
         let platform = match &options.platform {
-            Some(p) => Some(oci::PlatformWanted::parse(p).ok_or_else(|| Error::Config {
-                source_name: "--platform".into(),
-                reason: format!(
-                    "{p:?} is not os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8"
-                ),
-            })?),
+            Some(p) => Some(
+                oci::PlatformWanted::parse(p).ok_or_else(|| Error::InvalidOption {
+                    option: OptionName::Platform,
+                    reason: format!(
+                        "{p:?} is not os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8"
+                    ),
+                    source: None,
+                })?,
+            ),
             None => None,
         };
         let parsed = name::ImageName::parse(path)?;
@@ -163,6 +166,7 @@ impl Image {
                     return Err(Error::UnknownFormat {
                         path: path.to_path_buf(),
                         reason: "no manifest.json: not a docker-archive".into(),
+                        source: None,
                     });
                 }
                 let resolved = docker::resolve(&store, path, want)?;
@@ -173,6 +177,7 @@ impl Image {
                     return Err(Error::UnknownFormat {
                         path: path.to_path_buf(),
                         reason: "a directory: an OCI layout directory is named oci:DIR".into(),
+                        source: None,
                     });
                 }
                 let store = open_store(&file)?;
@@ -184,6 +189,7 @@ impl Image {
                     return Err(Error::UnknownFormat {
                         path: path.to_path_buf(),
                         reason: format!("{} is not a directory", dir.display()),
+                        source: None,
                     });
                 }
                 let store = open_store(&dir)?;
@@ -239,6 +245,7 @@ impl Image {
                                     .map(|e| format!(", entry {e:?}"))
                                     .unwrap_or_default(),
                                 reason: f.reason.clone(),
+                                source: None,
                             });
                         }
                         None => {}
@@ -278,17 +285,27 @@ impl Image {
             return Err(Error::Transport {
                 image: path.to_path_buf(),
                 reason: "not a Docker Engine name".into(),
+                source: None,
             });
         };
         let bare = path
             .to_str()
             .is_some_and(|p| !p.starts_with("docker-daemon:"));
         daemon::export(engine_name, path).map_err(|e| match e {
-            Error::Transport { image, reason } if bare => Error::Transport {
+            Error::Transport {
                 image,
-                reason: format!(
-                    "no such file or directory; as an image name in the Docker Engine: {reason}"
-                ),
+                reason,
+                source,
+            } if bare => Error::Transport {
+                image,
+                reason: if reason.is_empty() {
+                    "no such file or directory; as an image name in the Docker Engine".into()
+                } else {
+                    format!(
+                        "no such file or directory; as an image name in the Docker Engine: {reason}"
+                    )
+                },
+                source,
             },
             e => e,
         })
@@ -320,9 +337,10 @@ impl Image {
     pub fn platforms(path: impl AsRef<Path>) -> Result<Vec<String>> {
         let path = path.as_ref();
         if path == Path::new("-") {
-            return Err(Error::Config {
-                source_name: "--platform all".into(),
+            return Err(Error::InvalidOption {
+                option: OptionName::AllPlatforms,
                 reason: "standard input can be read only once: save the image to a file".into(),
+                source: None,
             });
         }
         let store = open_store(path)?;
@@ -406,6 +424,7 @@ impl Image {
                      save the image to a file (docker save -o, skopeo copy) to read them again",
                     layer.index
                 ),
+                source: None,
             });
         }
         let opened = match &self.store {
@@ -441,6 +460,7 @@ fn resolve_detected(
             reason: "neither index.json (OCI layout) nor manifest.json (docker save) found: \
                      not a container image archive"
                 .into(),
+            source: None,
         })
     }
 }
@@ -456,6 +476,7 @@ fn resolve_oci(
         return Err(Error::UnknownFormat {
             path: path.to_path_buf(),
             reason: "no index.json: not an OCI image layout".into(),
+            source: None,
         });
     }
     oci::resolve(store, path, want, reference)
@@ -478,6 +499,7 @@ fn open_store(path: &Path) -> Result<Store> {
         return Err(Error::UnknownFormat {
             path: path.to_path_buf(),
             reason: "empty file".into(),
+            source: None,
         });
     }
     if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
@@ -498,6 +520,7 @@ fn spool(reader: impl BufRead, display: &Path) -> Result<Store> {
         return Err(Error::UnknownFormat {
             path: display.to_path_buf(),
             reason: "empty input".into(),
+            source: None,
         });
     }
     let mut tmp = tempfile::NamedTempFile::new().map_err(|e| Error::io(std::env::temp_dir(), e))?;
@@ -523,7 +546,8 @@ fn spool(reader: impl BufRead, display: &Path) -> Result<Store> {
     if let Err(e) = result {
         return Err(Error::UnknownFormat {
             path: display.to_path_buf(),
-            reason: format!("cannot read {what}: {e}"),
+            reason: format!("cannot read {what}"),
+            source: Some(e.into()),
         });
     }
     let tmp_path = tmp.into_temp_path();
@@ -540,7 +564,8 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(bytes).map_err(|e| Error::InvalidMetadata {
         image: image.to_path_buf(),
         document: document.to_string(),
-        reason: e.to_string(),
+        reason: String::new(),
+        source: Some(e.into()),
     })
 }
 
@@ -586,6 +611,7 @@ pub(crate) fn load_config(
             image: image.to_path_buf(),
             document: format!("config {member}"),
             reason: "no rootfs.diff_ids: not an image config".into(),
+            source: None,
         });
     }
     Ok((actual, config))
@@ -619,6 +645,7 @@ pub(crate) fn check_config(
             reason: format!(
                 "lists {manifest_layers} layers but the config has {diff_ids} diff_ids"
             ),
+            source: None,
         });
     }
     Ok(())

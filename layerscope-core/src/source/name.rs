@@ -123,6 +123,7 @@ impl ImageName {
         let bad = |reason: String| Error::Config {
             source_name: arg.display().to_string(),
             reason,
+            source: None,
         };
         if arg == Path::new("-") || arg.exists() {
             return Ok(ImageName::File(arg.to_path_buf()));

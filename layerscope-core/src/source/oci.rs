@@ -131,6 +131,7 @@ fn walk(
             image: image.to_path_buf(),
             document: document.to_string(),
             reason: format!("indexes nested more than {MAX_INDEX_DEPTH} deep"),
+            source: None,
         });
     }
     for d in index.manifests() {
@@ -145,6 +146,7 @@ fn walk(
                 image: image.to_path_buf(),
                 document: document.to_string(),
                 reason: format!("invalid digest {digest:?}"),
+                source: None,
             })?;
             let bytes = read_required(store, image, &member, "nested index")?;
             verify_blob(image, &bytes, &digest, &member)?;
@@ -196,6 +198,7 @@ fn choose(
             image: image.to_path_buf(),
             document: "index.json".into(),
             reason: "no image manifest in the index".into(),
+            source: None,
         });
     }
     if let Some(want) = want {
@@ -263,11 +266,9 @@ fn choose(
             .find(present)
             .ok_or_else(|| unreachable_empty(image));
     }
-    Err(Error::Platform {
+    Err(Error::PlatformNotChosen {
         image: image.to_path_buf(),
-        reason: format!(
-            "the image has several platforms ({all}) and no linux/amd64: choose one with --platform"
-        ),
+        available: all,
     })
 }
 
@@ -276,6 +277,7 @@ fn unreachable_empty(image: &Path) -> Error {
         image: image.to_path_buf(),
         document: "index.json".into(),
         reason: "no image manifest in the index".into(),
+        source: None,
     }
 }
 
@@ -345,6 +347,7 @@ pub(crate) fn resolve(
                         known.join(", ")
                     }
                 ),
+                source: None,
             });
         }
     }
@@ -354,6 +357,7 @@ pub(crate) fn resolve(
         image: image.to_path_buf(),
         document: "index.json".into(),
         reason: format!("invalid digest {manifest_digest:?}"),
+        source: None,
     })?;
     let bytes = read_required(store, image, &member, "manifest")?;
     verify_blob(image, &bytes, &manifest_digest, &member)?;
@@ -365,6 +369,7 @@ pub(crate) fn resolve(
             image: image.to_path_buf(),
             document: format!("manifest {member}"),
             reason: "an artifact manifest, not a container image".into(),
+            source: None,
         });
     }
     let config_digest = config_desc.digest().to_string();
@@ -372,6 +377,7 @@ pub(crate) fn resolve(
         image: image.to_path_buf(),
         document: format!("manifest {member}"),
         reason: format!("invalid config digest {config_digest:?}"),
+        source: None,
     })?;
     let (config_digest, config) = load_config(store, image, &config_member, Some(&config_digest))?;
     let manifest_layers = manifest.layers();
@@ -394,11 +400,13 @@ pub(crate) fn resolve(
                 digest: digest.clone(),
                 entry: String::new(),
                 reason: format!("unknown layer media type {media_type:?}"),
+                source: None,
             })?;
         let layer_member = blob_member(&digest).ok_or_else(|| Error::InvalidMetadata {
             image: image.to_path_buf(),
             document: format!("manifest {member}"),
             reason: format!("layer {index}: invalid digest {digest:?}"),
+            source: None,
         })?;
         let availability = if store.exists(&layer_member) {
             LayerAvailability::Present

@@ -18,7 +18,7 @@
 use super::auth::{Challenge, Credentials};
 use super::name::RegistryRef;
 use crate::digest;
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Hinted, Result};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -200,12 +200,13 @@ impl Registry {
         (&mut reader)
             .take(limit + 1)
             .read_to_end(&mut buf)
-            .map_err(|e| self.inner.error(format!("blob {d}: {e}")))?;
+            .map_err(|e| self.inner.error_from(format!("blob {d}"), Some(e.into())))?;
         if buf.len() as u64 > limit {
             return Err(Error::InvalidMetadata {
                 image: self.inner.display.clone(),
                 document: format!("blob {d}"),
                 reason: format!("more than the {limit}-byte limit for a metadata document"),
+                source: None,
             });
         }
         Ok(Some(buf))
@@ -273,15 +274,20 @@ type Response = ureq::http::Response<ureq::Body>;
 /// What one HTTP exchange came to.
 enum Outcome {
     Done(Response),
-    /// Retry after this long; the message says why.
-    Retry(Duration, String),
+    /// Retry after this long; the error says why.
+    Retry(Duration, Cause),
 }
 
 impl Inner {
     fn error(&self, reason: String) -> Error {
+        self.error_from(reason, None)
+    }
+
+    fn error_from(&self, reason: String, source: Option<Cause>) -> Error {
         Error::Transport {
             image: self.display.clone(),
             reason,
+            source,
         }
     }
 
@@ -327,11 +333,11 @@ impl Inner {
     fn send(&self, what: &str, build: &Attempt<'_>) -> Result<Response> {
         let mut authenticated = false;
         let mut delay = self.backoff;
-        let mut last = String::new();
+        let mut last: Option<Cause> = None;
         for attempt in 1..=ATTEMPTS {
             let auth = self.authorization.lock().ok().and_then(|a| a.clone());
             let outcome = match build(auth.as_deref()) {
-                Err(e) if transient(&e) => Outcome::Retry(delay, format!("{e}")),
+                Err(e) if transient(&e) => Outcome::Retry(delay, e.into()),
                 Err(e) => {
                     let hint = if self.base.starts_with("https:")
                         && matches!(&e, ureq::Error::Io(io) if io.kind() == io::ErrorKind::InvalidData)
@@ -340,7 +346,10 @@ impl Inner {
                     } else {
                         ""
                     };
-                    return Err(self.error(format!("{what}: {}: {e}{hint}", self.base)));
+                    return Err(self.error_from(
+                        format!("{what}: {}", self.base),
+                        Some(Hinted::new(e, hint).into()),
+                    ));
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -363,7 +372,7 @@ impl Inner {
                             .map(Duration::from_secs)
                             .map_or(delay, |d| d.min(MAX_RETRY_AFTER));
                         let msg = self.registry_message(resp);
-                        Outcome::Retry(after, format!("HTTP {status}{msg}"))
+                        Outcome::Retry(after, format!("HTTP {status}{msg}").into())
                     } else {
                         Outcome::Done(resp)
                     }
@@ -372,7 +381,7 @@ impl Inner {
             match outcome {
                 Outcome::Done(resp) => return Ok(resp),
                 Outcome::Retry(wait, why) => {
-                    last = why;
+                    last = Some(why);
                     if attempt < ATTEMPTS {
                         std::thread::sleep(wait);
                         delay = delay.saturating_mul(2);
@@ -380,7 +389,7 @@ impl Inner {
                 }
             }
         }
-        Err(self.error(format!("{what}: gave up after {ATTEMPTS} attempts: {last}")))
+        Err(self.error_from(format!("{what}: gave up after {ATTEMPTS} attempts"), last))
     }
 
     /// The registry's own error text (distribution-spec "Error Codes": `{"errors":[{code,
@@ -499,11 +508,12 @@ impl Inner {
             .with_config()
             .limit(1024 * 1024)
             .read_to_vec()
-            .map_err(|e| self.error(format!("{what}: {e}")))?;
+            .map_err(|e| self.error_from(what.to_string(), Some(e.into())))?;
         self.fetched
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        let t: TokenResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| self.error(format!("{what}: not a token response: {e}")))?;
+        let t: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            self.error_from(format!("{what}: not a token response"), Some(e.into()))
+        })?;
         t.token
             .or(t.access_token)
             .filter(|t| !t.is_empty())
@@ -553,7 +563,7 @@ impl Inner {
             .with_config()
             .limit(super::METADATA_LIMIT)
             .read_to_vec()
-            .map_err(|e| self.error(format!("{what}: {e}")))?;
+            .map_err(|e| self.error_from(what.to_string(), Some(e.into())))?;
         self.fetched
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         // The media type: the document's own `mediaType` wins over the header, which some

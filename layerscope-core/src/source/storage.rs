@@ -8,7 +8,7 @@
 //! and podman.
 
 use super::daemon::{Exported, read_save_stream};
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Hinted, Result};
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -23,9 +23,10 @@ fn skopeo() -> String {
 
 /// Stream `name` out of the store and read it in one pass.
 pub(crate) fn export(name: &str, display: &Path) -> Result<Exported> {
-    let fail = |reason: String| Error::Transport {
+    let fail = |reason: String, source: Option<Cause>| Error::Transport {
         image: display.to_path_buf(),
         reason,
+        source,
     };
     let program = skopeo();
     let mut child = Command::new(&program)
@@ -37,10 +38,10 @@ pub(crate) fn export(name: &str, display: &Path) -> Result<Exported> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| {
-            fail(format!(
-                "cannot run {program} to read the containers-storage store: {e} (install \
-                 skopeo, or set LAYERSCOPE_SKOPEO)"
-            ))
+            fail(
+                format!("cannot run {program} to read the containers-storage store"),
+                Some(Hinted::new(e, " (install skopeo, or set LAYERSCOPE_SKOPEO)").into()),
+            )
         })?;
     // Drain stderr on its own thread so that a chatty skopeo never blocks on a full pipe.
     let stderr = child.stderr.take().map(|mut e| {
@@ -52,18 +53,21 @@ pub(crate) fn export(name: &str, display: &Path) -> Result<Exported> {
     });
     let result = match child.stdout.take() {
         Some(out) => read_save_stream(out, "the stream from skopeo", display),
-        None => Err(fail("skopeo's output could not be read".into())),
+        None => Err(fail("skopeo's output could not be read".into(), None)),
     };
     let status = child
         .wait()
-        .map_err(|e| fail(format!("waiting for {program}: {e}")))?;
+        .map_err(|e| fail(format!("waiting for {program}"), Some(e.into())))?;
     let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
     if !status.success() {
         // skopeo's own sentence says what was wrong (unknown image, no such store...).
-        return Err(fail(format!(
-            "{program} could not read it from containers-storage ({status}): {}",
-            stderr.trim()
-        )));
+        return Err(fail(
+            format!(
+                "{program} could not read it from containers-storage ({status}): {}",
+                stderr.trim()
+            ),
+            None,
+        ));
     }
     result
 }

@@ -3,7 +3,7 @@
 //! zstd-compressed outer archive, and standard input, are spooled (decompressed) to one
 //! temporary file first, because layers are then read in parallel at their offsets.
 
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
@@ -81,21 +81,23 @@ impl Store {
         let file_len = f.metadata().map_err(|e| Error::io(display, e))?.len();
         let mut archive = tar::Archive::new(BufReader::with_capacity(64 * 1024, f));
         let mut members = HashMap::new();
-        let bad = |reason: String| Error::UnknownFormat {
+        let bad = |reason: String, source: Option<Cause>| Error::UnknownFormat {
             path: display.to_path_buf(),
             reason,
+            source,
         };
         let entries = archive
             .entries_with_seek()
-            .map_err(|e| bad(format!("not a tar archive: {e}")))?;
+            .map_err(|e| bad("not a tar archive".into(), Some(e.into())))?;
         let mut count = 0usize;
         for entry in entries {
             let entry = entry.map_err(|e| {
-                bad(if count == 0 {
-                    format!("not a tar archive: {e}")
+                let reason = if count == 0 {
+                    "not a tar archive".to_string()
                 } else {
-                    format!("corrupt or truncated archive after {count} members: {e}")
-                })
+                    format!("corrupt or truncated archive after {count} members")
+                };
+                bad(reason, Some(e.into()))
             })?;
             count += 1;
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
@@ -110,10 +112,13 @@ impl Store {
                     let offset = entry.raw_file_position();
                     let size = entry.size();
                     if offset.saturating_add(size) > file_len {
-                        return Err(bad(format!(
-                            "truncated archive: member {name:?} needs {size} bytes at offset \
+                        return Err(bad(
+                            format!(
+                                "truncated archive: member {name:?} needs {size} bytes at offset \
                              {offset}, the file has {file_len}"
-                        )));
+                            ),
+                            None,
+                        ));
                     }
                     MemberKind::File { offset, size }
                 }
@@ -142,11 +147,14 @@ impl Store {
             members.insert(name, kind);
         }
         if count == 0 {
-            return Err(bad(if file_len == 0 {
-                "empty file".to_string()
-            } else {
-                "not a tar archive (no tar header found)".to_string()
-            }));
+            return Err(bad(
+                if file_len == 0 {
+                    "empty file".to_string()
+                } else {
+                    "not a tar archive (no tar header found)".to_string()
+                },
+                None,
+            ));
         }
         Ok(Store::Tar {
             file,
@@ -295,6 +303,7 @@ impl Store {
                 reason: format!(
                     "{size} bytes is more than the {limit}-byte limit for a metadata document"
                 ),
+                source: None,
             });
         }
         let mut buf = Vec::with_capacity(size as usize);
