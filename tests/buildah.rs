@@ -479,7 +479,7 @@ fn buildah_cache_hits_match_the_simulator() {
     );
 }
 
-/// Issue 5's check: the Dockerfile `layerscope recommend` proposes for a `COPY . .` before
+/// The Dockerfile `layerscope recommend` proposes for a `COPY . .` before
 /// the install, built with buildah, really re-runs fewer steps after a source edit.
 fn proposed_dockerfile_rebuilds_less(buildah: &Buildah, work: &Path) -> Result<(), String> {
     let (ctx_dir, original, proposed) = split_proposal(work)?;

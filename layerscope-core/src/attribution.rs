@@ -7,7 +7,9 @@ use crate::source::HistoryEntry;
 use std::collections::BTreeMap;
 
 /// A history `created_by` reduced to an instruction keyword and its argument text, for every
-/// builder's style (C4 of the format notes):
+/// builder's style (BuildKit: `frontend/dockerfile/dockerfile2llb/convert.go`; classic
+/// builder: `NewChildImage` in moby's `image/image.go`; buildah: `getCreatedBy` in
+/// `imagebuildah/stage_executor.go`; kaniko: `pkg/executor/build.go`):
 /// - BuildKit: `RUN /bin/sh -c cmd # buildkit`, `RUN |2 A=1 B=2 /bin/sh -c cmd # buildkit`,
 ///   `COPY src dest # buildkit`, `ENV k=v`, `WORKDIR /app`;
 /// - classic builder and buildah: `/bin/sh -c #(nop) COPY dir:<hash> in /app `,

@@ -1,6 +1,8 @@
 //! The build-cache model: which steps of a Dockerfile lose their cache when a context file or
-//! a build argument changes, and what that costs in the final image (BuildKit's rules, C1,
-//! C2 and G of the format notes):
+//! a build argument changes, and what that costs in the final image (BuildKit's rules: Docker's
+//! "Build cache invalidation" documentation and the cache maps of BuildKit's
+//! `solver/llbsolver/ops/exec.go` and `file.go`; checked against real buildah and BuildKit
+//! rebuilds in tests/buildah.rs and tests/buildkit.rs):
 //!
 //! - a `COPY`/`ADD` (or `RUN --mount=type=bind`) misses when a changed path is in what it
 //!   selects (after `.dockerignore`, wildcards, `--exclude`, `--parents`); content and

@@ -1,4 +1,4 @@
-//! `--format html` (issue 7): one self-contained page. Styles, script and data are inline and
+//! `--format html`: one self-contained page. Styles, script and data are inline and
 //! a Content-Security-Policy forbids every fetch, so the file opens offline, from a CI
 //! artifact or an email attachment, and can never phone home.
 //!

@@ -1,4 +1,4 @@
-//! Build-context model (issue 4): `.dockerignore`, COPY/ADD source selection, BuildKit-style
+//! Build-context model: `.dockerignore`, COPY/ADD source selection, BuildKit-style
 //! checksums, and the changes between two contexts or between a git revision and the tree.
 //!
 //! Data flow: [`BuildContext::open`] reads the `.dockerignore` that applies and walks the
@@ -10,7 +10,9 @@
 //! the changed paths come from [`BuildContext::diff`] (two trees), [`git_changes`] or
 //! [`git_churn`].
 //!
-//! The rules are BuildKit's (reference section C2, observed in section G): excluded files never
+//! The rules are BuildKit's (the content hash of `cache/contenthash/filehash.go` and
+//! `tarsum.go`, and `resetUIDAndGID` in `client/solve.go`; checked against real builds in
+//! tests/buildah.rs and tests/buildkit.rs): excluded files never
 //! reach the builder; content, permission bits and symlink targets count; mtime and ownership
 //! do not (the client resets uid/gid of context files). Not modelled: xattrs (std cannot read
 //! them), hardlink identity, and the BuildKit quirk of following symlinks nested inside a

@@ -1,6 +1,7 @@
 //! What a build sees: `ARG`/`ENV` scoping and variable expansion per stage, as BuildKit's
-//! `dockerfile2llb` dispatches instructions (reference section D, "ARG and FROM" and
-//! "Variable substitution").
+//! `dockerfile2llb` dispatches instructions (`frontend/dockerfile/dockerfile2llb/convert.go`;
+//! the Dockerfile reference, "Understand how ARG and FROM interact" and "Environment
+//! replacement").
 //!
 //! - Global `ARG`s (before the first `FROM`) are visible in `FROM` lines only; a stage sees
 //!   one after redeclaring it with `ARG NAME`.

@@ -1,8 +1,8 @@
-//! Dockerfile model (issue 4): parser with directives, continuations, heredocs, expansion,
+//! Dockerfile model: parser with directives, continuations, heredocs, expansion,
 //! stages.
 //!
 //! [`Dockerfile::parse`] follows BuildKit's Dockerfile frontend (`frontend/dockerfile/parser`,
-//! `instructions` and the argument handling of `dockerfile2llb`), reference section D:
+//! `instructions` and the argument handling of `dockerfile2llb`) and the Dockerfile reference:
 //!
 //! - parser directives (`syntax`, `escape`, `check`) at the top of the file;
 //! - line continuations with either escape character, comment lines and empty lines inside
