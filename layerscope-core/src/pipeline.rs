@@ -108,17 +108,72 @@ struct Build {
 
 /// One run over an image and the Dockerfile it was built from.
 ///
-/// ```no_run
+/// The image of this example (built by hidden lines) has three layers made by
+/// `COPY data.bin /app/`, `COPY app.conf /etc/` and `RUN rm /app/data.bin`: 1,000 bytes are
+/// shipped and then deleted.
+///
+/// ```
 /// use layerscope_core::{Pipeline, PipelineOptions, ReportOptions};
 ///
 /// # fn main() -> layerscope_core::Result<()> {
-/// let options = PipelineOptions::default().image("image.tar").dockerfile("Dockerfile");
+/// # let tmp = tempfile::tempdir().unwrap();
+/// # let dir = demo(tmp.path());
+/// let options = PipelineOptions::default()
+///     .image(dir.join("image.tar"))
+///     .dockerfile(dir.join("Dockerfile"));
 /// let pipeline = Pipeline::run(&options)?;
 /// let findings = pipeline.recommendations(None)?.recommendations;
-/// if let Some(report) = pipeline.report(&ReportOptions::default(), &findings) {
-///     println!("{} bytes wasted", report.totals.wasted_bytes);
-/// }
+/// let report = pipeline.report(&ReportOptions::default(), &findings).expect("analysed");
+/// assert_eq!(report.totals.wasted_bytes, 1_000);
+/// assert_eq!(report.recommendations.len(), findings.len());
 /// # Ok(())
+/// # }
+/// # fn demo(dir: &std::path::Path) -> std::path::PathBuf {
+/// #     // A three-step image as `docker save` (before Docker 25) writes it, with the
+/// #     // Dockerfile and context it was built from. (Test builds use the same layout.)
+/// #     let hex = |b: &[u8]| -> String {
+/// #         use sha2::Digest;
+/// #         sha2::Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+/// #     };
+/// #     let tar_of = |files: &[(&str, &[u8])]| -> Vec<u8> {
+/// #         let mut b = tar::Builder::new(Vec::new());
+/// #         for (path, data) in files {
+/// #             let mut h = tar::Header::new_ustar();
+/// #             h.set_size(data.len() as u64);
+/// #             h.set_mode(0o644);
+/// #             h.set_cksum();
+/// #             b.append_data(&mut h, path, *data).unwrap();
+/// #         }
+/// #         b.into_inner().unwrap()
+/// #     };
+/// #     let layers = [
+/// #         tar_of(&[("app/data.bin", &[7u8; 1000])]),
+/// #         tar_of(&[("etc/app.conf", b"v1")]),
+/// #         tar_of(&[("app/.wh.data.bin", b"")]),
+/// #     ];
+/// #     let steps = ["COPY data.bin /app/", "COPY app.conf /etc/", "RUN rm /app/data.bin"];
+/// #     let diff_ids: Vec<String> = layers.iter().map(|l| format!("sha256:{}", hex(l))).collect();
+/// #     let history: Vec<_> = steps
+/// #         .iter()
+/// #         .map(|s| serde_json::json!({ "created_by": format!("{s} # buildkit") }))
+/// #         .collect();
+/// #     let config = serde_json::to_vec(&serde_json::json!({
+/// #         "architecture": "amd64", "os": "linux", "config": {},
+/// #         "rootfs": { "type": "layers", "diff_ids": diff_ids }, "history": history,
+/// #     })).unwrap();
+/// #     let names: Vec<String> = (0..layers.len()).map(|i| format!("l{i}/layer.tar")).collect();
+/// #     let manifest = serde_json::to_vec(&serde_json::json!([
+/// #         { "Config": "config.json", "RepoTags": ["demo:latest"], "Layers": names }
+/// #     ])).unwrap();
+/// #     let mut files: Vec<(&str, &[u8])> = vec![("manifest.json", &manifest), ("config.json", &config)];
+/// #     for (name, layer) in names.iter().zip(&layers) {
+/// #         files.push((name, layer));
+/// #     }
+/// #     std::fs::write(dir.join("image.tar"), tar_of(&files)).unwrap();
+/// #     std::fs::write(dir.join("Dockerfile"), format!("FROM scratch\n{}\n", steps.join("\n"))).unwrap();
+/// #     std::fs::write(dir.join("data.bin"), [7u8; 1000]).unwrap();
+/// #     std::fs::write(dir.join("app.conf"), "v1").unwrap();
+/// #     dir.to_path_buf()
 /// # }
 /// ```
 #[derive(Debug)]

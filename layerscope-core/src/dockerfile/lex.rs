@@ -23,14 +23,11 @@ const MAX_DEPTH: usize = 64;
 /// Returns BuildKit's message for malformed substitutions (`syntax error: missing '}'`,
 /// `bad substitution`, `unsupported modifier`), unterminated quotes, invalid patterns, and
 /// for `${v?m}` / `${v:?m}` when the variable is unset (or empty).
-///
-/// ```
-/// # use layerscope_core::expand;
-/// let lookup = |name: &str| (name == "v").then(|| "file.tar.gz".to_string());
-/// assert_eq!(expand("${v%%.*}", lookup).unwrap(), "file");
-/// assert_eq!(expand("'$v' ${missing:-dflt}", lookup).unwrap(), "$v dflt");
-/// ```
-pub fn expand(word: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+#[cfg(test)]
+pub(crate) fn expand(
+    word: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
     expand_with_escape(word, '\\', lookup)
 }
 
@@ -39,7 +36,8 @@ pub fn expand(word: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
 /// # Errors
 ///
 /// As for [`expand`].
-pub fn expand_with_escape(
+#[cfg(test)]
+pub(crate) fn expand_with_escape(
     word: &str,
     escape: char,
     lookup: impl Fn(&str) -> Option<String>,

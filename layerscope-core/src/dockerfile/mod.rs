@@ -44,7 +44,8 @@ use crate::Result;
 
 pub(crate) use eval::Evaluator;
 pub use eval::{EvaluatedInstruction, StageEvaluation};
-pub use lex::{expand, expand_with_escape};
+#[cfg(test)]
+pub(crate) use lex::{expand, expand_with_escape};
 
 /// A parsed Dockerfile: directives, global `ARG`s and build stages.
 #[derive(Debug, Clone, PartialEq, Serialize)]

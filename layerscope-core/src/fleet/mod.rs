@@ -28,7 +28,7 @@ pub use report::{
     BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, FLEET_SCHEMA_VERSION,
     FleetImage, FleetLayer, FleetReport, FleetTotals, PlatformSummary, ReadStats,
 };
-pub use summary::{FileSummary, LayerSummary, SUMMARY_MAGIC, SUMMARY_VERSION, SummaryDefect};
+pub use summary::{FileSummary, LayerSummary, SUMMARY_VERSION, SummaryDefect};
 
 use crate::error::{Error, Result};
 use crate::layer::read_layer;
