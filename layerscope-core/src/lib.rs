@@ -293,7 +293,7 @@ pub use crate::{
     // The figures, measured once (analysis), and the differences between two images.
     analysis::{
         Analysis, AnalysisOptions, BaseSplit, DuplicateGroup, FileRecord, HistoryInfo,
-        ImageFigures, ImageInfo, LayerReport, Totals, WasteItem,
+        ImageFigures, ImageInfo, LayerReport, Totals, TreeEntry, WasteItem,
     },
     compat::{DiveFigures, DiveInefficientFile},
     diff::{FileDelta, FileDeltas, ImageDiff, LayerPair},
