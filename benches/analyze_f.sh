@@ -7,8 +7,18 @@
 # IMAGE.tar is a docker-archive (e.g. `python3 benches/gen_images.py --preset many`). Its
 # Dockerfile is written from the image's own config history, one instruction per history
 # entry (BuildKit's `RUN /bin/sh -c X # buildkit` -> `RUN X`, the base `ADD file:<id> in /`
-# -> `ADD base.tar /`), so that every layer is matched to a line. Wall time and peak RSS of
-# each run come from GNU time (release build: cargo build --release -p layerscope-cli).
+# -> `ADD base.tar /`), so that every layer is matched to a line. Wall time, CPU time
+# (user + system) and peak RSS of each run come from GNU time (release build:
+# cargo build --release -p layerscope-cli).
+#
+# Before and after a change: run it once per binary on the same image, e.g.
+#   python3 benches/gen_images.py --preset many --out /tmp/many.tar
+#   benches/analyze_f.sh /tmp/many.tar /path/to/old/layerscope 3
+#   benches/analyze_f.sh /tmp/many.tar target/release/layerscope 3
+# A quick check that it runs end to end (2,000 files instead of 200,000):
+#   python3 benches/gen_images.py --preset many --files 2000 --bytes 3MB --whiteouts 60 \
+#       --out /tmp/many-small.tar
+#   benches/analyze_f.sh /tmp/many-small.tar target/debug/layerscope 1
 set -euo pipefail
 image=${1:?usage: analyze_f.sh IMAGE.tar [BINARY] [RUNS]}
 bin=${2:-target/release/layerscope}
@@ -30,11 +40,12 @@ measure() {
     local label=$1
     shift
     for i in $(seq "$runs"); do
-        /usr/bin/time -f "$label	%e s	%M KiB" "$bin" "$@" --format json --output "$work/out.json" 2>>"$work/times" >/dev/null
+        /usr/bin/time -f "$label	%e s wall	%U s user	%S s sys	%M KiB max RSS" "$bin" "$@" --format json --output "$work/out.json" 2>>"$work/times" >/dev/null
     done
 }
 measure analyze analyze "$image" --no-progress
 measure analyze-f analyze "$image" --no-progress -f "$work/Dockerfile"
+echo "binary: $bin ($("$bin" --version))"
 cat "$work/times"
 echo "lines attributed: $(jq '[.attribution.instructions[] | select(.layers | length > 0)] | length' "$work/out.json")" \
     "unmatched layers: $(jq -c '.attribution.unmatched_layers' "$work/out.json")"
