@@ -1,4 +1,4 @@
-//! The HTML report (issue 7) in a real browser: headless Chromium opens a report written by
+//! The HTML report in a real browser: headless Chromium opens a report written by
 //! `layerscope analyze --format html`, and the figures it shows are checked against
 //! `--format json` and `tree --format json`; then it expands folders and applies filters
 //! through the page's own controls, and saves screenshots under `target/html-tests/`.
@@ -384,7 +384,7 @@ fn count_rows(t: &[Tag], table_id: &str) -> usize {
         .count()
 }
 
-/// The 200k-file check (issue 7): the report of a big image loads within the time budget.
+/// The 200k-file check: the report of a big image loads within the time budget.
 /// Run by hand with `LAYERSCOPE_BIG_IMAGE` (see the top of this file).
 #[test]
 #[ignore = "needs a generated 200k-file image in LAYERSCOPE_BIG_IMAGE"]

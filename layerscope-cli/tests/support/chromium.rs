@@ -1,5 +1,4 @@
-//! Headless Chromium for the HTML report tests (issue 7), shared by `tests/html_browser.rs`
-//! and the unit tests of `src/render/html.rs`. No DevTools client: the page honours URL-hash
+//! Headless Chromium for the HTML report tests of `tests/html_browser.rs`. No DevTools client: the page honours URL-hash
 //! parameters (views, filters, and `do=` actions through its own event handlers), finishes
 //! by setting `<body data-ready="1">`, and `--dump-dom` prints the resulting DOM.
 //!

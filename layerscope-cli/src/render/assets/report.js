@@ -1,4 +1,4 @@
-/* layerscope HTML report. Hand-written, no framework, no network: the page's
+/* layerscope HTML report (issue 7). Hand-written, no framework, no network: the page's
  * Content-Security-Policy forbids every fetch.
  *
  * Data: the JSON in #layerscope-data (see render/html.rs `Page`). Rendering is lazy: the
