@@ -15,10 +15,10 @@ use rayon::prelude::*;
 use std::io::{self, BufRead, BufReader, Write};
 
 /// The gzip level `docker push` compresses uncompressed layers with (see the module docs).
-pub const DOCKER_PUSH_GZIP_LEVEL: u32 = 6;
+pub(crate) const DOCKER_PUSH_GZIP_LEVEL: u32 = 6;
 
 /// The push size of each layer of `image`, in layer order: its gzip size at
-/// [`DOCKER_PUSH_GZIP_LEVEL`] when it is stored uncompressed, else its blob size; `None` for
+/// gzip level 6 (what `docker push` uses) when it is stored uncompressed, else its blob size; `None` for
 /// a foreign layer that is not in the image. The layers are compressed in parallel.
 ///
 /// # Errors
