@@ -111,7 +111,7 @@ pub use simulate::{
 pub use size::{format_size, parse_size};
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
-    RootFs, RuntimeConfig, Transport,
+    RootFs, RuntimeConfig, TocFormat, TocRead, Transport,
 };
 pub use tree::{ChangeKind, WasteKind};
 pub use version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION};
