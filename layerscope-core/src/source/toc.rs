@@ -345,18 +345,18 @@ fn toc_entry_visible(toc: &Toc, isize: u32) -> Result<bool, String> {
 /// The TOC JSON: the content of the `stargz.index.json` entry of the TOC member's tar.
 fn toc_json(tar_bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut archive = tar::Archive::new(tar_bytes);
-    let entries = archive
+    let mut entries = archive
         .entries()
         .map_err(|e| format!("the TOC member is not a tar: {e}"))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| format!("the TOC member is not a tar: {e}"))?;
-        let mut json = Vec::new();
-        entry
-            .read_to_end(&mut json)
-            .map_err(|e| format!("cannot read {TOC_TAR_NAME}: {e}"))?;
-        return Ok(json);
-    }
-    Err(format!("the TOC member holds no {TOC_TAR_NAME}"))
+    let mut entry = entries
+        .next()
+        .ok_or_else(|| format!("the TOC member holds no {TOC_TAR_NAME}"))?
+        .map_err(|e| format!("the TOC member is not a tar: {e}"))?;
+    let mut json = Vec::new();
+    entry
+        .read_to_end(&mut json)
+        .map_err(|e| format!("cannot read {TOC_TAR_NAME}: {e}"))?;
+    Ok(json)
 }
 
 /// A TOC document (estargz.md "TOC, TOCEntries and Footer"; zstd:chunked uses the same
