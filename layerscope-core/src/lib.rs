@@ -281,7 +281,7 @@ pub use crate::{
     // Open an image by path or name (source), and what its layers hold.
     source::{
         HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef,
-        OpenOptions, RootFs, RuntimeConfig, Transport,
+        OpenOptions, RootFs, RuntimeConfig, TocFormat, TocRead, Transport,
     },
     layer::{Compression, EntryKind},
     tree::{ChangeKind, WasteKind},
@@ -314,11 +314,14 @@ pub use crate::{
         RebuiltStep, SimulationReport, Simulator, StepCost,
     },
     // Findings (recommendations).
-    recommend::{CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend},
+    recommend::{
+        CODES, CodeInfo, Finding, FindingCode, RecommendInput, Recommendations, Severity,
+        recommend,
+    },
     // The CI gate and its outcome.
     gate::{
         Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta,
-        Figures, FindingCode, Gate, GateConfig, GateInput, GateOutcome, MaxWaste, Offender,
+        Figures, Gate, GateConfig, GateInput, GateOutcome, MaxWaste, Offender,
         Percent, Ratio, RecommendationAction, RecommendationResult, RuleResult, RuleStatus,
         Rules, Setting, SizeChange, Unit, Verdict, WasteEntry, describe_rule,
     },
