@@ -4,7 +4,7 @@
 //! where it applies, the offending paths, layers and Dockerfile lines.
 //!
 //! ```
-//! use layerscope_core::{Analysis, AnalysisOptions, Gate, GateConfig, GateInput, Image};
+//! use layerscope_core::{Analysis, AnalysisOptions, Gate, GateConfig, GateInput, Image, RuleId};
 //!
 //! # fn main() -> layerscope_core::Result<()> {
 //! let image = Image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo/image.tar"))?;
@@ -15,7 +15,7 @@
 //! )?;
 //! let outcome = Gate::new(config)?.evaluate(&GateInput::new(analysis.figures()));
 //! assert!(!outcome.passed()); // 65.8 % efficient
-//! assert_eq!(outcome.rules[0].id, "lowest-efficiency");
+//! assert_eq!(outcome.rules[0].id, RuleId::LowestEfficiency);
 //! # Ok(())
 //! # }
 //! ```
@@ -29,6 +29,7 @@
 mod baseline;
 mod config;
 mod locate;
+mod rule;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +38,7 @@ pub use config::{
     ByteSize, ConfigFormat, Count, FindingCode, GateConfig, MaxWaste, Percent, Ratio,
     RecommendationAction, Rules, Setting,
 };
+pub use rule::{RuleId, describe_rule};
 
 use crate::analysis::{FileRecord, ImageFigures, WasteItem};
 use crate::attribution::Attribution;
@@ -136,8 +138,8 @@ pub struct Offender {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct RuleResult {
-    /// The rule's key in the config, e.g. `max-size`, `max-waste.deleted`.
-    pub id: String,
+    /// The rule (its key in the config, e.g. `max-size`, `max-waste.deleted`).
+    pub id: RuleId,
     /// Pass, fail or skip.
     pub status: RuleStatus,
     /// Unit of `threshold` and `measured`.
@@ -407,68 +409,6 @@ pub struct Gate {
     ignore: globset::GlobSet,
 }
 
-/// A short description of a rule, for tool metadata (SARIF, JUnit).
-pub fn describe_rule(id: &str) -> &'static str {
-    match id {
-        "lowest-efficiency" => {
-            "Image efficiency (visible bytes / shipped bytes) must not fall below the threshold"
-        }
-        "highest-wasted-bytes" => {
-            "Bytes shipped but hidden in the final image must not exceed the threshold"
-        }
-        "highest-user-wasted-percent" => {
-            "Waste hidden by the user's layers, as a share of their bytes, must not exceed the threshold"
-        }
-        "max-size" => "The image (sum of uncompressed layer sizes) must not exceed the threshold",
-        "max-compressed-size" => {
-            "The compressed image (sum of layer blobs) must not exceed the threshold"
-        }
-        "max-layers" => "The image must not have more layers than the threshold",
-        "max-layer-size" => "No layer may exceed the threshold",
-        "max-waste.overwritten" => {
-            "Copies replaced by different content must not exceed the threshold"
-        }
-        "max-waste.metadata-copy-up" => {
-            "Copies re-shipped only for a metadata change must not exceed the threshold"
-        }
-        "max-waste.deleted" => "Copies removed by a later layer must not exceed the threshold",
-        "max-waste.hidden-by-opaque" => {
-            "Copies hidden by an opaque directory must not exceed the threshold"
-        }
-        "deny-paths" => "Denied paths must not be in any layer of the image",
-        "max-growth-bytes" => {
-            "The image must not grow by more bytes than the threshold against the baseline"
-        }
-        "max-growth-percent" => {
-            "The image must not grow by more percent than the threshold against the baseline"
-        }
-        "max-compressed-growth-bytes" => {
-            "The compressed image must not grow by more bytes than the threshold"
-        }
-        "max-compressed-growth-percent" => {
-            "The compressed image must not grow by more percent than the threshold"
-        }
-        "max-layer-growth-bytes" => {
-            "No layer may grow by more bytes than the threshold against the baseline"
-        }
-        "max-layer-growth-percent" => {
-            "No layer may grow by more percent than the threshold against the baseline"
-        }
-        "max-instruction-growth-bytes" => {
-            "No Dockerfile instruction's layers may grow by more bytes than the threshold"
-        }
-        "max-instruction-growth-percent" => {
-            "No Dockerfile instruction's layers may grow by more percent than the threshold"
-        }
-        "max-new-waste-items" => "No more new waste items than the threshold against the baseline",
-        "max-new-waste-bytes" => {
-            "No more bytes of new waste than the threshold against the baseline"
-        }
-        "recommendations" => "Recommendations whose code is set to deny fail the gate",
-        _ => "layerscope gate rule",
-    }
-}
-
 impl Gate {
     /// Prepare a gate.
     ///
@@ -719,7 +659,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         let floor = self.floor;
         with_setting(
             out,
-            "lowest-efficiency",
+            RuleId::LowestEfficiency,
             Unit::Ratio,
             &rules.lowest_efficiency,
             |t| {
@@ -750,7 +690,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                     (Vec::new(), 0)
                 };
                 result(
-                    "lowest-efficiency",
+                    RuleId::LowestEfficiency,
                     Unit::Ratio,
                     Amount::Float(t.0),
                     Some(Amount::Float(f.efficiency)),
@@ -763,7 +703,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         );
         with_setting(
             out,
-            "highest-wasted-bytes",
+            RuleId::HighestWastedBytes,
             Unit::Bytes,
             &rules.highest_wasted_bytes,
             |t| {
@@ -774,7 +714,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                     (Vec::new(), 0)
                 };
                 result(
-                    "highest-wasted-bytes",
+                    RuleId::HighestWastedBytes,
                     Unit::Bytes,
                     Amount::Unsigned(t.0),
                     Some(Amount::Unsigned(f.wasted_bytes)),
@@ -792,11 +732,11 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         );
         with_setting(
             out,
-            "highest-user-wasted-percent",
+            RuleId::HighestUserWastedPercent,
             Unit::Ratio,
             &rules.highest_user_wasted_percent,
             |t| {
-                let id = "highest-user-wasted-percent";
+                let id = RuleId::HighestUserWastedPercent;
                 let Some(r) = f.user_wasted_ratio else {
                     return result(
                         id,
@@ -870,10 +810,10 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         let rules = &self.gate.config.rules;
         let f = &self.figures;
         let layers = &self.input.report.layers;
-        with_setting(out, "max-size", Unit::Bytes, &rules.max_size, |t| {
+        with_setting(out, RuleId::MaxSize, Unit::Bytes, &rules.max_size, |t| {
             let failed = f.size_bytes > t.0;
             result(
-                "max-size",
+                RuleId::MaxSize,
                 Unit::Bytes,
                 Amount::Unsigned(t.0),
                 Some(Amount::Unsigned(f.size_bytes)),
@@ -893,13 +833,13 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         });
         with_setting(
             out,
-            "max-compressed-size",
+            RuleId::MaxCompressedSize,
             Unit::Bytes,
             &rules.max_compressed_size,
             |t| {
                 let failed = f.compressed_size_bytes > t.0;
                 result(
-                    "max-compressed-size",
+                    RuleId::MaxCompressedSize,
                     Unit::Bytes,
                     Amount::Unsigned(t.0),
                     Some(Amount::Unsigned(f.compressed_size_bytes)),
@@ -921,21 +861,27 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                 )
             },
         );
-        with_setting(out, "max-layers", Unit::Count, &rules.max_layers, |t| {
-            result(
-                "max-layers",
-                Unit::Count,
-                Amount::Unsigned(t.0),
-                Some(Amount::Unsigned(f.layers as u64)),
-                f.layers as u64 > t.0,
-                format!("{} layers (at most {})", f.layers, t.0),
-                Vec::new(),
-                0,
-            )
-        });
         with_setting(
             out,
-            "max-layer-size",
+            RuleId::MaxLayers,
+            Unit::Count,
+            &rules.max_layers,
+            |t| {
+                result(
+                    RuleId::MaxLayers,
+                    Unit::Count,
+                    Amount::Unsigned(t.0),
+                    Some(Amount::Unsigned(f.layers as u64)),
+                    f.layers as u64 > t.0,
+                    format!("{} layers (at most {})", f.layers, t.0),
+                    Vec::new(),
+                    0,
+                )
+            },
+        );
+        with_setting(
+            out,
+            RuleId::MaxLayerSize,
             Unit::Bytes,
             &rules.max_layer_size,
             |t| {
@@ -959,7 +905,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                 let count = over.len();
                 let (offenders, omitted) = cut(over);
                 result(
-                    "max-layer-size",
+                    RuleId::MaxLayerSize,
                     Unit::Bytes,
                     Amount::Unsigned(t.0),
                     Some(Amount::Unsigned(largest)),
@@ -989,8 +935,8 @@ impl<'g, 'a> Evaluation<'g, 'a> {
             (WasteKind::Deleted, &mw.deleted),
             (WasteKind::HiddenByOpaque, &mw.hidden_by_opaque),
         ] {
-            let id = format!("max-waste.{}", kind_name(kind));
-            with_setting(out, &id, Unit::Bytes, setting, |t| {
+            let id = RuleId::max_waste(kind);
+            with_setting(out, id, Unit::Bytes, setting, |t| {
                 let reported = self
                     .input
                     .report
@@ -1008,7 +954,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                     (Vec::new(), 0)
                 };
                 result(
-                    &id,
+                    id,
                     Unit::Bytes,
                     Amount::Unsigned(t.0),
                     Some(Amount::Unsigned(measured)),
@@ -1073,7 +1019,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         let (offenders, omitted) = cut(found);
         let globs = self.gate.config.rules.deny_paths.join(", ");
         out.push(result(
-            "deny-paths",
+            RuleId::DenyPaths,
             Unit::Count,
             Amount::Unsigned(0),
             Some(Amount::Unsigned(count as u64)),
@@ -1186,10 +1132,10 @@ impl<'g, 'a> Evaluation<'g, 'a> {
     fn growth_rules(&self, out: &mut Vec<RuleResult>, comparison: Option<&Comparison>) {
         let rules = &self.gate.config.rules;
         let floor = self.floor;
-        let skip_all = |out: &mut Vec<RuleResult>, reason: &str, ids: &[(&str, Unit, bool)]| {
+        let skip_all = |out: &mut Vec<RuleResult>, reason: &str, ids: &[(RuleId, Unit, bool)]| {
             for (id, unit, configured) in ids {
                 if *configured {
-                    out.push(skipped(id, *unit, reason.to_string()));
+                    out.push(skipped(*id, *unit, reason.to_string()));
                 }
             }
         };
@@ -1199,52 +1145,52 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                 "needs a baseline report (--baseline)",
                 &[
                     (
-                        "max-growth-bytes",
+                        RuleId::MaxGrowthBytes,
                         Unit::Bytes,
                         rules.max_growth_bytes.is_some(),
                     ),
                     (
-                        "max-growth-percent",
+                        RuleId::MaxGrowthPercent,
                         Unit::Percent,
                         rules.max_growth_percent.is_some(),
                     ),
                     (
-                        "max-compressed-growth-bytes",
+                        RuleId::MaxCompressedGrowthBytes,
                         Unit::Bytes,
                         rules.max_compressed_growth_bytes.is_some(),
                     ),
                     (
-                        "max-compressed-growth-percent",
+                        RuleId::MaxCompressedGrowthPercent,
                         Unit::Percent,
                         rules.max_compressed_growth_percent.is_some(),
                     ),
                     (
-                        "max-layer-growth-bytes",
+                        RuleId::MaxLayerGrowthBytes,
                         Unit::Bytes,
                         rules.max_layer_growth_bytes.is_some(),
                     ),
                     (
-                        "max-layer-growth-percent",
+                        RuleId::MaxLayerGrowthPercent,
                         Unit::Percent,
                         rules.max_layer_growth_percent.is_some(),
                     ),
                     (
-                        "max-instruction-growth-bytes",
+                        RuleId::MaxInstructionGrowthBytes,
                         Unit::Bytes,
                         rules.max_instruction_growth_bytes.is_some(),
                     ),
                     (
-                        "max-instruction-growth-percent",
+                        RuleId::MaxInstructionGrowthPercent,
                         Unit::Percent,
                         rules.max_instruction_growth_percent.is_some(),
                     ),
                     (
-                        "max-new-waste-items",
+                        RuleId::MaxNewWasteItems,
                         Unit::Count,
                         rules.max_new_waste_items.is_some(),
                     ),
                     (
-                        "max-new-waste-bytes",
+                        RuleId::MaxNewWasteBytes,
                         Unit::Bytes,
                         rules.max_new_waste_bytes.is_some(),
                     ),
@@ -1263,23 +1209,23 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         };
         for (id, pid, delta, bytes_setting, pct_setting, what) in [
             (
-                "max-growth-bytes",
-                "max-growth-percent",
+                RuleId::MaxGrowthBytes,
+                RuleId::MaxGrowthPercent,
                 cmp.size_bytes,
                 &rules.max_growth_bytes,
                 &rules.max_growth_percent,
                 "image size",
             ),
             (
-                "max-compressed-growth-bytes",
-                "max-compressed-growth-percent",
+                RuleId::MaxCompressedGrowthBytes,
+                RuleId::MaxCompressedGrowthPercent,
                 cmp.compressed_size_bytes,
                 &rules.max_compressed_growth_bytes,
                 &rules.max_compressed_growth_percent,
                 "compressed size",
             ),
         ] {
-            let compressed = id.contains("compressed");
+            let compressed = id == RuleId::MaxCompressedGrowthBytes;
             with_setting(out, id, Unit::Bytes, bytes_setting, |t| {
                 let failed = delta.change > clamp_i64(t.0);
                 // Which layers grew is known for uncompressed sizes only.
@@ -1353,8 +1299,8 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         }
         self.change_rules(
             out,
-            "max-layer-growth-bytes",
-            "max-layer-growth-percent",
+            RuleId::MaxLayerGrowthBytes,
+            RuleId::MaxLayerGrowthPercent,
             &rules.max_layer_growth_bytes,
             &rules.max_layer_growth_percent,
             &cmp.layer_changes,
@@ -1363,8 +1309,8 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         if self.input.dockerfile.is_some() {
             self.change_rules(
                 out,
-                "max-instruction-growth-bytes",
-                "max-instruction-growth-percent",
+                RuleId::MaxInstructionGrowthBytes,
+                RuleId::MaxInstructionGrowthPercent,
                 &rules.max_instruction_growth_bytes,
                 &rules.max_instruction_growth_percent,
                 &cmp.instruction_changes,
@@ -1376,12 +1322,12 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                 "needs the Dockerfile (`dockerfile` in the config, or --dockerfile)",
                 &[
                     (
-                        "max-instruction-growth-bytes",
+                        RuleId::MaxInstructionGrowthBytes,
                         Unit::Bytes,
                         rules.max_instruction_growth_bytes.is_some(),
                     ),
                     (
-                        "max-instruction-growth-percent",
+                        RuleId::MaxInstructionGrowthPercent,
                         Unit::Percent,
                         rules.max_instruction_growth_percent.is_some(),
                     ),
@@ -1418,7 +1364,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         };
         with_setting(
             out,
-            "max-new-waste-items",
+            RuleId::MaxNewWasteItems,
             Unit::Count,
             &rules.max_new_waste_items,
             |t| {
@@ -1430,7 +1376,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                     (Vec::new(), 0)
                 };
                 result(
-                    "max-new-waste-items",
+                    RuleId::MaxNewWasteItems,
                     Unit::Count,
                     Amount::Unsigned(t.0),
                     Some(Amount::Unsigned(count)),
@@ -1447,7 +1393,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         );
         with_setting(
             out,
-            "max-new-waste-bytes",
+            RuleId::MaxNewWasteBytes,
             Unit::Bytes,
             &rules.max_new_waste_bytes,
             |t| {
@@ -1458,7 +1404,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                     (Vec::new(), 0)
                 };
                 result(
-                    "max-new-waste-bytes",
+                    RuleId::MaxNewWasteBytes,
                     Unit::Bytes,
                     Amount::Unsigned(t.0),
                     Some(Amount::Unsigned(new_bytes)),
@@ -1510,8 +1456,8 @@ impl<'g, 'a> Evaluation<'g, 'a> {
     fn change_rules(
         &self,
         out: &mut Vec<RuleResult>,
-        id: &str,
-        pid: &str,
+        id: RuleId,
+        pid: RuleId,
         bytes_setting: &Option<Setting<ByteSize>>,
         pct_setting: &Option<Setting<Percent>>,
         changes: &[SizeChange],
@@ -1647,7 +1593,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         let warned = shown.len() - count;
         let (offenders, omitted) = cut(denied);
         out.push(result(
-            "recommendations",
+            RuleId::Recommendations,
             Unit::Count,
             Amount::Unsigned(0),
             Some(Amount::Unsigned(count as u64)),
@@ -1662,7 +1608,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
 
 fn with_setting<T: Copy>(
     out: &mut Vec<RuleResult>,
-    id: &str,
+    id: RuleId,
     unit: Unit,
     setting: &Option<Setting<T>>,
     f: impl FnOnce(T) -> RuleResult,
@@ -1674,9 +1620,9 @@ fn with_setting<T: Copy>(
     }
 }
 
-fn skipped(id: &str, unit: Unit, message: String) -> RuleResult {
+fn skipped(id: RuleId, unit: Unit, message: String) -> RuleResult {
     RuleResult {
-        id: id.to_string(),
+        id,
         status: RuleStatus::Skip,
         unit,
         threshold: None,
@@ -1689,7 +1635,7 @@ fn skipped(id: &str, unit: Unit, message: String) -> RuleResult {
 
 #[allow(clippy::too_many_arguments)]
 fn result(
-    id: &str,
+    id: RuleId,
     unit: Unit,
     threshold: Amount,
     measured: Option<Amount>,
@@ -1699,7 +1645,7 @@ fn result(
     offenders_omitted: usize,
 ) -> RuleResult {
     RuleResult {
-        id: id.to_string(),
+        id,
         status: if failed {
             RuleStatus::Fail
         } else {

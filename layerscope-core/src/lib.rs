@@ -93,8 +93,8 @@ pub use fleet::{
 pub use gate::{
     Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures,
     FindingCode, Gate, GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio,
-    RecommendationAction, RecommendationResult, RuleResult, RuleStatus, Rules, Setting, SizeChange,
-    Unit, Verdict, WasteEntry, describe_rule,
+    RecommendationAction, RecommendationResult, RuleId, RuleResult, RuleStatus, Rules, Setting,
+    SizeChange, Unit, Verdict, WasteEntry, describe_rule,
 };
 pub use history::{HistoryAlignment, align_history};
 pub use layer::{Compression, EntryKind};

@@ -1,7 +1,7 @@
 //! Gate values as every `check` format writes them (thresholds, measured values, verdict).
 
 use super::{human, percent};
-use layerscope_core::{Amount, GateOutcome, RuleResult, RuleStatus, Unit};
+use layerscope_core::{Amount, GateOutcome, RuleId, RuleResult, RuleStatus, Unit};
 
 /// `+1.2 MB`, `-3 B`, `0 B`.
 pub fn signed_bytes(change: i64) -> String {
@@ -32,17 +32,17 @@ fn written_percent(p: f64) -> String {
 
 /// The configured limit, with its direction: `≥ 90.0%`, `≤ 20.0 MB`, `-` when off.
 pub fn threshold(r: &RuleResult) -> String {
-    let op = if r.id == "lowest-efficiency" {
+    let op = if r.id == RuleId::LowestEfficiency {
         "≥"
     } else {
         "≤"
     };
     let value = match (r.unit, r.threshold) {
         (_, None) => return "-".to_string(),
-        (Unit::Bytes, Some(Amount::Unsigned(b))) if r.id.contains("growth") => {
+        (Unit::Bytes, Some(Amount::Unsigned(b))) if r.id.is_growth() => {
             format!("+{}", human(b))
         }
-        (Unit::Percent, Some(Amount::Float(p))) if r.id.contains("growth") => {
+        (Unit::Percent, Some(Amount::Float(p))) if r.id.is_growth() => {
             format!("+{}", written_percent(p))
         }
         (unit, Some(a)) => value(unit, a),

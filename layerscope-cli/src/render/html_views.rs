@@ -91,7 +91,7 @@ pub fn gate(o: &GateOutcome) -> GateView {
             .iter()
             .filter(|r| r.status != RuleStatus::Skip)
             .map(|r| GateRuleView {
-                name: r.id.clone(),
+                name: r.id.to_string(),
                 passed: r.status == RuleStatus::Pass,
                 detail: r.message.clone(),
             })

@@ -75,7 +75,7 @@ pub fn check(o: &GateOutcome, r: &Report) -> String {
         let _ = write!(
             s,
             r#"    <testcase classname="layerscope.check" name="{}">"#,
-            escape(&rule.id, true)
+            escape(rule.id.as_str(), true)
         );
         match rule.status {
             RuleStatus::Pass => {
@@ -110,7 +110,7 @@ pub fn check(o: &GateOutcome, r: &Report) -> String {
                 let _ = write!(
                     s,
                     "\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    ",
-                    escape(&rule.id, true),
+                    escape(rule.id.as_str(), true),
                     escape(&rule.message, true),
                     escape(&body, false)
                 );

@@ -86,10 +86,12 @@ fn gate(toml: &str) -> Gate {
     Gate::new(GateConfig::from_toml(toml, "test.toml").unwrap()).unwrap()
 }
 
+/// The result of the rule named `id` (the name as a config or a CI log spells it).
 fn rule<'o>(o: &'o GateOutcome, id: &str) -> &'o RuleResult {
+    let want: RuleId = id.parse().unwrap_or_else(|_| panic!("{id} names no rule"));
     o.rules
         .iter()
-        .find(|r| r.id == id)
+        .find(|r| r.id == want)
         .unwrap_or_else(|| panic!("no rule {id} in {:?}", o.rules))
 }
 
@@ -839,4 +841,48 @@ fn unknown_recommendation_codes_are_refused_with_their_line() {
         let t = format!("[recommendations]\n{} = \"warn\"\n", c.code);
         assert!(GateConfig::from_toml(&t, "t.toml").is_ok(), "{}", c.code);
     }
+}
+
+/// Every rule name is unique and reads back as its rule; each is a key the config accepts
+/// (`[rules]`, or `[rules.max-waste]` for `max-waste.*`), so config keys and result ids
+/// cannot drift apart.
+#[test]
+fn rule_names_are_unique_round_trip_and_are_config_keys() {
+    let mut seen = std::collections::BTreeSet::new();
+    for id in RuleId::all() {
+        let name = id.as_str();
+        assert!(seen.insert(name), "{name} names two rules");
+        assert_eq!(name.parse::<RuleId>(), Ok(id), "{name}");
+        assert_eq!(id.to_string(), name);
+        assert_eq!(serde_json::to_value(id).unwrap(), name);
+        assert_eq!(
+            serde_json::from_value::<RuleId>(serde_json::Value::from(name)).unwrap(),
+            id
+        );
+        assert!(!describe_rule(id).is_empty());
+        let toml = match (id, name.split_once('.')) {
+            (RuleId::Recommendations, _) => continue,
+            (RuleId::DenyPaths, _) => "[rules]\ndeny-paths = [\"/x\"]\n".to_string(),
+            (_, Some((table, key))) => format!("[rules.{table}]\n{key} = 1\n"),
+            (_, None) => format!("[rules]\n{name} = 1\n"),
+        };
+        GateConfig::from_toml(&toml, "t.toml").unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    assert_eq!(seen.len(), 23);
+    assert!("max-waste-deleted".parse::<RuleId>().is_err());
+}
+
+/// Every finding code (`layerscope recommend --list-codes`) is unique and reads back as
+/// itself, so a `[recommendations]` key names exactly one code.
+#[test]
+fn finding_codes_are_unique_and_round_trip() {
+    let mut seen = std::collections::BTreeSet::new();
+    for c in crate::CODES {
+        assert!(seen.insert(c.code), "{} is listed twice", c.code);
+        let parsed: FindingCode = c.code.parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.as_str(), c.code);
+        assert_eq!(parsed.to_string(), c.code);
+    }
+    assert!(!seen.is_empty());
+    assert!("Cleanup-In-Same-Layer".parse::<FindingCode>().is_err());
 }
