@@ -57,12 +57,12 @@ mod push_size;
 mod recommend;
 mod report;
 mod simulate;
-mod size;
 mod source;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;
 mod tree;
+mod units;
 mod version;
 
 pub use analysis::{
@@ -108,10 +108,13 @@ pub use simulate::{
     Change, ChangeOutcome, ChurnReport, FileChurn, InstructionChurn, MissReason, RebuiltStep,
     SimulationReport, Simulator, StepCost,
 };
-pub use size::{format_size, parse_size};
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
     RootFs, RuntimeConfig, Transport,
 };
 pub use tree::{ChangeKind, WasteKind};
+pub use units::{
+    format_number, format_percent, format_signed_percent, format_signed_size, format_size,
+    parse_size, signed_difference,
+};
 pub use version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION};

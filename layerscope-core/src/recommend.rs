@@ -354,7 +354,7 @@ fn finding(
     }
 }
 
-use crate::size::format_size as human;
+use crate::units::format_size as human;
 
 /// Compute every finding the inputs give evidence for.
 ///

@@ -1,6 +1,7 @@
 //! Gate unit tests on in-memory images built by the test kit.
 
 use super::*;
+use crate::recommend::Severity;
 use crate::report::{CheckReport, Report};
 use crate::testkit::{Hist, ImageBuilder, LayerBuilder, Layout};
 use crate::version::CHECK_SCHEMA_VERSION;
