@@ -1,33 +1,23 @@
 //! Gate values as every `check` format writes them (thresholds, measured values, verdict).
 
 use super::{human, percent};
+pub use layerscope_core::format_signed_percent as signed_percent;
 use layerscope_core::{Amount, GateOutcome, RuleId, RuleResult, RuleStatus, Unit};
+use layerscope_core::{format_number, format_signed_size};
 
-/// `+1.2 MB`, `-3 B`, `0 B`.
+/// A change in bytes: `+1.2 MB`, `-3 B`; no change reads `0 B` (no sign) in every `check`
+/// format.
 pub fn signed_bytes(change: i64) -> String {
-    match change {
-        0 => "0 B".to_string(),
-        c if c > 0 => format!("+{}", human(c.unsigned_abs())),
-        c => format!("-{}", human(c.unsigned_abs())),
-    }
-}
-
-/// `+20.9%` (one decimal, signed).
-pub fn signed_percent(p: f64) -> String {
-    if p >= 0.0 {
-        format!("+{p:.1}%")
+    if change == 0 {
+        human(0)
     } else {
-        format!("{p:.1}%")
+        format_signed_size(change)
     }
 }
 
 /// A percentage as the user wrote it: `5%`, `2.5%`.
 fn written_percent(p: f64) -> String {
-    if p.fract() == 0.0 {
-        format!("{p:.0}%")
-    } else {
-        format!("{p}%")
-    }
+    format!("{}%", format_number(p))
 }
 
 /// The configured limit, with its direction: `≥ 90.0%`, `≤ 20.0 MB`, `-` when off.
