@@ -7,15 +7,17 @@
 //! use layerscope_core::{Analysis, AnalysisOptions, Gate, GateConfig, GateInput, Image, RuleId};
 //!
 //! # fn main() -> layerscope_core::Result<()> {
-//! let image = Image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo/image.tar"))?;
+//! // Two layers: `a` (1,000 bytes) shipped, then replaced by 10 bytes.
+//! let image = Image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/overwritten.tar"))?;
 //! let analysis = Analysis::run(&image, &AnalysisOptions::default())?;
 //! let config = GateConfig::from_toml(
 //!     "[rules]\nmax-size = \"10MB\"\nlowest-efficiency = 0.9\n",
 //!     ".layerscope.toml",
 //! )?;
 //! let outcome = Gate::new(config)?.evaluate(&GateInput::new(analysis.figures()));
-//! assert!(!outcome.passed()); // 65.8 % efficient
+//! assert!(!outcome.passed()); // 10 of 1,010 bytes visible: about 1 % efficient
 //! assert_eq!(outcome.rules[0].id, RuleId::LowestEfficiency);
+//! assert_eq!((outcome.figures.size_bytes, outcome.figures.wasted_bytes), (1010, 1000));
 //! # Ok(())
 //! # }
 //! ```

@@ -887,3 +887,25 @@ fn finding_codes_are_unique_and_round_trip() {
     assert!(!seen.is_empty());
     assert!("Cleanup-In-Same-Layer".parse::<FindingCode>().is_err());
 }
+
+/// The image the module's doctest opens, `layerscope-core/testdata/overwritten.tar`, is this
+/// test-kit image: `a` (1,000 bytes) shipped by layer 0 and replaced by 10 bytes in layer 1,
+/// so 1,000 bytes are wasted and 10 are visible. Regenerate it with
+/// `LAYERSCOPE_WRITE_TESTDATA=1 cargo test -p layerscope-core --lib doc_image`.
+#[test]
+fn doc_image_is_the_test_kit_image() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/overwritten.tar");
+    let built = tiny().archive(Layout::DockerClassic);
+    if std::env::var_os("LAYERSCOPE_WRITE_TESTDATA").is_some() {
+        std::fs::write(&path, &built).unwrap();
+    }
+    let committed = std::fs::read(&path).unwrap();
+    assert!(
+        committed == built,
+        "{} differs from the test kit's image",
+        path.display()
+    );
+    let a = analyse(&tiny(), 0);
+    assert_eq!(a.figures.totals.wasted_bytes, 1000);
+    assert_eq!(a.figures.totals.final_size_bytes, 10);
+}
