@@ -2,7 +2,7 @@
 
 use super::{human, percent};
 pub use layerscope_core::format_signed_percent as signed_percent;
-use layerscope_core::{Amount, GateOutcome, RuleId, RuleResult, RuleStatus, Unit};
+use layerscope_core::{Amount, GateOutcome, RuleId, RuleResult, Unit};
 use layerscope_core::{format_number, format_signed_size};
 
 /// A change in bytes: `+1.2 MB`, `-3 B`; no change reads `0 B` (no sign) in every `check`
@@ -64,11 +64,7 @@ fn value(unit: Unit, a: Amount) -> String {
 /// One line: `FAIL: 2 of 3 rules failed (a, b)` or `pass: 3 rules passed, 1 skipped`.
 pub fn summary(o: &GateOutcome) -> String {
     let failed: Vec<&str> = o.failed().map(|r| r.id.as_str()).collect();
-    let skipped = o
-        .rules
-        .iter()
-        .filter(|r| r.status == RuleStatus::Skip)
-        .count();
+    let skipped = o.skipped().count();
     let evaluated = o.rules.len() - skipped;
     let skipped = if skipped > 0 {
         format!(", {skipped} skipped")

@@ -284,4 +284,9 @@ impl GateOutcome {
     pub fn failed(&self) -> impl Iterator<Item = &RuleResult> {
         self.rules.iter().filter(|r| r.status == RuleStatus::Fail)
     }
+
+    /// The rules not evaluated (turned off, or their input is missing).
+    pub fn skipped(&self) -> impl Iterator<Item = &RuleResult> {
+        self.rules.iter().filter(|r| r.status == RuleStatus::Skip)
+    }
 }
