@@ -408,11 +408,11 @@ impl Evaluation<'_, '_> {
             .iter()
             .filter_map(|f| {
                 let action = table
-                    .get(f.code.as_str())
+                    .get(&f.code)
                     .copied()
                     .unwrap_or(RecommendationAction::Warn);
                 (action != RecommendationAction::Allow).then(|| RecommendationResult {
-                    code: f.code.clone(),
+                    code: f.code,
                     action,
                     severity: f.severity,
                     line: f.line,

@@ -46,8 +46,8 @@ mod tests;
 
 pub use baseline::Baseline;
 pub use config::{
-    ByteSize, ConfigFormat, Count, FindingCode, GateConfig, MaxWaste, Percent, Ratio,
-    RecommendationAction, Rules, Setting,
+    ByteSize, ConfigFormat, Count, GateConfig, MaxWaste, Percent, Ratio, RecommendationAction,
+    Rules, Setting,
 };
 pub use outcome::{
     Amount, Comparison, ConfigInfo, Delta, Figures, GateOutcome, Offender, RecommendationResult,

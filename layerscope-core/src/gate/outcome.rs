@@ -5,7 +5,7 @@
 
 use super::config::{ConfigFormat, RecommendationAction};
 use super::rule::RuleId;
-use crate::recommend::Severity;
+use crate::recommend::{FindingCode, Severity};
 use crate::tree::WasteKind;
 use crate::units::signed_difference;
 use serde::Serialize;
@@ -103,7 +103,7 @@ pub struct RuleResult {
 #[non_exhaustive]
 pub struct RecommendationResult {
     /// The code.
-    pub code: String,
+    pub code: FindingCode,
     /// `warn` or `deny` (allowed codes are left out).
     pub action: RecommendationAction,
     /// The producer's severity.

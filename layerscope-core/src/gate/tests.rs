@@ -1,7 +1,7 @@
 //! Gate unit tests on in-memory images built by the test kit.
 
 use super::*;
-use crate::recommend::Severity;
+use crate::recommend::{FindingCode, Severity};
 use crate::report::{CheckReport, Report};
 use crate::testkit::{Hist, ImageBuilder, LayerBuilder, Layout};
 use crate::version::CHECK_SCHEMA_VERSION;
@@ -176,7 +176,7 @@ run-as-root = "allow"
     );
     assert_eq!(r.max_waste.hidden_by_opaque, Some(Setting::Off));
     assert_eq!(
-        c.recommendations.get("cleanup-in-same-layer"),
+        c.recommendations.get(&FindingCode::CleanupInSameLayer),
         Some(&RecommendationAction::Deny)
     );
     assert_eq!(c.format(), ConfigFormat::Toml);
@@ -702,20 +702,25 @@ fn recommendations_follow_the_table() {
     let a = analyse(&tiny(), 1);
     let findings = [
         Finding::new(
-            "cleanup-in-same-layer",
+            FindingCode::CleanupInSameLayer,
             Severity::Warning,
             "clean the apt cache",
         )
         .line(4)
         .bytes_saved(40_000_000),
         Finding::new(
-            "split-dependency-copy",
+            FindingCode::SplitDependencyCopy,
             Severity::Info,
             "copy the manifest first",
         )
         .line(3),
-        Finding::new("run-as-root", Severity::Info, "never shown"),
-        Finding::new("unlisted", Severity::Error, "warned by default").bytes_saved(5),
+        Finding::new(FindingCode::RunAsRoot, Severity::Info, "never shown"),
+        Finding::new(
+            FindingCode::MissingExpose,
+            Severity::Error,
+            "warned by default",
+        )
+        .bytes_saved(5),
     ];
     let table = "[recommendations]\ncleanup-in-same-layer = \"deny\"\n\
                  split-dependency-copy = \"warn\"\nrun-as-root = \"allow\"\n";
@@ -730,17 +735,17 @@ fn recommendations_follow_the_table() {
             .message
             .starts_with("cleanup-in-same-layer: ")
     );
-    let shown: Vec<(&str, RecommendationAction)> = o
+    let shown: Vec<(FindingCode, RecommendationAction)> = o
         .recommendations
         .iter()
-        .map(|r| (r.code.as_str(), r.action))
+        .map(|r| (r.code, r.action))
         .collect();
     assert_eq!(
         shown,
         [
-            ("cleanup-in-same-layer", RecommendationAction::Deny),
-            ("unlisted", RecommendationAction::Warn),
-            ("split-dependency-copy", RecommendationAction::Warn),
+            (FindingCode::CleanupInSameLayer, RecommendationAction::Deny),
+            (FindingCode::MissingExpose, RecommendationAction::Warn),
+            (FindingCode::SplitDependencyCopy, RecommendationAction::Warn),
         ]
     );
     // Only warnings: the rule passes.
@@ -873,18 +878,27 @@ fn rule_names_are_unique_round_trip_and_are_config_keys() {
     assert!("max-waste-deleted".parse::<RuleId>().is_err());
 }
 
-/// Every finding code (`layerscope recommend --list-codes`) is unique and reads back as
-/// itself, so a `[recommendations]` key names exactly one code.
+/// Every finding code (`layerscope recommend --list-codes`) has a name of its own that reads
+/// back as that code (text and serde), so a `[recommendations]` key names exactly one code.
 #[test]
 fn finding_codes_are_unique_and_round_trip() {
-    let mut seen = std::collections::BTreeSet::new();
+    let mut names = std::collections::BTreeSet::new();
+    let mut codes = std::collections::BTreeSet::new();
     for c in crate::CODES {
-        assert!(seen.insert(c.code), "{} is listed twice", c.code);
-        let parsed: FindingCode = c.code.parse().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(parsed.as_str(), c.code);
-        assert_eq!(parsed.to_string(), c.code);
+        let name = c.code.as_str();
+        assert!(names.insert(name), "{name} names two codes");
+        assert!(codes.insert(c.code), "{name} is listed twice");
+        assert_eq!(name.parse::<FindingCode>(), Ok(c.code), "{name}");
+        assert_eq!(c.code.to_string(), name);
+        assert_eq!(serde_json::to_value(c.code).unwrap(), name);
+        assert_eq!(
+            serde_json::from_value::<FindingCode>(serde_json::Value::from(name)).unwrap(),
+            c.code
+        );
+        // No finding code is also a rule id: a name means one thing in configs and CI logs.
+        assert!(name.parse::<RuleId>().is_err(), "{name} is also a rule");
     }
-    assert!(!seen.is_empty());
+    assert_eq!(names.len(), 14);
     assert!("Cleanup-In-Same-Layer".parse::<FindingCode>().is_err());
 }
 
