@@ -110,7 +110,7 @@ pub use simulate::{
 };
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
-    RootFs, RuntimeConfig, Transport,
+    RootFs, RuntimeConfig, TocFormat, TocRead, Transport,
 };
 pub use tree::{ChangeKind, WasteKind};
 pub use units::{
