@@ -264,12 +264,12 @@ mod push_size;
 mod recommend;
 mod report;
 mod simulate;
-mod size;
 mod source;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;
 mod tree;
+mod units;
 mod version;
 
 // The public surface, on one screen, grouped in the order the data flows (kept in that order
@@ -322,7 +322,7 @@ pub use crate::{
     gate::{
         Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta,
         Figures, Gate, GateConfig, GateInput, GateOutcome, MaxWaste, Offender,
-        Percent, Ratio, RecommendationAction, RecommendationResult, RuleResult, RuleStatus,
+        Percent, Ratio, RecommendationAction, RecommendationResult, RuleId, RuleResult, RuleStatus,
         Rules, Setting, SizeChange, Unit, Verdict, WasteEntry, describe_rule,
     },
     // Many images at once.
@@ -335,5 +335,8 @@ pub use crate::{
     // The versioned JSON documents, and the units they are written in.
     report::{CheckReport, Report, ReportOptions, ToolInfo},
     version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION},
-    size::{format_size, parse_size},
+    units::{
+        format_number, format_percent, format_signed_percent, format_signed_size, format_size,
+        parse_size, signed_difference,
+    },
 };
