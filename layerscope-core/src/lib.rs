@@ -115,6 +115,6 @@ pub use source::{
 pub use tree::{ChangeKind, WasteKind};
 pub use units::{
     format_number, format_percent, format_signed_percent, format_signed_size, format_size,
-    parse_size, signed_difference,
+    parse_size, ratio, signed_difference,
 };
 pub use version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION};

@@ -12,11 +12,7 @@ use std::fmt::Write as _;
 
 /// `saved / total` as a ratio, 0 when there is nothing.
 fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
+    layerscope_core::ratio(part, whole).unwrap_or(0.0)
 }
 
 fn image_name(r: &FleetReport, i: usize) -> String {

@@ -346,11 +346,7 @@ impl Page {
 
 fn analysis_cards(r: &Report) -> Vec<Card> {
     let t = &r.totals;
-    let waste_ratio = if t.size_bytes > 0 {
-        t.wasted_bytes as f64 / t.size_bytes as f64
-    } else {
-        0.0
-    };
+    let waste_ratio = layerscope_core::ratio(t.wasted_bytes, t.size_bytes).unwrap_or(0.0);
     let mut cards = vec![
         Card {
             id: "size".into(),
