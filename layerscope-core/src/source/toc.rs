@@ -602,7 +602,11 @@ mod tests {
             "x".repeat(150)
         ))
         .unwrap();
-        assert!(toc_entry_visible(&long, 1536).unwrap_err().contains("several blocks"));
+        assert!(
+            toc_entry_visible(&long, 1536)
+                .unwrap_err()
+                .contains("several blocks")
+        );
         // A chunked file: the last chunk (1,000 of 3,000 bytes) is the last member.
         let chunked: Toc = serde_json::from_str(
             r#"{"version":1,"entries":[
