@@ -42,7 +42,7 @@ use crate::analysis::{FileRecord, ImageFigures, WasteItem};
 use crate::attribution::Attribution;
 use crate::dockerfile::Dockerfile;
 use crate::error::{Error, Result};
-use crate::recommend::{Finding, FindingCode, Severity};
+use crate::recommend::{Finding, FindingCode, Overlap, Severity};
 use crate::tree::WasteKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
@@ -170,6 +170,8 @@ pub struct RecommendationResult {
     pub bytes_saved: u64,
     /// What to do.
     pub message: String,
+    /// Findings whose saved bytes intersect this one's ([`Finding::overlaps`]).
+    pub overlaps: Vec<Overlap>,
 }
 
 /// Which config was applied.
@@ -1618,6 +1620,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
                     line: f.line,
                     bytes_saved: f.bytes_saved,
                     message: f.message.clone(),
+                    overlaps: f.overlaps.clone(),
                 })
             })
             .collect();
