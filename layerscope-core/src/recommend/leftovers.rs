@@ -2,7 +2,7 @@
 //!
 //! - cleanup-in-same-layer: a package manager's cache or lists under one of `CACHE_DIRS`,
 //!   kept in the layer that wrote them (deleting them in a later step does not shrink the
-//!   image: the bytes stay in the earlier layer, OCI image spec, image-layer.md,
+//!   image: the bytes stay in the earlier layer, OCI image spec, layer.md,
 //!   "Whiteouts");
 //! - use-cache-mount: the same bytes, for a `RUN` that could mount the cache instead
 //!   (`RUN --mount=type=cache`, Dockerfile reference), an alternative to cleaning up;

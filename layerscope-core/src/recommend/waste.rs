@@ -1,6 +1,6 @@
 //! Waste findings: bytes a layer ships that a later layer hides, so the image carries them
 //! and no container sees them (the whiteout and overwrite rules of the OCI image spec,
-//! image-layer.md, "Whiteouts" and "Changeset over existing files"). Each hidden copy is one
+//! layer.md, "Whiteouts" and "Changeset over existing files"). Each hidden copy is one
 //! waste item of [`ImageFigures::waste`], with the layer that added it and the one that hid
 //! it.
 //!
