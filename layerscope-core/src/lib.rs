@@ -57,12 +57,12 @@ mod push_size;
 mod recommend;
 mod report;
 mod simulate;
-mod size;
 mod source;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;
 mod tree;
+mod units;
 mod version;
 
 pub use analysis::{
@@ -93,8 +93,8 @@ pub use fleet::{
 pub use gate::{
     Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures, Gate,
     GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio, RecommendationAction,
-    RecommendationResult, RuleResult, RuleStatus, Rules, Setting, SizeChange, Unit, Verdict,
-    WasteEntry, describe_rule,
+    RecommendationResult, RuleId, RuleResult, RuleStatus, Rules, Setting, SizeChange, Unit,
+    Verdict, WasteEntry, describe_rule,
 };
 pub use history::{HistoryAlignment, align_history};
 pub use layer::{Compression, EntryKind};
@@ -109,10 +109,13 @@ pub use simulate::{
     Change, ChangeOutcome, ChurnReport, FileChurn, InstructionChurn, MissReason, RebuiltStep,
     SimulationReport, Simulator, StepCost,
 };
-pub use size::{format_size, parse_size};
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
-    RootFs, RuntimeConfig, Transport,
+    RootFs, RuntimeConfig, TocFormat, TocRead, Transport,
 };
 pub use tree::{ChangeKind, WasteKind};
+pub use units::{
+    format_number, format_percent, format_signed_percent, format_signed_size, format_size,
+    parse_size, signed_difference,
+};
 pub use version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION};

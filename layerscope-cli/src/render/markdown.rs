@@ -68,11 +68,7 @@ pub fn check(o: &GateOutcome, r: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{MARKER}");
     let failed = o.failed().count();
-    let skipped = o
-        .rules
-        .iter()
-        .filter(|r| r.status == RuleStatus::Skip)
-        .count();
+    let skipped = o.skipped().count();
     let evaluated = o.rules.len() - skipped;
     if failed > 0 {
         let _ = writeln!(

@@ -47,10 +47,9 @@ pub fn term_for(to_file: bool) -> Term {
     }
 }
 
-/// `1.5 MB`-style size (SI, as `docker images` prints), exact bytes stay in JSON.
-pub fn human(bytes: u64) -> String {
-    layerscope_core::format_size(bytes)
-}
+/// Sizes and percentages as every output prints them (the core's one units module):
+/// `human` = `1.5 MB` (SI, as `docker images` prints), `percent` = a ratio as `65.8%`.
+pub use layerscope_core::{format_percent as percent, format_size as human};
 
 /// `12,345,678`.
 pub fn grouped(n: u64) -> String {
@@ -63,11 +62,6 @@ pub fn grouped(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-/// A percentage with one decimal.
-pub fn percent(r: f64) -> String {
-    format!("{:.1}%", r * 100.0)
 }
 
 /// The first 12 hex digits of a digest.
@@ -104,25 +98,6 @@ fn shorten_content_hashes(s: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(human(999), "999 B");
-        assert_eq!(human(1_500_000), "1.5 MB");
-        assert_eq!(grouped(1234567), "1,234,567");
-        assert_eq!(grouped(12), "12");
-        assert_eq!(short_digest("sha256:0123456789abcdef"), "0123456789ab");
-        assert_eq!(
-            instruction(Some("/bin/sh -c #(nop) COPY dir:ab in . ")),
-            "COPY dir:ab in ."
-        );
-        assert_eq!(instruction(Some("/bin/sh -c echo hi")), "RUN echo hi");
-    }
 }
 
 /// Where a finding points: `line N`, `layer N` or `image`.
@@ -188,4 +163,23 @@ pub fn savings_total(total: u64, findings: &[layerscope_core::Finding]) -> Optio
         line.push_str(" Savings per change (rebuilt bytes) are not part of it.");
     }
     Some(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human(999), "999 B");
+        assert_eq!(human(1_500_000), "1.5 MB");
+        assert_eq!(grouped(1234567), "1,234,567");
+        assert_eq!(grouped(12), "12");
+        assert_eq!(short_digest("sha256:0123456789abcdef"), "0123456789ab");
+        assert_eq!(
+            instruction(Some("/bin/sh -c #(nop) COPY dir:ab in . ")),
+            "COPY dir:ab in ."
+        );
+        assert_eq!(instruction(Some("/bin/sh -c echo hi")), "RUN echo hi");
+    }
 }

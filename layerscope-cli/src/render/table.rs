@@ -6,7 +6,9 @@ use super::{
 use comfy_table::{
     Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, presets,
 };
-use layerscope_core::{ChurnReport, ImageDiff, Recommendations, Report, SimulationReport};
+use layerscope_core::{
+    ChurnReport, ImageDiff, Recommendations, Report, SimulationReport, format_signed_size,
+};
 use std::fmt::Write as _;
 
 pub(super) fn table(term: Term) -> Table {
@@ -425,11 +427,6 @@ pub(super) fn ellipsize(s: &str, max: usize) -> String {
     out
 }
 
-fn signed_human(v: i64) -> String {
-    let sign = if v < 0 { "-" } else { "+" };
-    format!("{sign}{}", human(v.unsigned_abs()))
-}
-
 /// The `diff` table output.
 pub fn diff(d: &ImageDiff, top: usize, term: Term) -> String {
     let color = term.color;
@@ -448,23 +445,23 @@ pub fn diff(d: &ImageDiff, top: usize, term: Term) -> String {
     let _ = writeln!(
         out,
         "Size              {} ({} bytes)",
-        signed_human(d.size_delta_bytes),
+        format_signed_size(d.size_delta_bytes),
         d.size_delta_bytes
     );
     let _ = writeln!(
         out,
         "Compressed        {}",
-        signed_human(d.compressed_size_delta_bytes)
+        format_signed_size(d.compressed_size_delta_bytes)
     );
     let _ = writeln!(
         out,
         "Final filesystem  {}",
-        signed_human(d.final_size_delta_bytes)
+        format_signed_size(d.final_size_delta_bytes)
     );
     let _ = writeln!(
         out,
         "Waste             {}",
-        signed_human(d.wasted_delta_bytes)
+        format_signed_size(d.wasted_delta_bytes)
     );
     let _ = writeln!(
         out,
@@ -534,7 +531,7 @@ pub fn diff(d: &ImageDiff, top: usize, term: Term) -> String {
                 format!("{what} ({})", f.what.join(", "))
             };
             ft.add_row(vec![
-                right(signed_human(f.delta_bytes)),
+                right(format_signed_size(f.delta_bytes)),
                 Cell::new(detail),
                 Cell::new(&f.path),
             ]);

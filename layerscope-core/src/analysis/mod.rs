@@ -176,6 +176,7 @@ struct LayerMeta {
     media_type: String,
     available: bool,
     diff_id: String,
+    toc: Option<crate::source::TocRead>,
 }
 
 impl Analysis {
@@ -250,6 +251,7 @@ impl Analysis {
                 } else {
                     l.diff_id.clone().unwrap_or_default()
                 },
+                toc: image.toc_read(l.index).cloned(),
             });
         }
         let tree = Tree::merge(&layers);

@@ -15,7 +15,7 @@ use super::finding::{Finding, finding};
 use super::savings::SavedItem;
 use crate::analysis::Analysis;
 use crate::dockerfile::{Dockerfile, InstructionKind, MountType};
-use crate::size::format_size as human;
+use crate::units::format_size as human;
 use std::collections::BTreeMap;
 
 /// Cache directories package managers leave behind, with the manager's name.

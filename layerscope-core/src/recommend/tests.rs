@@ -89,11 +89,13 @@ fn apt_recommendations() -> Recommendations {
     let image = Image::open(&p).unwrap();
     let analysis = Analysis::run(&image, &AnalysisOptions::default()).unwrap();
     let df = Dockerfile::parse_named(APT_DOCKERFILE, "Dockerfile").unwrap();
-    let mut input = RecommendInput::default();
-    input.analysis = Some(&analysis);
-    input.dockerfile = Some(&df);
-    input.dockerfile_text = Some(APT_DOCKERFILE);
-    recommend(&input).unwrap()
+    recommend(&RecommendInput {
+        analysis: Some(&analysis),
+        dockerfile: Some(&df),
+        dockerfile_text: Some(APT_DOCKERFILE),
+        ..RecommendInput::default()
+    })
+    .unwrap()
 }
 
 type Row = (FindingCode, Option<usize>, Option<usize>, u64);

@@ -13,8 +13,8 @@ use super::FindingCode;
 use super::finding::{Finding, finding};
 use super::savings::SavedItem;
 use crate::analysis::ImageFigures;
-use crate::size::format_size as human;
 use crate::tree::WasteKind;
+use crate::units::format_size as human;
 use std::collections::BTreeMap;
 
 /// One finding per kind of waste and layer that hid the bytes: that layer's step is what
