@@ -161,7 +161,12 @@ fn summaries_from_workers_merge_to_the_same_report() {
     }
     let merged = tempfile::tempdir().unwrap();
     for w in [&w1, &w2] {
-        for e in std::fs::read_dir(w.path().join("v1/sha256")).unwrap() {
+        for e in std::fs::read_dir(
+            w.path()
+                .join(format!("v{}/sha256", layerscope_core::SUMMARY_VERSION)),
+        )
+        .unwrap()
+        {
             let e = e.unwrap();
             std::fs::copy(e.path(), merged.path().join(e.file_name())).unwrap();
         }

@@ -183,10 +183,10 @@ fn open_members(names: &[Named], platform: Option<&str>) -> Result<Vec<FleetMemb
                         .platform(p.clone()),
                 )
                 .with_context(what)?;
-                members.push(FleetMember::new(
-                    format!("{} [{p}]", n.name.display()),
-                    image,
-                ));
+                members.push(
+                    FleetMember::new(format!("{} [{p}]", n.name.display()), image)
+                        .platform_of(n.name.display().to_string()),
+                );
             }
         } else {
             let mut open =

@@ -7,7 +7,7 @@ use super::markdown::{code, text};
 use super::table::{bold, ellipsize, keep_whole, right, table};
 use super::{Term, grouped, human, percent, short_digest};
 use comfy_table::Cell;
-use layerscope_core::FleetReport;
+use layerscope_core::{EntryKind, FleetReport, PathState, PlatformDifference};
 use std::fmt::Write as _;
 
 /// `saved / total` as a ratio, 0 when there is nothing.
@@ -24,6 +24,29 @@ fn image_name(r: &FleetReport, i: usize) -> String {
         .get(i)
         .map(|img| img.reference.clone())
         .unwrap_or_default()
+}
+
+/// One platform's side of a differing path: its size, its link target, or absent.
+fn path_cell(e: Option<&PathState>) -> String {
+    match e {
+        None => "-".into(),
+        Some(e) => match &e.link_target {
+            Some(t) => format!("-> {t}"),
+            None if e.kind == EntryKind::File => human(e.size_bytes),
+            None => format!("{:?}", e.kind).to_lowercase(),
+        },
+    }
+}
+
+/// The sentence heading one multi-platform image's comparison.
+fn difference_line(d: &PlatformDifference) -> String {
+    format!(
+        "{} paths: {} identical, {} missing from a platform, {} differ",
+        grouped(d.paths),
+        grouped(d.identical_paths),
+        grouped(d.partial_paths),
+        grouped(d.differing_paths)
+    )
 }
 
 /// The headline lines, shared by the table and Markdown outputs.
@@ -291,6 +314,48 @@ pub fn table_text(r: &FleetReport, top: usize, term: Term) -> String {
         }
         let _ = writeln!(out, "{pt}");
     }
+    for d in &r.platform_differences {
+        let names: Vec<&str> = d.platforms.iter().map(|p| p.platform.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "\nWhat differs between the platforms of {} ({}): {}",
+            d.reference,
+            names.join(", "),
+            difference_line(d)
+        );
+        let mut pt = table(term);
+        pt.set_header(vec![
+            bold("Platform", color),
+            bold("Files", color),
+            bold("Size", color),
+            bold("Missing elsewhere", color),
+            bold("Their size", color),
+            bold("Differing size", color),
+        ]);
+        for p in &d.platforms {
+            pt.add_row(vec![
+                Cell::new(&p.platform),
+                right(grouped(p.files)),
+                right(human(p.size_bytes)),
+                right(grouped(p.partial_paths)),
+                right(human(p.partial_bytes)),
+                right(human(p.differing_bytes)),
+            ]);
+        }
+        let _ = writeln!(out, "{pt}");
+        if !d.differences.is_empty() {
+            let mut header = vec![bold("Path", color), bold("Change", color)];
+            header.extend(names.iter().map(|n| bold(n, color)));
+            let mut dt = table(term);
+            dt.set_header(header);
+            for x in d.differences.iter().take(top) {
+                let mut row = vec![Cell::new(&x.path), Cell::new(&x.change)];
+                row.extend(x.entries.iter().map(|e| right(path_cell(e.as_ref()))));
+                dt.add_row(row);
+            }
+            let _ = writeln!(out, "{dt}");
+        }
+    }
     for w in &r.warnings {
         let _ = writeln!(out, "warning: {w}");
     }
@@ -387,6 +452,52 @@ pub fn markdown(r: &FleetReport, top: usize) -> String {
                 human(p.own_size_bytes),
                 p.shared_layers
             );
+        }
+    }
+    for d in &r.platform_differences {
+        let names: Vec<&str> = d.platforms.iter().map(|p| p.platform.as_str()).collect();
+        let _ = write!(
+            s,
+            "\n### What differs between the platforms of {}\n\n{}\n\n\
+             | Platform | Files | Size | Missing elsewhere | Their size | Differing size |\n\
+             |---|---:|---:|---:|---:|---:|\n",
+            code(&d.reference, 120),
+            difference_line(d)
+        );
+        for p in &d.platforms {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                text(&p.platform, 40),
+                grouped(p.files),
+                human(p.size_bytes),
+                grouped(p.partial_paths),
+                human(p.partial_bytes),
+                human(p.differing_bytes)
+            );
+        }
+        if !d.differences.is_empty() {
+            let heads: Vec<String> = names.iter().map(|n| text(n, 40)).collect();
+            let _ = write!(
+                s,
+                "\n| Path | Change | {} |\n|---|---|{}\n",
+                heads.join(" | "),
+                "---:|".repeat(names.len())
+            );
+            for x in d.differences.iter().take(top) {
+                let cells: Vec<String> = x
+                    .entries
+                    .iter()
+                    .map(|e| text(&path_cell(e.as_ref()), 120))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} |",
+                    code(&x.path, 160),
+                    x.change,
+                    cells.join(" | ")
+                );
+            }
         }
     }
     s
@@ -637,6 +748,63 @@ pub fn page(r: &FleetReport) -> Page {
                         "compressed": p.compressed_size_bytes, "own_layers": p.own_layers,
                         "own_size": p.own_size_bytes, "shared": p.shared_layers,
                     })
+                })
+                .collect(),
+        });
+    }
+    for (i, d) in r.platform_differences.iter().enumerate() {
+        let names: Vec<&str> = d.platforms.iter().map(|p| p.platform.as_str()).collect();
+        page = page.section(TableSection {
+            id: format!("platform-files-{i}"),
+            title: format!("Platforms of {}", d.reference),
+            note: Some(difference_line(d)),
+            columns: vec![
+                col("platform", "Platform", ColumnKind::Text),
+                col("files", "Files", ColumnKind::Number),
+                col("size", "Size", ColumnKind::Bytes),
+                col("partial", "Missing elsewhere", ColumnKind::Number),
+                col("partial_size", "Their size", ColumnKind::Bytes),
+                col("differing_size", "Differing size", ColumnKind::Bytes),
+            ],
+            rows: d
+                .platforms
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "platform": p.platform, "files": p.files, "size": p.size_bytes,
+                        "partial": p.partial_paths, "partial_size": p.partial_bytes,
+                        "differing_size": p.differing_bytes,
+                    })
+                })
+                .collect(),
+        });
+        let mut columns = vec![
+            col("path", "Path", ColumnKind::Path),
+            col("change", "Change", ColumnKind::Text),
+        ];
+        for (k, n) in names.iter().enumerate() {
+            columns.push(col(&format!("p{k}"), n, ColumnKind::Text));
+        }
+        page = page.section(TableSection {
+            id: format!("platform-paths-{i}"),
+            title: format!("What differs between the platforms of {}", d.reference),
+            note: Some(format!(
+                "{} of {} differing paths, the largest first",
+                d.differences.len(),
+                grouped(d.partial_paths + d.differing_paths)
+            )),
+            columns,
+            rows: d
+                .differences
+                .iter()
+                .map(|x| {
+                    let mut row = serde_json::Map::new();
+                    row.insert("path".into(), x.path.clone().into());
+                    row.insert("change".into(), x.change.clone().into());
+                    for (k, e) in x.entries.iter().enumerate() {
+                        row.insert(format!("p{k}"), path_cell(e.as_ref()).into());
+                    }
+                    serde_json::Value::Object(row)
                 })
                 .collect(),
         });
