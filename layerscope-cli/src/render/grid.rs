@@ -112,6 +112,11 @@ impl Grid {
         self
     }
 
+    /// Whether it has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     /// The title and its note on one line (the heading of the text outputs).
     pub fn heading(&self) -> String {
         match &self.note {

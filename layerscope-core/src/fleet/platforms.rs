@@ -45,10 +45,13 @@ pub(super) fn compare(
             for &m in &images {
                 let mut stack = Vec::with_capacity(image_layers[m].len());
                 for &slot in &image_layers[m] {
-                    if !layers.contains_key(&slot) {
-                        layers.insert(slot, load(&slots[slot], store)?);
-                    }
-                    stack.push(layers[&slot].clone());
+                    let contents = match layers.entry(slot) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(load(&slots[slot], store)?)
+                        }
+                    };
+                    stack.push(contents.clone());
                 }
                 views.push(final_view(&stack));
             }
@@ -184,7 +187,7 @@ fn diff(
         ));
     }
     // Largest first, then by path: `all` is in path order and the sort is stable.
-    listed.sort_by(|a, b| b.0.cmp(&a.0));
+    listed.sort_by_key(|(largest, _)| std::cmp::Reverse(*largest));
     listed.truncate(top);
     PlatformDifference {
         reference,
