@@ -4,6 +4,7 @@
 use crate::analysis::ImageInfo;
 use crate::analysis::{Analysis, tree_order};
 use crate::layer::EntryKind;
+use crate::units::signed_difference;
 use crate::version::SCHEMA_VERSION;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
@@ -95,10 +96,6 @@ pub struct FileDelta {
     pub b_link_target: Option<String>,
 }
 
-fn signed(b: u64, a: u64) -> i64 {
-    (i128::from(b) - i128::from(a)).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
-}
-
 impl ImageDiff {
     /// Compare image `a` (before) with image `b` (after).
     pub fn compute(a: &Analysis, b: &Analysis) -> ImageDiff {
@@ -163,7 +160,7 @@ impl ImageDiff {
                     path: path.clone(),
                     a_size_bytes: Some(x.size_bytes),
                     b_size_bytes: None,
-                    delta_bytes: signed(0, x.size_bytes),
+                    delta_bytes: signed_difference(x.size_bytes, 0),
                     what: Vec::new(),
                     a_link_target: None,
                     b_link_target: None,
@@ -199,7 +196,7 @@ impl ImageDiff {
                             path: path.clone(),
                             a_size_bytes: Some(x.size_bytes),
                             b_size_bytes: Some(y.size_bytes),
-                            delta_bytes: signed(y.size_bytes, x.size_bytes),
+                            delta_bytes: signed_difference(x.size_bytes, y.size_bytes),
                             what,
                             a_link_target: link.as_ref().and_then(|l| l.0.clone()),
                             b_link_target: link.and_then(|l| l.1),
@@ -214,7 +211,7 @@ impl ImageDiff {
                     path: path.clone(),
                     a_size_bytes: None,
                     b_size_bytes: Some(y.size_bytes),
-                    delta_bytes: signed(y.size_bytes, 0),
+                    delta_bytes: signed_difference(0, y.size_bytes),
                     what: Vec::new(),
                     a_link_target: None,
                     b_link_target: None,
@@ -231,10 +228,13 @@ impl ImageDiff {
             b: rb.image.clone(),
             shared_layers,
             common_prefix_layers,
-            size_delta_bytes: signed(tb.size_bytes, ta.size_bytes),
-            compressed_size_delta_bytes: signed(tb.compressed_size_bytes, ta.compressed_size_bytes),
-            final_size_delta_bytes: signed(tb.final_size_bytes, ta.final_size_bytes),
-            wasted_delta_bytes: signed(tb.wasted_bytes, ta.wasted_bytes),
+            size_delta_bytes: signed_difference(ta.size_bytes, tb.size_bytes),
+            compressed_size_delta_bytes: signed_difference(
+                ta.compressed_size_bytes,
+                tb.compressed_size_bytes,
+            ),
+            final_size_delta_bytes: signed_difference(ta.final_size_bytes, tb.final_size_bytes),
+            wasted_delta_bytes: signed_difference(ta.wasted_bytes, tb.wasted_bytes),
             push_bytes,
             layers,
             files,

@@ -126,6 +126,68 @@ impl LayerContents {
         Some(Name { start, len })
     }
 
+    /// Add an entry described by a listing (a table of contents) rather than a tar header:
+    /// `path` and `kind` as [`place_entry`] gave them, `link` the raw link name of a
+    /// symlink or hardlink (a hardlink's is cleaned as the tar walk cleans it).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push_listed(
+        &mut self,
+        path: &str,
+        kind: EntryKind,
+        link: Option<&str>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        mtime: u64,
+        size: u64,
+        sha256: [u8; 32],
+        xattrs: u64,
+    ) -> Result<(), String> {
+        let link = match link {
+            Some(l) if kind == EntryKind::Hardlink => Some(self.intern(&clean_entry_path(l).0)),
+            Some(l) => Some(self.intern(l)),
+            None => None,
+        };
+        let path = self.intern(path);
+        let (Some(path), Some(link)) = (path, link.map_or(Some(None), |l| l.map(Some))) else {
+            return Err("layer names exceed 4 GiB".into());
+        };
+        self.entries.push(Entry {
+            path,
+            link,
+            kind,
+            mode,
+            uid,
+            gid,
+            mtime,
+            size,
+            sha256,
+            xattrs,
+        });
+        Ok(())
+    }
+
+    /// Append another pass's entries (and its counts) after these.
+    pub(crate) fn append(&mut self, other: &LayerContents) -> Result<(), String> {
+        for e in &other.entries {
+            self.push_listed(
+                other.path(e),
+                e.kind,
+                other.link(e),
+                e.mode,
+                e.uid,
+                e.gid,
+                e.mtime,
+                e.size,
+                e.sha256,
+                e.xattrs,
+            )?;
+        }
+        self.clamped_paths += other.clamped_paths;
+        self.skipped_entries += other.skipped_entries;
+        Ok(())
+    }
+
     /// A layer with no blob (absent foreign layer): no entries.
     pub(crate) fn missing(digest: Option<&str>) -> LayerContents {
         LayerContents {
@@ -173,6 +235,82 @@ pub(crate) fn clean_entry_path(raw: &str) -> (String, bool) {
         }
     }
     (parts.join("/"), clamped)
+}
+
+/// Where a tar entry lands in the merged view: its cleaned path and kind after the whiteout
+/// rules, or `None` for an entry that makes nothing there (AUFS metadata, the root itself).
+/// Counts clamped paths and skipped entries into `contents`. Shared by the tar walk and by
+/// the table-of-contents reader (source/toc.rs), so that both apply the same rules.
+pub(crate) fn place_entry(
+    contents: &mut LayerContents,
+    raw_path: &str,
+    base_kind: EntryKind,
+) -> Result<Option<(String, EntryKind)>, String> {
+    let (mut path, clamped) = clean_entry_path(raw_path);
+    if clamped {
+        contents.clamped_paths += 1;
+    }
+    // Whiteouts (image-spec layer.md "Whiteouts"): `.wh..wh..opq` is the opaque marker of
+    // its directory; other `.wh..wh.` names are AUFS metadata with no meaning for the merged
+    // view; `.wh.<name>` removes `<name>`.
+    let mut kind = base_kind;
+    let (dir, base) = match path.rfind('/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("", path.as_str()),
+    };
+    if let Some(target) = base.strip_prefix(".wh.") {
+        if base == ".wh..wh..opq" {
+            kind = EntryKind::Opaque;
+            path = dir.to_string();
+        } else if target.starts_with(".wh.") {
+            contents.skipped_entries += 1;
+            return Ok(None);
+        } else if target.is_empty() {
+            return Err("invalid whiteout \".wh.\" with no name (image-spec layer.md)".into());
+        } else {
+            kind = EntryKind::Whiteout;
+            path = if dir.is_empty() {
+                target.to_string()
+            } else {
+                format!("{dir}/{target}")
+            };
+        }
+    }
+    if path.is_empty() && kind != EntryKind::Opaque {
+        // The root directory itself ("./"): attributes of `/` only.
+        return Ok(None);
+    }
+    Ok(Some((path, kind)))
+}
+
+/// The identity of an entry's extended attributes: 0 when it has none, else a 64-bit hash
+/// (low bit set) of its `SCHILY.xattr.*` PAX records in the order given. Go's archive/tar
+/// writes PAX records sorted by key, which is the order a table of contents' JSON object
+/// gives them in too.
+#[derive(Default)]
+pub(crate) struct XattrHash {
+    h: Option<Sha256>,
+}
+
+impl XattrHash {
+    /// Add one record: the full PAX key (`SCHILY.xattr.<name>`) and its value.
+    pub(crate) fn add(&mut self, key: &[u8], value: &[u8]) {
+        let h = self.h.get_or_insert_with(Sha256::new);
+        h.update((key.len() as u64).to_le_bytes());
+        h.update(key);
+        h.update((value.len() as u64).to_le_bytes());
+        h.update(value);
+    }
+
+    pub(crate) fn finish(self) -> u64 {
+        match self.h {
+            None => 0,
+            Some(h) => {
+                let d: [u8; 32] = h.finalize().into();
+                u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) | 1
+            }
+        }
+    }
 }
 
 /// Counts bytes into a shared counter (for a progress bar polled by the caller).
@@ -927,7 +1065,7 @@ fn apply_content(contents: &mut LayerContents, hashes: Vec<(u32, [u8; 32])>) {
 }
 
 /// sha256 of no bytes: the content digest of every empty file.
-const SHA256_EMPTY: [u8; 32] = [
+pub(crate) const SHA256_EMPTY: [u8; 32] = [
     0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
     0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
 ];
@@ -994,7 +1132,7 @@ fn walk<'s, R: Read>(
                 .map_err(|e| at(format!("bad mtime field: {e}")))?;
             let mut xattrs = 0u64;
             if let Ok(Some(pax)) = entry.pax_extensions() {
-                let mut h = Sha256::new();
+                let mut h = XattrHash::default();
                 for ext in pax.flatten() {
                     let key = ext.key_bytes();
                     let value = ext.value_bytes();
@@ -1002,21 +1140,11 @@ fn walk<'s, R: Read>(
                         b"uid" => uid = parse_pax_number(value).unwrap_or(uid),
                         b"gid" => gid = parse_pax_number(value).unwrap_or(gid),
                         b"mtime" => mtime = parse_pax_number(value).unwrap_or(mtime),
-                        k if k.starts_with(b"SCHILY.xattr.") => {
-                            h.update((k.len() as u64).to_le_bytes());
-                            h.update(k);
-                            h.update((value.len() as u64).to_le_bytes());
-                            h.update(value);
-                            xattrs = 1;
-                        }
+                        k if k.starts_with(b"SCHILY.xattr.") => h.add(k, value),
                         _ => {}
                     }
                 }
-                if xattrs != 0 {
-                    let d: [u8; 32] = h.finalize().into();
-                    xattrs =
-                        u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) | 1;
-                }
+                xattrs = h.finish();
             }
             let link_raw = match base_kind {
                 EntryKind::Symlink | EntryKind::Hardlink => entry
@@ -1024,42 +1152,9 @@ fn walk<'s, R: Read>(
                     .map(|b| String::from_utf8_lossy(&b).into_owned()),
                 _ => None,
             };
-            let (mut path, clamped) = clean_entry_path(raw_path);
-            if clamped {
-                contents.clamped_paths += 1;
-            }
-            // Whiteouts (image-spec layer.md "Whiteouts"): `.wh..wh..opq` is the opaque
-            // marker of its directory; other `.wh..wh.` names are AUFS metadata with no
-            // meaning for the merged view; `.wh.<name>` removes `<name>`.
-            let mut kind = base_kind;
-            let (dir, base) = match path.rfind('/') {
-                Some(i) => (&path[..i], &path[i + 1..]),
-                None => ("", path.as_str()),
-            };
-            if let Some(target) = base.strip_prefix(".wh.") {
-                if base == ".wh..wh..opq" {
-                    kind = EntryKind::Opaque;
-                    path = dir.to_string();
-                } else if target.starts_with(".wh.") {
-                    contents.skipped_entries += 1;
-                    continue;
-                } else if target.is_empty() {
-                    return Err(at(
-                        "invalid whiteout \".wh.\" with no name (image-spec layer.md)".into(),
-                    ));
-                } else {
-                    kind = EntryKind::Whiteout;
-                    path = if dir.is_empty() {
-                        target.to_string()
-                    } else {
-                        format!("{dir}/{target}")
-                    };
-                }
-            }
-            if path.is_empty() && kind != EntryKind::Opaque {
-                // The root directory itself ("./"): attributes of `/` only.
+            let Some((path, kind)) = place_entry(contents, raw_path, base_kind).map_err(at)? else {
                 continue;
-            }
+            };
             let index = u32::try_from(contents.entries.len())
                 .map_err(|_| at("more than 2^32 entries in one layer".into()))?;
             let mut size = 0u64;

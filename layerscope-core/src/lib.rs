@@ -57,17 +57,17 @@ mod push_size;
 mod recommend;
 mod report;
 mod simulate;
-mod size;
 mod source;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;
 mod tree;
+mod units;
 mod version;
 
 pub use analysis::{
     Analysis, AnalysisOptions, BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageFigures,
-    ImageInfo, LayerReport, Totals, WasteItem,
+    ImageInfo, LayerReport, Totals, TreeEntry, WasteItem,
 };
 pub use attribution::{Attribution, InstructionCost};
 pub use compat::{DiveFigures, DiveInefficientFile};
@@ -92,27 +92,30 @@ pub use fleet::{
     SummarySource,
 };
 pub use gate::{
-    Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures,
-    FindingCode, Gate, GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio,
-    RecommendationAction, RecommendationResult, RuleResult, RuleStatus, Rules, Setting, SizeChange,
-    Unit, Verdict, WasteEntry, describe_rule,
+    Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures, Gate,
+    GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio, RecommendationAction,
+    RecommendationResult, RuleId, RuleResult, RuleStatus, Rules, Setting, SizeChange, Unit,
+    Verdict, WasteEntry, describe_rule,
 };
 pub use history::{HistoryAlignment, align_history};
 pub use layer::{Compression, EntryKind};
 pub use pipeline::{Pipeline, PipelineOptions, PipelineParts};
 pub use push_size::{DOCKER_PUSH_GZIP_LEVEL, push_sizes};
 pub use recommend::{
-    CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,
+    CODES, CodeInfo, Finding, FindingCode, RecommendInput, Recommendations, Severity, recommend,
 };
 pub use report::{CheckReport, Report, ReportOptions, ToolInfo};
 pub use simulate::{
     Change, ChangeOutcome, ChurnReport, FileChurn, InstructionChurn, MissReason, RebuiltStep,
     SimulationReport, Simulator, StepCost,
 };
-pub use size::{format_size, parse_size};
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
-    RootFs, RuntimeConfig, Transport,
+    RootFs, RuntimeConfig, TocFormat, TocRead, Transport,
 };
 pub use tree::{ChangeKind, WasteKind};
+pub use units::{
+    format_number, format_percent, format_signed_percent, format_signed_size, format_size,
+    parse_size, signed_difference,
+};
 pub use version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION};

@@ -10,6 +10,7 @@ use super::html::{
 use super::human;
 use layerscope_core::{
     Attribution, ChangeOutcome, Dockerfile, Finding, GateOutcome, ImageDiff, RuleStatus,
+    format_signed_size,
 };
 
 /// Recommendation rows.
@@ -17,7 +18,7 @@ pub fn recommendations(findings: &[Finding]) -> Vec<RecommendationView> {
     findings
         .iter()
         .map(|f| RecommendationView {
-            code: f.code.clone(),
+            code: f.code.to_string(),
             message: format!("{} Fix: {}", f.message, f.fix),
             line: f.line,
             layer: f.layer,
@@ -92,7 +93,7 @@ pub fn gate(o: &GateOutcome) -> GateView {
             .iter()
             .filter(|r| r.status != RuleStatus::Skip)
             .map(|r| GateRuleView {
-                name: r.id.clone(),
+                name: r.id.to_string(),
                 passed: r.status == RuleStatus::Pass,
                 detail: r.message.clone(),
             })
@@ -128,11 +129,6 @@ pub fn changes_table(changes: &[ChangeOutcome]) -> TableSection {
         .section()
 }
 
-fn signed(v: i64) -> String {
-    let sign = if v < 0 { "-" } else { "+" };
-    format!("{sign}{}", human(v.unsigned_abs()))
-}
-
 /// The `diff` page: cards and tables (no explorer: it compares two images).
 pub fn diff_page(d: &ImageDiff) -> Page {
     let name =
@@ -149,7 +145,7 @@ pub fn diff_page(d: &ImageDiff) -> Page {
     let card = |id: &str, label: &str, v: i64, detail: String| Card {
         id: id.into(),
         label: label.into(),
-        value: signed(v),
+        value: format_signed_size(v),
         exact_bytes: Some(v.unsigned_abs()),
         detail,
         tone: tone(v),

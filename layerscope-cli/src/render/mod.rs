@@ -48,10 +48,9 @@ pub fn term_for(to_file: bool) -> Term {
     }
 }
 
-/// `1.5 MB`-style size (SI, as `docker images` prints), exact bytes stay in JSON.
-pub fn human(bytes: u64) -> String {
-    layerscope_core::format_size(bytes)
-}
+/// Sizes and percentages as every output prints them (the core's one units module):
+/// `human` = `1.5 MB` (SI, as `docker images` prints), `percent` = a ratio as `65.8%`.
+pub use layerscope_core::{format_percent as percent, format_size as human};
 
 /// `12,345,678`.
 pub fn grouped(n: u64) -> String {
@@ -64,11 +63,6 @@ pub fn grouped(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-/// A percentage with one decimal.
-pub fn percent(r: f64) -> String {
-    format!("{:.1}%", r * 100.0)
 }
 
 /// The first 12 hex digits of a digest.

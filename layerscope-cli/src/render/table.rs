@@ -4,7 +4,9 @@ use super::{Term, grouped, human, instruction, percent, short_digest};
 use comfy_table::{
     Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, presets,
 };
-use layerscope_core::{ChurnReport, ImageDiff, Recommendations, Report, SimulationReport};
+use layerscope_core::{
+    ChurnReport, ImageDiff, Recommendations, Report, SimulationReport, format_signed_size,
+};
 use std::fmt::Write as _;
 
 pub(super) fn table(term: Term) -> Table {
@@ -369,7 +371,7 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
                 } else {
                     "-".into()
                 }),
-                Cell::new(&f.code),
+                Cell::new(f.code),
                 Cell::new(place),
                 Cell::new(ellipsize(&f.message, 90)),
             ]);
@@ -416,11 +418,6 @@ pub(super) fn ellipsize(s: &str, max: usize) -> String {
     out
 }
 
-fn signed_human(v: i64) -> String {
-    let sign = if v < 0 { "-" } else { "+" };
-    format!("{sign}{}", human(v.unsigned_abs()))
-}
-
 /// The `diff` table output.
 pub fn diff(d: &ImageDiff, top: usize, term: Term) -> String {
     let color = term.color;
@@ -439,23 +436,23 @@ pub fn diff(d: &ImageDiff, top: usize, term: Term) -> String {
     let _ = writeln!(
         out,
         "Size              {} ({} bytes)",
-        signed_human(d.size_delta_bytes),
+        format_signed_size(d.size_delta_bytes),
         d.size_delta_bytes
     );
     let _ = writeln!(
         out,
         "Compressed        {}",
-        signed_human(d.compressed_size_delta_bytes)
+        format_signed_size(d.compressed_size_delta_bytes)
     );
     let _ = writeln!(
         out,
         "Final filesystem  {}",
-        signed_human(d.final_size_delta_bytes)
+        format_signed_size(d.final_size_delta_bytes)
     );
     let _ = writeln!(
         out,
         "Waste             {}",
-        signed_human(d.wasted_delta_bytes)
+        format_signed_size(d.wasted_delta_bytes)
     );
     let _ = writeln!(
         out,
@@ -525,7 +522,7 @@ pub fn diff(d: &ImageDiff, top: usize, term: Term) -> String {
                 format!("{what} ({})", f.what.join(", "))
             };
             ft.add_row(vec![
-                right(signed_human(f.delta_bytes)),
+                right(format_signed_size(f.delta_bytes)),
                 Cell::new(detail),
                 Cell::new(&f.path),
             ]);
