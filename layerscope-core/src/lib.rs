@@ -102,7 +102,8 @@ pub use layer::{Compression, EntryKind};
 pub use pipeline::{Pipeline, PipelineOptions, PipelineParts};
 pub use push_size::{DOCKER_PUSH_GZIP_LEVEL, push_sizes};
 pub use recommend::{
-    CODES, CodeInfo, Finding, FindingCode, RecommendInput, Recommendations, Severity, recommend,
+    CODES, CodeInfo, Finding, FindingCode, Overlap, RecommendInput, Recommendations, Relation,
+    SavedItem, Severity, recommend, total_bytes_saved,
 };
 pub use report::{CheckReport, Report, ReportOptions, ToolInfo};
 pub use simulate::{

@@ -23,6 +23,7 @@ pub fn recommendations(findings: &[Finding]) -> Vec<RecommendationView> {
             line: f.line,
             layer: f.layer,
             saving_bytes: (f.bytes_saved > 0).then_some(f.bytes_saved),
+            overlaps: super::overlap_notes(f.bytes_saved, &f.overlaps),
         })
         .collect()
 }
