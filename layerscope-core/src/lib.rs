@@ -85,10 +85,11 @@ pub use error::{Error, Result};
 pub use extract::FileContent;
 pub use filter::FileFilter;
 pub use fleet::{
-    BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, FLEET_SCHEMA_VERSION,
-    FileSummary, Fleet, FleetImage, FleetLayer, FleetMember, FleetOptions, FleetReport,
-    FleetTotals, LayerSummary, PlatformSummary, ReadStats, SUMMARY_MAGIC, SUMMARY_VERSION,
-    SummaryDefect, SummarySource,
+    BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, EntrySummary,
+    FLEET_SCHEMA_VERSION, FileSummary, Fleet, FleetImage, FleetLayer, FleetMember, FleetOptions,
+    FleetReport, FleetTotals, LayerSummary, PathDifference, PathState, PlatformDifference,
+    PlatformFiles, PlatformSummary, ReadStats, SUMMARY_MAGIC, SUMMARY_VERSION, SummaryDefect,
+    SummarySource,
 };
 pub use gate::{
     Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures, Gate,

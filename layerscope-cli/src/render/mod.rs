@@ -2,6 +2,7 @@
 
 pub mod fleet;
 pub mod gate;
+pub mod grid;
 pub mod html;
 pub mod html_views;
 pub mod json;
