@@ -2,7 +2,7 @@
 # Fleet benchmark (see benches/README.md). Release build; inputs from examples/fleet_gen.rs.
 #
 #   benches/fleet.sh [--runs N] [--workdir DIR] [--synthetic-dir DIR] [--sizes "100 250 500 1000"]
-#                    [--synthetic-only]
+#                    [--synthetic-only] [--files "200000 18000"] [--debug]
 #
 # 1. 100 OCI images (gzip layers) on 3 bases and 5 runtimes, 108 distinct layers:
 #    - baseline: `analyze` of one image holding every distinct layer once (read each unique
@@ -15,7 +15,8 @@
 #    peak RSS, in one table; targets: per-record cost flat across sizes (linear), peak RSS
 #    under 2 GB at 20 million. Summaries (about 2.5 GB at 20 million records) go to
 #    --synthetic-dir (default /dev/shm when it exists: RAM, not disk) and are deleted after
-#    each size. --synthetic-only skips part 1.
+#    each size. --synthetic-only skips part 1; --files sets the files per base and per app
+#    layer; --debug uses a debug build (to check the script end to end, not to measure).
 # Times are the best of N runs (default 3; CPU time of the same run); RSS is the largest.
 set -euo pipefail
 
@@ -24,6 +25,8 @@ WORK=${BENCH_DIR:-/tmp/layerscope-fleet-bench}
 RUNS=3
 SIZES="100 250 500 1000"
 PART1=1
+FILES="200000 18000"
+PROFILE=release
 SYN=$([ -d /dev/shm ] && echo /dev/shm/layerscope-fleet-synthetic || echo "$WORK/synthetic")
 while [ $# -gt 0 ]; do
     case $1 in
@@ -32,13 +35,16 @@ while [ $# -gt 0 ]; do
         --sizes) SIZES=$2; shift 2 ;;
         --synthetic-dir) SYN=$2; shift 2 ;;
         --synthetic-only) PART1=0; shift ;;
-        *) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+        --files) FILES=$2; shift 2 ;;
+        --debug) PROFILE=debug; shift ;;
+        *) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
 mkdir -p "$WORK"
-(cd "$ROOT" && cargo build --release --locked -q -p layerscope-cli && cargo build --release --locked -q -p layerscope --example fleet_gen)
-LS=$ROOT/target/release/layerscope
-GEN=$ROOT/target/release/examples/fleet_gen
+FLAG=$([ "$PROFILE" = release ] && echo --release || true)
+(cd "$ROOT" && cargo build $FLAG --locked -q -p layerscope-cli && cargo build $FLAG --locked -q -p layerscope --example fleet_gen)
+LS=$ROOT/target/$PROFILE/layerscope
+GEN=$ROOT/target/$PROFILE/examples/fleet_gen
 TIMES=$WORK/time.out
 
 # best_of CMD...: prints "wall_seconds cpu_seconds max_rss_kb": the best wall time over $RUNS
@@ -92,7 +98,8 @@ trap 'rm -rf "$SYN"' EXIT
 for n in $SIZES; do
     S=$SYN/syn$n
     rm -rf "$S"
-    "$GEN" synthetic "$S" "$n" 200000 18000 > "$S.gen.txt"
+    # shellcheck disable=SC2086 # two numbers
+    "$GEN" synthetic "$S" "$n" $FILES > "$S.gen.txt"
     ls -d "$S"/img* > "$S.list"
     records=$(awk '{print $(NF-2)}' "$S.gen.txt")
     read -r t cpu rss < <(best_of "$LS" fleet --from "$S.list" --summaries "$S/summaries" --format json -o /dev/null --no-progress)
