@@ -88,6 +88,12 @@ pub struct FileDelta {
     pub delta_bytes: i64,
     /// What changed, for changed paths: `content`, `type`, `mode`, `owner`, `link`.
     pub what: Vec<String>,
+    /// For a symbolic link whose target changed (`link` in `what`): the target in A.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a_link_target: Option<String>,
+    /// For a symbolic link whose target changed: the target in B.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub b_link_target: Option<String>,
 }
 
 impl ImageDiff {
@@ -146,6 +152,7 @@ impl ImageDiff {
             .into_iter()
             .map(|f| (f.path.clone(), f))
             .collect();
+        let (la, lb) = (a.final_symlink_targets(), b.final_symlink_targets());
         let mut files = FileDeltas::default();
         for (path, x) in &fa {
             match fb.get(path) {
@@ -155,6 +162,8 @@ impl ImageDiff {
                     b_size_bytes: None,
                     delta_bytes: signed_difference(x.size_bytes, 0),
                     what: Vec::new(),
+                    a_link_target: None,
+                    b_link_target: None,
                 }),
                 Some(y) => {
                     let mut what = Vec::new();
@@ -164,6 +173,17 @@ impl ImageDiff {
                         && x.sha256 != y.sha256
                     {
                         what.push("content".to_string());
+                    }
+                    // The symlink target is a file attribute (image-spec layer.md, "File
+                    // Attributes"), and a changed attribute is a modification ("Determining
+                    // Changes").
+                    let mut link = None;
+                    if x.kind == EntryKind::Symlink && y.kind == EntryKind::Symlink {
+                        let (ta, tb) = (la.get(path), lb.get(path));
+                        if ta != tb {
+                            what.push("link".to_string());
+                            link = Some((ta.cloned(), tb.cloned()));
+                        }
                     }
                     if x.mode != y.mode {
                         what.push("mode".to_string());
@@ -178,6 +198,8 @@ impl ImageDiff {
                             b_size_bytes: Some(y.size_bytes),
                             delta_bytes: signed_difference(x.size_bytes, y.size_bytes),
                             what,
+                            a_link_target: link.as_ref().and_then(|l| l.0.clone()),
+                            b_link_target: link.and_then(|l| l.1),
                         });
                     }
                 }
@@ -191,6 +213,8 @@ impl ImageDiff {
                     b_size_bytes: Some(y.size_bytes),
                     delta_bytes: signed_difference(0, y.size_bytes),
                     what: Vec::new(),
+                    a_link_target: None,
+                    b_link_target: None,
                 });
             }
         }

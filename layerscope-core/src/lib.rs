@@ -315,8 +315,8 @@ pub use crate::{
     },
     // Findings (recommendations).
     recommend::{
-        CODES, CodeInfo, Finding, FindingCode, RecommendInput, Recommendations, Severity,
-        recommend,
+        CODES, CodeInfo, Finding, FindingCode, Overlap, RecommendInput, Recommendations,
+        Relation, SavedItem, Severity, recommend, total_bytes_saved,
     },
     // The CI gate and its outcome.
     gate::{
@@ -327,16 +327,17 @@ pub use crate::{
     },
     // Many images at once.
     fleet::{
-        BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate,
+        BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, EntrySummary,
         FLEET_SCHEMA_VERSION, FileSummary, Fleet, FleetImage, FleetLayer, FleetMember,
-        FleetOptions, FleetReport, FleetTotals, LayerSummary, PlatformSummary, ReadStats,
-        SummaryDefect, SummarySource,
+        FleetOptions, FleetReport, FleetTotals, LayerSummary, PathDifference, PathState,
+        PlatformDifference, PlatformFiles, PlatformSummary, ReadStats, SummaryDefect,
+        SummarySource,
     },
     // The versioned JSON documents, and the units they are written in.
     report::{CheckReport, Report, ReportOptions, ToolInfo},
     version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION},
     units::{
         format_number, format_percent, format_signed_percent, format_signed_size, format_size,
-        parse_size, signed_difference,
+        parse_size, ratio, signed_difference,
     },
 };

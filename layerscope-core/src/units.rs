@@ -93,6 +93,11 @@ pub fn format_number(v: f64) -> String {
     }
 }
 
+/// `part / whole`, `None` when `whole` is 0 (never NaN): efficiency, waste shares.
+pub fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
 /// `after - before` in bytes, saturated to the range of `i64` (sizes are `u64`).
 pub fn signed_difference(before: u64, after: u64) -> i64 {
     let d = i128::from(after) - i128::from(before);
@@ -130,6 +135,8 @@ mod tests {
         assert_eq!(format_signed_percent(-0.04), "-0.0%");
         assert_eq!(format_number(5.0), "5");
         assert_eq!(format_number(2.5), "2.5");
+        assert_eq!(ratio(10, 1010), Some(10.0 / 1010.0));
+        assert_eq!(ratio(1, 0), None);
         assert_eq!(signed_difference(10, 3), -7);
         assert_eq!(signed_difference(0, u64::MAX), i64::MAX);
         assert_eq!(signed_difference(u64::MAX, 0), i64::MIN);

@@ -1,6 +1,8 @@
 //! Terminal tables (comfy-table): fit the terminal width, colour only on a terminal.
 
-use super::{Term, grouped, human, instruction, percent, short_digest};
+use super::{
+    Term, grouped, human, instruction, overlap_notes, percent, savings_total, short_digest,
+};
 use comfy_table::{
     Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, presets,
 };
@@ -365,6 +367,10 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
                 (None, Some(l)) => format!("layer {l}"),
                 _ => "image".into(),
             };
+            let mut text = ellipsize(&f.message, 90);
+            for note in overlap_notes(f.bytes_saved, &f.overlaps) {
+                let _ = write!(text, "\n{note}");
+            }
             rt.add_row(vec![
                 right(if f.bytes_saved > 0 {
                     human(f.bytes_saved)
@@ -373,10 +379,13 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
                 }),
                 Cell::new(f.code),
                 Cell::new(place),
-                Cell::new(ellipsize(&f.message, 90)),
+                Cell::new(text),
             ]);
         }
         let _ = writeln!(out, "{rt}");
+        if let Some(total) = savings_total(r.total_bytes_saved, &r.recommendations) {
+            let _ = writeln!(out, "{total}");
+        }
     }
     if let Some(f) = &r.filter {
         let _ = writeln!(out, "\n(lists filtered: {f}; totals are not)");
@@ -751,14 +760,21 @@ pub fn recommendations(
             } else {
                 ""
             };
+            let mut text = format!("{}{review}\nfix: {}", f.message, f.fix);
+            for note in overlap_notes(f.bytes_saved, &f.overlaps) {
+                let _ = write!(text, "\n{note}");
+            }
             t.add_row(vec![
                 right(saves),
                 Cell::new(format!("{}\n{sev}", f.code)),
                 Cell::new(place),
-                Cell::new(format!("{}{review}\nfix: {}", f.message, f.fix)),
+                Cell::new(text),
             ]);
         }
         let _ = writeln!(out, "{t}");
+        if let Some(total) = savings_total(r.total_bytes_saved, &r.recommendations) {
+            let _ = writeln!(out, "{total}");
+        }
     }
     if let (Some(old), Some(new)) = (&r.original_dockerfile, &r.proposed_dockerfile) {
         let name = dockerfile.map_or("Dockerfile".to_string(), |p| p.display().to_string());

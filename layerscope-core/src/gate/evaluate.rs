@@ -12,7 +12,7 @@ use super::rule::RuleId;
 use super::{ConfigFormat, Gate, GateInput, Setting};
 use crate::analysis::WasteItem;
 use crate::tree::WasteKind;
-use crate::units::format_size;
+use crate::units::{format_size, ratio};
 use std::collections::BTreeMap;
 
 /// How many offenders a rule lists (the rest are counted in `offenders_omitted`).
@@ -64,15 +64,10 @@ impl<'g, 'a> Evaluation<'g, 'a> {
             final_size_bytes: t.final_size_bytes,
             wasted_bytes: t.wasted_bytes.saturating_sub(ignored),
             ignored_waste_bytes: ignored,
-            efficiency: if counted == 0 {
-                1.0
-            } else {
-                t.final_size_bytes as f64 / counted as f64
-            },
+            efficiency: ratio(t.final_size_bytes, counted).unwrap_or(1.0),
             user_size_bytes: report.base.user_size_bytes,
             user_wasted_bytes,
-            user_wasted_ratio: (report.base.user_size_bytes > 0)
-                .then(|| user_wasted_bytes as f64 / report.base.user_size_bytes as f64),
+            user_wasted_ratio: ratio(user_wasted_bytes, report.base.user_size_bytes),
         };
         let mut notes = Vec::new();
         let (lines, image_line) = match input.dockerfile {

@@ -418,6 +418,7 @@ impl Evaluation<'_, '_> {
                     line: f.line,
                     bytes_saved: f.bytes_saved,
                     message: f.message.clone(),
+                    overlaps: f.overlaps.clone(),
                 })
             })
             .collect();

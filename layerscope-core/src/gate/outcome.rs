@@ -5,7 +5,7 @@
 
 use super::config::{ConfigFormat, RecommendationAction};
 use super::rule::RuleId;
-use crate::recommend::{FindingCode, Severity};
+use crate::recommend::{FindingCode, Overlap, Severity};
 use crate::tree::WasteKind;
 use crate::units::signed_difference;
 use serde::Serialize;
@@ -114,6 +114,8 @@ pub struct RecommendationResult {
     pub bytes_saved: u64,
     /// What to do.
     pub message: String,
+    /// Findings whose saved bytes intersect this one's ([`crate::Finding::overlaps`]).
+    pub overlaps: Vec<Overlap>,
 }
 
 /// Which config was applied.
