@@ -330,8 +330,8 @@ pub use crate::{
         BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, EntrySummary,
         FLEET_SCHEMA_VERSION, FileSummary, Fleet, FleetImage, FleetLayer, FleetMember,
         FleetOptions, FleetReport, FleetTotals, LayerSummary, PathDifference, PathState,
-        PlatformDifference, PlatformFiles, PlatformSummary, ReadStats, SummaryDefect,
-        SummarySource,
+        PlatformDifference, PlatformFiles, PlatformSummary, ReadStats, SUMMARY_VERSION,
+        SummaryDefect, SummarySource,
     },
     // The versioned JSON documents, and the units they are written in.
     report::{CheckReport, Report, ReportOptions, ToolInfo},
