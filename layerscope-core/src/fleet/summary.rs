@@ -83,12 +83,15 @@ impl LayerSummary {
         // Last entry for a path wins within one layer.
         let mut by_path: hashbrown::HashMap<&str, (u64, [u8; 32])> = hashbrown::HashMap::new();
         let mut size_bytes = 0u64;
-        for e in &c.entries {
+        for (i, e) in c.entries.iter().enumerate() {
             let path = c.path(e);
             match e.kind {
                 EntryKind::File => {
                     size_bytes += e.size;
-                    by_path.insert(path, (e.size, e.sha256));
+                    // Fleet reads layers with every content sha256 computed in the stream
+                    // (`read_layer`), so this is a lookup that cannot fail.
+                    let sha = c.content_sha256(i as u32).unwrap_or_default();
+                    by_path.insert(path, (e.size, sha));
                 }
                 _ => {
                     by_path.remove(path);
