@@ -67,7 +67,7 @@ mod version;
 
 pub use analysis::{
     Analysis, AnalysisOptions, BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageFigures,
-    ImageInfo, LayerReport, Totals, WasteItem,
+    ImageInfo, LayerReport, Totals, TreeEntry, WasteItem,
 };
 pub use attribution::{Attribution, InstructionCost};
 pub use compat::{DiveFigures, DiveInefficientFile};

@@ -570,6 +570,75 @@ impl Analysis {
             .collect()
     }
 
+    /// Visit the filesystem as it stands after `layer`, directories included, in tree order,
+    /// with that layer's changes marked and the paths it removed listed as `Deleted` with the
+    /// bytes they held: the entries of [`Analysis::tree_view`]`(Some(layer), false)`, without
+    /// formatting a content hash or allocating a path per entry (the path is a reused
+    /// buffer). A deletion comes just before an entry the same layer put at the same path,
+    /// so that a folder's children always follow the folder. A `layer` past the top is the
+    /// top layer.
+    pub fn for_each_entry(&self, layer: usize, mut f: impl FnMut(TreeEntry<'_>)) {
+        let n = layer.min(self.layers.len().saturating_sub(1));
+        let partial;
+        let tree = if n + 1 == self.layers.len() {
+            &self.tree
+        } else {
+            partial = Tree::merge(self.layers.get(..=n).unwrap_or(&[]));
+            &partial
+        };
+        let changes = tree
+            .layers
+            .get(n)
+            .map(|l| l.changes.as_slice())
+            .unwrap_or(&[]);
+        let marks: HashMap<u32, ChangeKind> = changes
+            .iter()
+            .filter(|c| c.kind != ChangeKind::Deleted)
+            .map(|c| (c.node, c.kind))
+            .collect();
+        let mut deleted: Vec<(String, EntryKind, u64)> = changes
+            .iter()
+            .filter(|c| c.kind == ChangeKind::Deleted)
+            .map(|c| (tree.path_of(c.node), c.entry_kind, c.removed_bytes))
+            .collect();
+        deleted.sort_by(|a, b| tree_order(&a.0, &b.0));
+        let mut pending = deleted.iter().peekable();
+        fn deletion(d: &(String, EntryKind, u64), layer: usize) -> TreeEntry<'_> {
+            TreeEntry {
+                path: &d.0,
+                kind: d.1,
+                size_bytes: d.2,
+                layer: Some(layer),
+                mode: 0,
+                uid: 0,
+                gid: 0,
+                mtime: 0,
+                has_xattrs: false,
+                change: Some(ChangeKind::Deleted),
+            }
+        }
+        tree.for_each_visible(&self.layers, true, |path, v| {
+            while let Some(d) = pending.next_if(|d| tree_order(&d.0, path).is_le()) {
+                f(deletion(d, n));
+            }
+            f(TreeEntry {
+                path,
+                kind: v.kind,
+                size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
+                layer: v.layer,
+                mode: v.mode,
+                uid: v.uid,
+                gid: v.gid,
+                mtime: v.mtime,
+                has_xattrs: v.has_xattrs,
+                change: marks.get(&v.node).copied(),
+            });
+        });
+        for d in pending {
+            f(deletion(d, n));
+        }
+    }
+
     /// The filesystem as it stands after `layer` (the final image when `None`), directories
     /// included, in tree order. For a layer, entries that layer changed carry their change
     /// marker (added, modified, metadata-only) and the paths it removed are listed as
@@ -706,6 +775,33 @@ fn created_by<'h>(
     history.get(idx)?.created_by.as_deref()
 }
 
+/// One entry of the filesystem after a layer, as [`Analysis::for_each_entry`] visits it.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct TreeEntry<'a> {
+    /// Path, without a leading `/`.
+    pub path: &'a str,
+    /// Entry type.
+    pub kind: EntryKind,
+    /// Content bytes (regular files); for a deletion, the bytes it removed.
+    pub size_bytes: u64,
+    /// Layer of the entry (for a deletion: the layer that deleted it); `None` for a
+    /// directory that exists only because paths below it do.
+    pub layer: Option<usize>,
+    /// Permission bits (and setuid/setgid/sticky); 0 for a deletion.
+    pub mode: u32,
+    /// Owner uid.
+    pub uid: u32,
+    /// Owner gid.
+    pub gid: u32,
+    /// Modification time (seconds since the epoch).
+    pub mtime: u64,
+    /// Whether the entry carries extended attributes.
+    pub has_xattrs: bool,
+    /// How the layer changed the path, if it did.
+    pub change: Option<ChangeKind>,
+}
+
 impl Analysis {
     fn file_record(&self, v: crate::tree::Visible, change: Option<ChangeKind>) -> FileRecord {
         let is_content =
@@ -747,4 +843,114 @@ fn first_own_history_entry(history: &[crate::source::HistoryEntry]) -> Option<us
                 !(name.len() == 12 && name.bytes().all(|b| b.is_ascii_hexdigit()))
             })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{ImageBuilder, LayerBuilder, Layout};
+
+    fn analysed(layers: Vec<LayerBuilder>) -> Analysis {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = ImageBuilder::new();
+        for l in layers {
+            b = b.layer(l);
+        }
+        let path = dir.path().join("image.tar");
+        std::fs::write(&path, b.archive(Layout::OciArchive)).unwrap();
+        let image = Image::open(&path).unwrap();
+        Analysis::run(&image, &AnalysisOptions::default()).unwrap()
+    }
+
+    /// `for_each_entry` lists what `tree_view(Some(n), false)` lists, in the same order (a
+    /// deletion sorts before a live entry at the same path, which these layers do not have).
+    #[test]
+    fn for_each_entry_is_tree_view_without_hashes() {
+        let a = analysed(vec![
+            LayerBuilder::new()
+                .dir("etc")
+                .file("etc/a", b"aaaa")
+                .file("etc/b", b"bb")
+                .dir("d")
+                .file("d/x", b"x"),
+            LayerBuilder::new()
+                .whiteout("etc/a")
+                .file("etc/c", b"ccc")
+                .opaque("d")
+                .file("d/y", b"yy"),
+        ]);
+        for n in 0..2 {
+            let mut seen = Vec::new();
+            a.for_each_entry(n, |e| {
+                seen.push((
+                    e.path.to_string(),
+                    e.kind,
+                    e.size_bytes,
+                    e.layer,
+                    e.mode,
+                    e.change,
+                ))
+            });
+            let want: Vec<_> = a
+                .tree_view(Some(n), false)
+                .into_iter()
+                .map(|r| (r.path, r.kind, r.size_bytes, r.layer, r.mode, r.change))
+                .collect();
+            assert_eq!(seen, want, "layer {n}");
+        }
+        // Layer 1 by hand: d/x hidden by the opaque marker (1 byte), etc/a deleted (4 bytes),
+        // each listed in tree order among the live entries.
+        let mut rows = Vec::new();
+        a.for_each_entry(1, |e| {
+            rows.push((e.path.to_string(), e.change, e.size_bytes))
+        });
+        let paths: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(paths, ["d", "d/x", "d/y", "etc", "etc/a", "etc/b", "etc/c"]);
+        let deleted: Vec<(&str, u64)> = rows
+            .iter()
+            .filter(|r| r.1 == Some(ChangeKind::Deleted))
+            .map(|r| (r.0.as_str(), r.2))
+            .collect();
+        assert_eq!(deleted, [("d/x", 1), ("etc/a", 4)]);
+        let added: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.1 == Some(ChangeKind::Added))
+            .map(|r| r.0.as_str())
+            .collect();
+        assert_eq!(added, ["d/y", "etc/c"]);
+        // A layer past the top is the top layer.
+        let mut top = 0;
+        a.for_each_entry(9, |_| top += 1);
+        assert_eq!(top, rows.len());
+    }
+
+    /// A folder deleted and made again by the same layer: the whiteout removes the lower
+    /// `app` and `app/old` below it, the layer's own `app` is new. The deletion of `app`
+    /// comes first, so the new folder's children follow the folder directly (`tree_view`
+    /// sorts it after the new `app`).
+    #[test]
+    fn a_deletion_precedes_the_new_entry_at_its_path() {
+        let a = analysed(vec![
+            LayerBuilder::new().dir("app").file("app/old", b"old"),
+            LayerBuilder::new()
+                .whiteout("app")
+                .dir("app")
+                .file("app/new", b"new!"),
+        ]);
+        let mut rows = Vec::new();
+        a.for_each_entry(1, |e| {
+            rows.push((e.path.to_string(), e.change, e.size_bytes))
+        });
+        let deleted = Some(ChangeKind::Deleted);
+        let added = Some(ChangeKind::Added);
+        assert_eq!(
+            rows,
+            [
+                ("app".to_string(), deleted, 3),
+                ("app".to_string(), added, 0),
+                ("app/new".to_string(), added, 4),
+                ("app/old".to_string(), deleted, 3),
+            ]
+        );
+    }
 }
