@@ -654,7 +654,7 @@ impl ContentHasher {
 
 /// File contents to hash, on a helper thread (in batches) or inline.
 enum ContentHash<'s> {
-    Inline(ContentHasher),
+    Inline(Box<ContentHasher>),
     Thread {
         batch: Vec<Segment>,
         tx: mpsc::Sender<Vec<Segment>>,
@@ -665,7 +665,7 @@ enum ContentHash<'s> {
 impl<'s> ContentHash<'s> {
     fn new<'e>(scope: &'s thread::Scope<'s, 'e>, threads: bool, sha: bool) -> ContentHash<'s> {
         if !threads {
-            return ContentHash::Inline(ContentHasher::new(sha));
+            return ContentHash::Inline(Box::new(ContentHasher::new(sha)));
         }
         let (tx, rx) = mpsc::channel::<Vec<Segment>>();
         let handle = scope.spawn(move || {

@@ -232,7 +232,7 @@ impl Store {
             Store::Dir(root) => {
                 let path = Self::dir_path(root, name)?;
                 let meta = std::fs::metadata(&path).ok()?;
-                meta.is_file().then(|| (path, 0, meta.len()))
+                meta.is_file().then_some((path, 0, meta.len()))
             }
             Store::Tar { file, .. } => self
                 .resolve(name)
