@@ -15,11 +15,15 @@
 #      - docker save -o FILE + layerscope analyze FILE
 # Each command runs RUNS times (default 3) under /usr/bin/time; the best wall time and the
 # highest RSS are shown. Everything started here is stopped by PID on exit. SKIP_ENGINE=1
-# leaves out part 2 (it needs about 3 GB of disk for the Engine's vfs copies).
+# leaves out part 2 (it needs about 3 GB of disk for the Engine's vfs copies). SIZE (default
+# 1G) and FILES (default 8000) make a smaller image for a quick check that the script runs
+# end to end (e.g. SIZE=50M FILES=800 RUNS=1); the targets are meant for the full size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-3}
+SIZE=${SIZE:-1G}
+FILES=${FILES:-8000}
 W=${BENCH_DIR:-/tmp/layerscope-bench}/sources
 LAYERSCOPE=${LAYERSCOPE:-target/release/layerscope}
 mkdir -p "$W"
@@ -43,10 +47,10 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the images --------------------------------------------------------------------------
-GZ=$W/gz.tar        # OCI layout tar, gzip layers (Docker 25+ save layout: index.json too)
-PLAIN=$W/plain.tar  # the same files, docker-archive, for the Engine
-[ -f "$GZ" ] || python3 benches/gen_images.py --layers 4 --files 8000 --bytes 1G --whiteouts 200 --gzip --out "$GZ"
-[ -f "$PLAIN" ] || [ "${SKIP_ENGINE:-0}" = 1 ] || python3 benches/gen_images.py --layers 4 --files 8000 --bytes 1G --whiteouts 200 --tag bench/sources:plain --out "$PLAIN"
+GZ=$W/gz-$SIZE-$FILES.tar        # OCI layout tar, gzip layers (Docker 25+ save layout: index.json too)
+PLAIN=$W/plain-$SIZE-$FILES.tar  # the same files, docker-archive, for the Engine
+[ -f "$GZ" ] || python3 benches/gen_images.py --layers 4 --files "$FILES" --bytes "$SIZE" --whiteouts 200 --gzip --out "$GZ"
+[ -f "$PLAIN" ] || [ "${SKIP_ENGINE:-0}" = 1 ] || python3 benches/gen_images.py --layers 4 --files "$FILES" --bytes "$SIZE" --whiteouts 200 --tag bench/sources:plain --out "$PLAIN"
 compressed=$(python3 - "$GZ" <<'EOF'
 import json, sys, tarfile
 t = tarfile.open(sys.argv[1])

@@ -24,7 +24,8 @@
 #![cfg(unix)]
 
 use layerscope::{
-    Analysis, AnalysisOptions, BuildContext, Dockerfile, Finding, Image, RecommendInput, recommend,
+    Analysis, AnalysisOptions, BuildContext, Dockerfile, Finding, FindingCode, Image,
+    RecommendInput, recommend,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -246,11 +247,8 @@ fn findings(image: &str, dockerfile_dir: &str) -> (Vec<Finding>, Option<String>)
     (r.recommendations, r.proposed_dockerfile)
 }
 
-fn summary(f: &[Finding]) -> Vec<(String, Option<usize>, u64)> {
-    let mut v: Vec<_> = f
-        .iter()
-        .map(|x| (x.code.clone(), x.line, x.bytes_saved))
-        .collect();
+fn summary(f: &[Finding]) -> Vec<(FindingCode, Option<usize>, u64)> {
+    let mut v: Vec<_> = f.iter().map(|x| (x.code, x.line, x.bytes_saved)).collect();
     v.sort();
     v
 }
@@ -269,11 +267,11 @@ fn single_stage_recommendations_and_the_split_saving() {
     assert_eq!(
         summary(&f),
         vec![
-            ("cleanup-in-same-layer".into(), Some(5), cache),
-            ("run-as-root".into(), None, 0),
-            ("split-dependency-copy".into(), Some(4), before - after),
-            ("unpinned-base-image".into(), Some(1), 0),
-            ("use-cache-mount".into(), Some(5), cache),
+            (FindingCode::CleanupInSameLayer, Some(5), cache),
+            (FindingCode::RunAsRoot, None, 0),
+            (FindingCode::SplitDependencyCopy, Some(4), before - after),
+            (FindingCode::UnpinnedBaseImage, Some(1), 0),
+            (FindingCode::UseCacheMount, Some(5), cache),
         ]
     );
     let proposed = proposed.expect("a proposed Dockerfile");
@@ -291,13 +289,13 @@ fn single_stage_recommendations_and_the_split_saving() {
 fn cache_mount_and_multi_stage_recommendations() {
     // npm's cache is in a cache mount: no cache finding, no split (manifests come first).
     let (f, _) = findings("cache-mount", "cache-mount");
-    let codes: Vec<&str> = f.iter().map(|x| x.code.as_str()).collect();
+    let codes: Vec<FindingCode> = f.iter().map(|x| x.code).collect();
     for absent in [
-        "cleanup-in-same-layer",
-        "use-cache-mount",
-        "split-dependency-copy",
-        "run-as-root",
-        "metadata-copy-up",
+        FindingCode::CleanupInSameLayer,
+        FindingCode::UseCacheMount,
+        FindingCode::SplitDependencyCopy,
+        FindingCode::RunAsRoot,
+        FindingCode::MetadataCopyUp,
     ] {
         assert!(!codes.contains(&absent), "{absent}: {codes:?}");
     }
@@ -305,8 +303,8 @@ fn cache_mount_and_multi_stage_recommendations() {
     assert_eq!(
         summary(&f),
         vec![
-            ("unpinned-base-image".into(), Some(1), 0),
-            ("unpinned-base-image".into(), Some(7), 0),
+            (FindingCode::UnpinnedBaseImage, Some(1), 0),
+            (FindingCode::UnpinnedBaseImage, Some(7), 0),
         ]
     );
 }
@@ -318,14 +316,14 @@ fn squashed_recommendations_land_on_the_squash_line() {
         let (f, _) = findings(image, "single-stage");
         let c = f
             .iter()
-            .find(|x| x.code == "cleanup-in-same-layer")
+            .find(|x| x.code == FindingCode::CleanupInSameLayer)
             .unwrap_or_else(|| panic!("{image}: {f:?}"));
         assert_eq!(
             (c.line, c.layer, c.bytes_saved),
             (Some(7), Some(layer), 65_536)
         );
         assert!(
-            !f.iter().any(|x| x.code == "split-dependency-copy"),
+            !f.iter().any(|x| x.code == FindingCode::SplitDependencyCopy),
             "{image}"
         );
     }

@@ -2,7 +2,8 @@
 //! follows the practice, and every saving worked out by hand from `tar tvf` of the layers.
 
 use layerscope::{
-    Analysis, AnalysisOptions, BuildContext, Dockerfile, Finding, Image, RecommendInput, recommend,
+    Analysis, AnalysisOptions, BuildContext, Dockerfile, Finding, FindingCode, Image,
+    RecommendInput, recommend,
 };
 use std::path::PathBuf;
 
@@ -47,8 +48,8 @@ fn findings(f: &Fixture) -> (Vec<Finding>, Option<String>) {
     (r.recommendations, r.proposed_dockerfile)
 }
 
-fn codes(f: &[Finding]) -> Vec<&str> {
-    f.iter().map(|x| x.code.as_str()).collect()
+fn codes(f: &[Finding]) -> Vec<FindingCode> {
+    f.iter().map(|x| x.code).collect()
 }
 
 #[test]
@@ -57,7 +58,7 @@ fn node_bad_gets_split_dependency_copy_with_the_saving_by_hand() {
     let (f, proposed) = findings(&fx);
     let split = f
         .iter()
-        .find(|x| x.code == "split-dependency-copy")
+        .find(|x| x.code == FindingCode::SplitDependencyCopy)
         .expect("split-dependency-copy");
     assert_eq!(split.line, Some(4));
     let proposed = proposed.expect("a proposed Dockerfile");
@@ -91,16 +92,16 @@ fn node_bad_gets_split_dependency_copy_with_the_saving_by_hand() {
     // mount: both findings save exactly that file.
     let mount = f
         .iter()
-        .find(|x| x.code == "use-cache-mount")
+        .find(|x| x.code == FindingCode::UseCacheMount)
         .expect("use-cache-mount");
     assert_eq!(
         (mount.line, mount.layer, mount.bytes_saved),
         (Some(5), Some(2), 524_288)
     );
-    assert!(codes(&f).contains(&"run-as-root"));
+    assert!(codes(&f).contains(&FindingCode::RunAsRoot));
     let cleanup = f
         .iter()
-        .find(|x| x.code == "cleanup-in-same-layer")
+        .find(|x| x.code == FindingCode::CleanupInSameLayer)
         .expect("npm cache left in the layer");
     assert_eq!(
         (cleanup.line, cleanup.bytes_saved),
@@ -112,11 +113,14 @@ fn node_bad_gets_split_dependency_copy_with_the_saving_by_hand() {
 fn node_good_has_no_split_and_no_cache_left() {
     let (f, proposed) = findings(&load("node-good"));
     let c = codes(&f);
-    assert!(!c.contains(&"split-dependency-copy"), "{c:?}");
-    assert!(!c.contains(&"cleanup-in-same-layer"), "{c:?}");
+    assert!(!c.contains(&FindingCode::SplitDependencyCopy), "{c:?}");
+    assert!(!c.contains(&FindingCode::CleanupInSameLayer), "{c:?}");
     assert!(proposed.is_none());
     // Its final COPY . . ships package.json and tools/ again (729 bytes): real evidence.
-    let m = f.iter().find(|x| x.code == "metadata-copy-up").unwrap();
+    let m = f
+        .iter()
+        .find(|x| x.code == FindingCode::MetadataCopyUp)
+        .unwrap();
     assert_eq!((m.line, m.bytes_saved), (Some(6), 729));
 }
 
@@ -124,30 +128,33 @@ fn node_good_has_no_split_and_no_cache_left() {
 fn nonroot_is_not_flagged_as_root() {
     let (f, _) = findings(&load("nonroot"));
     let c = codes(&f);
-    assert!(!c.contains(&"run-as-root"), "{c:?}");
-    assert!(!c.contains(&"missing-expose"), "{c:?}");
-    assert!(!c.contains(&"shell-form-cmd"), "{c:?}");
-    assert!(!c.contains(&"multiple-cmd"), "{c:?}");
+    assert!(!c.contains(&FindingCode::RunAsRoot), "{c:?}");
+    assert!(!c.contains(&FindingCode::MissingExpose), "{c:?}");
+    assert!(!c.contains(&FindingCode::ShellFormCmd), "{c:?}");
+    assert!(!c.contains(&FindingCode::MultipleCmd), "{c:?}");
     // RUN chmod 0755 server.sh re-ships the 44-byte script.
-    let m = f.iter().find(|x| x.code == "metadata-copy-up").unwrap();
+    let m = f
+        .iter()
+        .find(|x| x.code == FindingCode::MetadataCopyUp)
+        .unwrap();
     assert_eq!(m.bytes_saved, 44);
 }
 
 #[test]
 fn overwrite_opaque_waste_findings() {
     let (f, _) = findings(&load("overwrite-opaque"));
-    let by = |code: &str| {
+    let by = |code: FindingCode| {
         f.iter()
             .filter(|x| x.code == code)
             .map(|x| (x.line, x.bytes_saved))
             .collect::<Vec<_>>()
     };
-    assert_eq!(by("metadata-copy-up"), vec![(Some(14), 1_048_576)]);
+    assert_eq!(by(FindingCode::MetadataCopyUp), vec![(Some(14), 1_048_576)]);
     assert_eq!(
-        by("deleted-in-later-layer"),
+        by(FindingCode::DeletedInLaterLayer),
         vec![(Some(12), 524_288), (Some(10), 4)]
     );
-    assert_eq!(by("overwritten-in-later-layer"), vec![(Some(8), 3)]);
+    assert_eq!(by(FindingCode::OverwrittenInLaterLayer), vec![(Some(8), 3)]);
 }
 
 #[test]
@@ -158,14 +165,14 @@ fn dockerfile_practices() {
     input.dockerfile = Some(&df);
     input.dockerfile_text = Some(text);
     let f = recommend(&input).unwrap().recommendations;
-    let at = |code: &str| {
+    let at = |code: FindingCode| {
         f.iter()
             .filter(|x| x.code == code)
             .map(|x| x.line.unwrap_or(0))
             .collect::<Vec<_>>()
     };
-    assert_eq!(at("unpinned-base-image"), vec![1, 2, 5]); // own registry with a tag: fine
-    assert_eq!(at("multiple-cmd"), vec![3]);
-    assert_eq!(at("shell-form-cmd"), vec![3]);
-    assert_eq!(at("missing-expose"), vec![7]);
+    assert_eq!(at(FindingCode::UnpinnedBaseImage), vec![1, 2, 5]); // own registry with a tag: fine
+    assert_eq!(at(FindingCode::MultipleCmd), vec![3]);
+    assert_eq!(at(FindingCode::ShellFormCmd), vec![3]);
+    assert_eq!(at(FindingCode::MissingExpose), vec![7]);
 }

@@ -23,6 +23,11 @@ struct Cli {
     /// Reach docker:// registries over plain HTTP instead of HTTPS (a local registry).
     #[arg(long, global = true)]
     insecure: bool,
+    /// Read docker:// layers that carry an eStargz table of contents from it with Range
+    /// requests, without fetching file data. Their DiffIDs and blob digests are then not
+    /// verified (the report marks them); without --toc every blob is read and verified.
+    #[arg(long, global = true)]
+    toc: bool,
 }
 
 /// How an IMAGE argument is read (shown by --help).
@@ -41,6 +46,15 @@ written docker-daemon:IMAGE.";
 
 /// `--insecure`, set once from the command line before any image is opened.
 pub(crate) static INSECURE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+/// `--toc`, set once from the command line before any image is opened.
+pub(crate) static TOC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// How every image named on the command line is opened: `--insecure` and `--toc`.
+pub(crate) fn open_options() -> layerscope_core::OpenOptions {
+    layerscope_core::OpenOptions::default()
+        .insecure(INSECURE.get().copied().unwrap_or(false))
+        .toc(TOC.get().copied().unwrap_or(false))
+}
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -121,6 +135,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
     let _ = INSECURE.set(cli.insecure);
+    let _ = TOC.set(cli.toc);
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Tree(args) => tree::run(args),

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use layerscope_core::{AnalysisOptions, FileFilter, OpenOptions, Pipeline, PipelineOptions};
+use layerscope_core::{AnalysisOptions, FileFilter, Pipeline, PipelineOptions};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -93,7 +93,7 @@ impl ImageArgs {
 /// The options of an image named by a command without [`ImageArgs`] (diff, simulate,
 /// recommend): a platform, nothing else.
 pub(crate) fn image_options(image: &Path, platform: Option<&str>) -> PipelineOptions {
-    let mut open = OpenOptions::default().insecure(crate::INSECURE.get().copied().unwrap_or(false));
+    let mut open = crate::open_options();
     if let Some(p) = platform {
         open = open.platform(p);
     }

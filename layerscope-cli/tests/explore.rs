@@ -2,8 +2,8 @@
 //! buildah, tests/fixtures/real) and drawn into ratatui's test backend. Expected figures come
 //! from `tar tvf` of the layers (see each test).
 
-use layerscope_cli::explore::{Explorer, Flow, Focus, Inputs, KEYS, Options, Pane};
-use layerscope_core::{Analysis, AnalysisOptions, BuildContext, Dockerfile, Image};
+use layerscope_cli::explore::{Explorer, Flow, Focus, KEYS, Options, Pane};
+use layerscope_core::{Pipeline, PipelineOptions};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
@@ -18,30 +18,18 @@ fn fixture(name: &str) -> PathBuf {
 
 fn explorer_with(name: &str, with_dockerfile: bool, color: bool, extract_dir: &Path) -> Explorer {
     let dir = fixture(name);
-    let image = Image::open(dir.join("image.docker.tar")).unwrap();
-    let analysis = Analysis::run(&image, &AnalysisOptions::default()).unwrap();
-    let (dockerfile, context) = if with_dockerfile {
-        let text = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
-        let df = Dockerfile::parse_named(&text, "Dockerfile").unwrap();
-        let ctx = BuildContext::open(&dir.join("context"), None).unwrap();
-        (Some((df, text)), Some(ctx))
-    } else {
-        (None, None)
-    };
-    let inputs = Inputs {
-        image,
-        analysis,
-        dockerfile,
-        attribution: None,
-        context,
-        build_args: Default::default(),
-        extract_dir: extract_dir.to_path_buf(),
-    };
+    let mut options = PipelineOptions::default().image(dir.join("image.docker.tar"));
+    if with_dockerfile {
+        options = options
+            .dockerfile(dir.join("Dockerfile"))
+            .context(dir.join("context"));
+    }
+    let pipeline = Pipeline::run(&options).unwrap();
     let options = Options {
         color,
         background: false,
     };
-    let mut app = Explorer::new(inputs, options).unwrap();
+    let mut app = Explorer::new(pipeline, extract_dir.to_path_buf(), options).unwrap();
     app.load_all_layers();
     app
 }
@@ -239,6 +227,50 @@ fn folder_sizes_are_the_sum_of_their_files() {
     let tree = app.tree().unwrap();
     let data = tree.row(tree.find("data").unwrap()).unwrap().size;
     assert_eq!(data, 1_048_576 + 524_288);
+}
+
+/// Under a filter a folder's size counts the files the filter shows, and the status bar says
+/// so. From `tar tvf` of overwrite-opaque's layers, the final image's paths containing
+/// "conf" are etc/app/config.txt (22 B, layer 2), etc/app/conf.d/new.conf (4 B, layer 3),
+/// a.conf and b.conf (2 B each, layer 6), etc/resolv.conf (0 B, layer 1), and the symlinks
+/// bin/ifconfig and bin/vconfig (layer 0): /etc shows 30 B (139 B unfiltered), /bin 0 B.
+#[test]
+fn folder_sizes_count_what_the_filter_shows() {
+    let mut app = explorer("overwrite-opaque", false);
+    let size = |app: &Explorer, p: &str| {
+        let tree = app.tree().unwrap();
+        app.shown_size(tree.find(p).unwrap()).unwrap()
+    };
+    assert_eq!(size(&app, "etc"), 139);
+    assert!(size(&app, "bin") > 0);
+    let status = |app: &mut Explorer| draw(app, 120, 24).lines().last().unwrap().to_string();
+    assert!(!status(&mut app).contains("sizes filtered"));
+    ctrl(&mut app, 'f');
+    typed(&mut app, "conf");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(size(&app, "etc"), 30);
+    assert_eq!(size(&app, "etc/app"), 30);
+    assert_eq!(size(&app, "etc/app/conf.d"), 8);
+    assert_eq!(size(&app, "etc/app/config.txt"), 22);
+    assert_eq!(size(&app, "bin"), 0);
+    assert!(status(&mut app).contains("sizes filtered"));
+    // The drawn row says the same.
+    let screen = draw(&mut app, 120, 24);
+    let etc = screen.lines().find(|l| l.contains("▾ etc/")).unwrap();
+    assert!(etc.contains(" 30 B "), "{etc}");
+    // With this layer's changes only (Ctrl+L) on layer 3: new.conf (4 B) is added; the
+    // deleted old1.conf and old2.conf count nothing towards /etc and show what they held.
+    to_layer(&mut app, 3);
+    ctrl(&mut app, 'l');
+    assert_eq!(size(&app, "etc"), 4);
+    assert_eq!(size(&app, "etc/app/conf.d/old1.conf"), 2);
+    // Clearing the filters gives the full sizes back: after layer 3 /etc holds 135 B (the
+    // final 139 B less a.conf and b.conf; config.txt is already 22 B).
+    ctrl(&mut app, 'l');
+    ctrl(&mut app, 'f');
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(size(&app, "etc"), 135);
+    assert!(!status(&mut app).contains("sizes filtered"));
 }
 
 #[test]

@@ -43,11 +43,18 @@ impl Tmux {
         let dir = tempfile::tempdir().unwrap();
         let socket = format!("layerscope-test-{}-{name}", std::process::id());
         let exit = dir.path().join("exit");
-        // The shell keeps the pane open after the explorer exits, so that the restored
-        // screen can still be read.
+        let (before, after) = (
+            dir.path().join("stty.before"),
+            dir.path().join("stty.after"),
+        );
+        // The terminal's settings are saved before and after the explorer (`stty -g`): equal
+        // means raw mode is off again. The shell keeps the pane open after the explorer
+        // exits, so that the restored screen can still be read.
         let script = format!(
-            "{command}; echo EXIT=$? > {}; exec sleep 600",
-            exit.display()
+            "stty -g > {b}; {command}; code=$?; stty -g > {a}; echo EXIT=$code > {e}; exec sleep 600",
+            b = before.display(),
+            a = after.display(),
+            e = exit.display()
         );
         let mut t = Tmux {
             socket,
@@ -123,6 +130,17 @@ impl Tmux {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The terminal settings before the explorer and after it (read once it has exited).
+    fn stty(&self) -> (String, String) {
+        let read = |name: &str| {
+            std::fs::read_to_string(self.dir.path().join(name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .trim()
+                .to_string()
+        };
+        (read("stty.before"), read("stty.after"))
     }
 
     fn exit_code(&self) -> String {
@@ -220,7 +238,57 @@ fn keys_resize_and_quit_in_a_real_terminal() {
     // The terminal is back: main screen, cursor shown, the UI gone.
     assert_eq!(t.format("#{alternate_on}"), "0");
     assert_eq!(t.format("#{cursor_flag}"), "1");
+    let (before, after) = t.stty();
+    assert_eq!(
+        before, after,
+        "the terminal settings (raw mode) are not restored"
+    );
     assert!(!t.screen().contains("Layers"));
+}
+
+/// A panic, on the thread that draws or on the one that prepares the other layers, puts the
+/// terminal back (main screen, cursor shown, raw mode off) and exits 2 with one
+/// `layerscope: error:` line naming the panic. The panic is caused on purpose by
+/// `LAYERSCOPE_EXPLORE_TEST_PANIC=ui|background`, which only debug builds read
+/// (`test_panic` in layerscope-cli/src/explore/mod.rs); `cargo test --release` skips this.
+#[test]
+fn a_panic_restores_the_terminal_and_exits_2() {
+    if !tmux_available() {
+        return;
+    }
+    if !cfg!(debug_assertions) {
+        eprintln!("skipped: the panic switch exists only in debug builds");
+        return;
+    }
+    for at in ["ui", "background"] {
+        let cmd = explore_command(
+            &format!("-u RUST_BACKTRACE TERM=xterm-256color LAYERSCOPE_EXPLORE_TEST_PANIC={at}"),
+            &fixture("node-bad/image.docker.tar"),
+            "",
+        );
+        let t = Tmux::start(&format!("panic-{at}"), &cmd);
+        assert_eq!(t.exit_code(), "EXIT=2", "{at}: {}", t.screen());
+        assert_eq!(t.format("#{alternate_on}"), "0", "{at}");
+        assert_eq!(t.format("#{cursor_flag}"), "1", "{at}");
+        let (before, after) = t.stty();
+        assert_eq!(
+            before, after,
+            "{at}: the terminal settings are not restored"
+        );
+        // The message wraps at 80 columns: read it as one line.
+        let s = t.screen().replace('\n', "");
+        let want = format!(
+            "layerscope: error: internal error: the explorer panicked: \
+             LAYERSCOPE_EXPLORE_TEST_PANIC={at}: a panic on purpose"
+        );
+        assert!(s.contains(&want), "{at}: {s}");
+        assert_eq!(s.matches("layerscope: error:").count(), 1, "{at}: {s}");
+        assert!(!s.contains("panicked at"), "{at}: Rust's own report: {s}");
+        assert!(
+            !s.contains("Layers"),
+            "{at}: the UI is still on screen: {s}"
+        );
+    }
 }
 
 #[test]

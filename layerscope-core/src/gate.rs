@@ -34,15 +34,15 @@ mod tests;
 
 pub use baseline::Baseline;
 pub use config::{
-    ByteSize, ConfigFormat, Count, FindingCode, GateConfig, MaxWaste, Percent, Ratio,
-    RecommendationAction, Rules, Setting,
+    ByteSize, ConfigFormat, Count, GateConfig, MaxWaste, Percent, Ratio, RecommendationAction,
+    Rules, Setting,
 };
 
 use crate::analysis::{FileRecord, ImageFigures, WasteItem};
 use crate::attribution::Attribution;
 use crate::dockerfile::Dockerfile;
 use crate::error::{Error, Result};
-use crate::recommend::{Finding, Severity};
+use crate::recommend::{Finding, FindingCode, Severity};
 use crate::tree::WasteKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
@@ -159,7 +159,7 @@ pub struct RuleResult {
 #[non_exhaustive]
 pub struct RecommendationResult {
     /// The code.
-    pub code: String,
+    pub code: FindingCode,
     /// `warn` or `deny` (allowed codes are left out).
     pub action: RecommendationAction,
     /// The producer's severity.
@@ -1608,11 +1608,11 @@ impl<'g, 'a> Evaluation<'g, 'a> {
             .iter()
             .filter_map(|f| {
                 let action = table
-                    .get(f.code.as_str())
+                    .get(&f.code)
                     .copied()
                     .unwrap_or(RecommendationAction::Warn);
                 (action != RecommendationAction::Allow).then(|| RecommendationResult {
-                    code: f.code.clone(),
+                    code: f.code,
                     action,
                     severity: f.severity,
                     line: f.line,

@@ -101,6 +101,13 @@ impl ContentId {
     fn of(bytes: &[u8]) -> ContentId {
         ContentId(xxh3_128(bytes).to_le_bytes())
     }
+
+    /// The identity of a content known only by its sha256 (a table of contents).
+    pub(crate) fn from_sha256(sha: &[u8; 32]) -> ContentId {
+        let mut id = [0u8; 16];
+        id.copy_from_slice(sha.get(..16).unwrap_or(&[0; 16]));
+        ContentId(id)
+    }
 }
 
 /// One tar entry, compactly. Paths live in the layer's name arena.
@@ -143,6 +150,9 @@ pub(crate) struct LayerContents {
     known: Vec<(u32, [u8; 32])>,
     /// Where the plain tar can be read again, when `shas` is empty.
     reread: Option<Reread>,
+    /// Identities are sha256 prefixes (a layer known from a listing, and every layer of an
+    /// image that has one), not XXH3: checked when re-reading.
+    sha256_identity: bool,
 }
 
 /// A plain layer tar stored in a file: the open file and the tar's first byte in it.
@@ -286,7 +296,13 @@ impl LayerContents {
             at += n as u64;
             left -= n as u64;
         }
-        if ContentId(id.digest128().to_le_bytes()) != e.id {
+        let sha: [u8; 32] = sha.finalize().into();
+        let again = if self.sha256_identity {
+            ContentId::from_sha256(&sha)
+        } else {
+            ContentId(id.digest128().to_le_bytes())
+        };
+        if again != e.id {
             return Err(LayerFailure::at(
                 Some(path),
                 format!(
@@ -296,7 +312,111 @@ impl LayerContents {
                 ),
             ));
         }
-        Ok(sha.finalize().into())
+        Ok(sha)
+    }
+
+    /// Take every file's identity from its content sha256 (its first 16 bytes), so that a
+    /// layer known from a listing (which gives sha256 values, not bytes) and layers read
+    /// byte by byte compare alike. Reads again the files whose sha256 was not kept.
+    pub(crate) fn use_sha256_identity(&mut self) -> Result<(), LayerFailure> {
+        let mut ids = Vec::with_capacity(self.entries.len());
+        for (i, e) in self.entries.iter().enumerate() {
+            ids.push(if e.kind == EntryKind::File {
+                ContentId::from_sha256(&self.content_sha256(i as u32)?)
+            } else {
+                ContentId::default()
+            });
+        }
+        for (e, id) in self.entries.iter_mut().zip(ids) {
+            e.id = id;
+        }
+        self.sha256_identity = true;
+        Ok(())
+    }
+
+    /// Are the identities taken from sha256 values (see [`LayerContents::use_sha256_identity`])?
+    pub(crate) fn has_sha256_identity(&self) -> bool {
+        self.sha256_identity
+    }
+
+    /// Add an entry described by a listing (a table of contents) rather than a tar header:
+    /// `path` and `kind` as [`place_entry`] gave them, `link` the raw link name of a
+    /// symlink or hardlink (a hardlink's is cleaned as the tar walk cleans it).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push_listed(
+        &mut self,
+        path: &str,
+        kind: EntryKind,
+        link: Option<&str>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        mtime: u64,
+        size: u64,
+        sha256: [u8; 32],
+        xattrs: u64,
+    ) -> Result<(), String> {
+        let link = match link {
+            Some(l) if kind == EntryKind::Hardlink => Some(self.intern(&clean_entry_path(l).0)),
+            Some(l) => Some(self.intern(l)),
+            None => None,
+        };
+        let path = self.intern(path);
+        let (Some(path), Some(link)) = (path, link.map_or(Some(None), |l| l.map(Some))) else {
+            return Err("layer names exceed 4 GiB".into());
+        };
+        // A listing gives the content's sha256, not its bytes: the identity is taken from
+        // the sha256 (see `LayerContents::use_sha256_identity`), and the sha256 is kept.
+        self.sha256_identity = true;
+        self.shas.resize(self.entries.len(), [0; 32]);
+        self.shas.push(if kind == EntryKind::File {
+            sha256
+        } else {
+            [0; 32]
+        });
+        self.entries.push(Entry {
+            path,
+            link,
+            kind,
+            mode,
+            uid,
+            gid,
+            mtime,
+            size,
+            id: if kind == EntryKind::File {
+                ContentId::from_sha256(&sha256)
+            } else {
+                ContentId::default()
+            },
+            offset: 0,
+            xattrs,
+        });
+        Ok(())
+    }
+
+    /// Append another pass's entries (and its counts) after these.
+    pub(crate) fn append(&mut self, other: &LayerContents) -> Result<(), String> {
+        for (i, e) in other.entries.iter().enumerate() {
+            // `other` was read with every content sha256 in the stream (a registry stream).
+            let sha256 = other
+                .content_sha256(i as u32)
+                .map_err(|f| format!("{}: {}", f.entry.unwrap_or_default(), f.reason))?;
+            self.push_listed(
+                other.path(e),
+                e.kind,
+                other.link(e),
+                e.mode,
+                e.uid,
+                e.gid,
+                e.mtime,
+                e.size,
+                sha256,
+                e.xattrs,
+            )?;
+        }
+        self.clamped_paths += other.clamped_paths;
+        self.skipped_entries += other.skipped_entries;
+        Ok(())
     }
 
     /// A layer with no blob (absent foreign layer): no entries.
@@ -346,6 +466,82 @@ pub(crate) fn clean_entry_path(raw: &str) -> (String, bool) {
         }
     }
     (parts.join("/"), clamped)
+}
+
+/// Where a tar entry lands in the merged view: its cleaned path and kind after the whiteout
+/// rules, or `None` for an entry that makes nothing there (AUFS metadata, the root itself).
+/// Counts clamped paths and skipped entries into `contents`. Shared by the tar walk and by
+/// the table-of-contents reader (source/toc.rs), so that both apply the same rules.
+pub(crate) fn place_entry(
+    contents: &mut LayerContents,
+    raw_path: &str,
+    base_kind: EntryKind,
+) -> Result<Option<(String, EntryKind)>, String> {
+    let (mut path, clamped) = clean_entry_path(raw_path);
+    if clamped {
+        contents.clamped_paths += 1;
+    }
+    // Whiteouts (image-spec layer.md "Whiteouts"): `.wh..wh..opq` is the opaque marker of
+    // its directory; other `.wh..wh.` names are AUFS metadata with no meaning for the merged
+    // view; `.wh.<name>` removes `<name>`.
+    let mut kind = base_kind;
+    let (dir, base) = match path.rfind('/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("", path.as_str()),
+    };
+    if let Some(target) = base.strip_prefix(".wh.") {
+        if base == ".wh..wh..opq" {
+            kind = EntryKind::Opaque;
+            path = dir.to_string();
+        } else if target.starts_with(".wh.") {
+            contents.skipped_entries += 1;
+            return Ok(None);
+        } else if target.is_empty() {
+            return Err("invalid whiteout \".wh.\" with no name (image-spec layer.md)".into());
+        } else {
+            kind = EntryKind::Whiteout;
+            path = if dir.is_empty() {
+                target.to_string()
+            } else {
+                format!("{dir}/{target}")
+            };
+        }
+    }
+    if path.is_empty() && kind != EntryKind::Opaque {
+        // The root directory itself ("./"): attributes of `/` only.
+        return Ok(None);
+    }
+    Ok(Some((path, kind)))
+}
+
+/// The identity of an entry's extended attributes: 0 when it has none, else a 64-bit hash
+/// (low bit set) of its `SCHILY.xattr.*` PAX records in the order given. Go's archive/tar
+/// writes PAX records sorted by key, which is the order a table of contents' JSON object
+/// gives them in too.
+#[derive(Default)]
+pub(crate) struct XattrHash {
+    h: Option<Sha256>,
+}
+
+impl XattrHash {
+    /// Add one record: the full PAX key (`SCHILY.xattr.<name>`) and its value.
+    pub(crate) fn add(&mut self, key: &[u8], value: &[u8]) {
+        let h = self.h.get_or_insert_with(Sha256::new);
+        h.update((key.len() as u64).to_le_bytes());
+        h.update(key);
+        h.update((value.len() as u64).to_le_bytes());
+        h.update(value);
+    }
+
+    pub(crate) fn finish(self) -> u64 {
+        match self.h {
+            None => 0,
+            Some(h) => {
+                let d: [u8; 32] = h.finalize().into();
+                u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) | 1
+            }
+        }
+    }
 }
 
 /// Counts bytes into a shared counter (for a progress bar polled by the caller).
@@ -1158,7 +1354,7 @@ fn apply_content(contents: &mut LayerContents, hashes: Vec<ContentDone>) {
 }
 
 /// sha256 of no bytes: the content digest of every empty file.
-const SHA256_EMPTY: [u8; 32] = [
+pub(crate) const SHA256_EMPTY: [u8; 32] = [
     0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
     0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
 ];
@@ -1225,7 +1421,7 @@ fn walk<'s, R: Read>(
                 .map_err(|e| at(format!("bad mtime field: {e}")))?;
             let mut xattrs = 0u64;
             if let Ok(Some(pax)) = entry.pax_extensions() {
-                let mut h = Sha256::new();
+                let mut h = XattrHash::default();
                 for ext in pax.flatten() {
                     let key = ext.key_bytes();
                     let value = ext.value_bytes();
@@ -1233,21 +1429,11 @@ fn walk<'s, R: Read>(
                         b"uid" => uid = parse_pax_number(value).unwrap_or(uid),
                         b"gid" => gid = parse_pax_number(value).unwrap_or(gid),
                         b"mtime" => mtime = parse_pax_number(value).unwrap_or(mtime),
-                        k if k.starts_with(b"SCHILY.xattr.") => {
-                            h.update((k.len() as u64).to_le_bytes());
-                            h.update(k);
-                            h.update((value.len() as u64).to_le_bytes());
-                            h.update(value);
-                            xattrs = 1;
-                        }
+                        k if k.starts_with(b"SCHILY.xattr.") => h.add(k, value),
                         _ => {}
                     }
                 }
-                if xattrs != 0 {
-                    let d: [u8; 32] = h.finalize().into();
-                    xattrs =
-                        u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) | 1;
-                }
+                xattrs = h.finish();
             }
             let link_raw = match base_kind {
                 EntryKind::Symlink | EntryKind::Hardlink => entry
@@ -1255,42 +1441,9 @@ fn walk<'s, R: Read>(
                     .map(|b| String::from_utf8_lossy(&b).into_owned()),
                 _ => None,
             };
-            let (mut path, clamped) = clean_entry_path(raw_path);
-            if clamped {
-                contents.clamped_paths += 1;
-            }
-            // Whiteouts (image-spec layer.md "Whiteouts"): `.wh..wh..opq` is the opaque
-            // marker of its directory; other `.wh..wh.` names are AUFS metadata with no
-            // meaning for the merged view; `.wh.<name>` removes `<name>`.
-            let mut kind = base_kind;
-            let (dir, base) = match path.rfind('/') {
-                Some(i) => (&path[..i], &path[i + 1..]),
-                None => ("", path.as_str()),
-            };
-            if let Some(target) = base.strip_prefix(".wh.") {
-                if base == ".wh..wh..opq" {
-                    kind = EntryKind::Opaque;
-                    path = dir.to_string();
-                } else if target.starts_with(".wh.") {
-                    contents.skipped_entries += 1;
-                    continue;
-                } else if target.is_empty() {
-                    return Err(at(
-                        "invalid whiteout \".wh.\" with no name (image-spec layer.md)".into(),
-                    ));
-                } else {
-                    kind = EntryKind::Whiteout;
-                    path = if dir.is_empty() {
-                        target.to_string()
-                    } else {
-                        format!("{dir}/{target}")
-                    };
-                }
-            }
-            if path.is_empty() && kind != EntryKind::Opaque {
-                // The root directory itself ("./"): attributes of `/` only.
+            let Some((path, kind)) = place_entry(contents, raw_path, base_kind).map_err(at)? else {
                 continue;
-            }
+            };
             let index = u32::try_from(contents.entries.len())
                 .map_err(|_| at("more than 2^32 entries in one layer".into()))?;
             let mut size = 0u64;

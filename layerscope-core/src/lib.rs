@@ -91,17 +91,17 @@ pub use fleet::{
     SummaryDefect, SummarySource,
 };
 pub use gate::{
-    Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures,
-    FindingCode, Gate, GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio,
-    RecommendationAction, RecommendationResult, RuleResult, RuleStatus, Rules, Setting, SizeChange,
-    Unit, Verdict, WasteEntry, describe_rule,
+    Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures, Gate,
+    GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio, RecommendationAction,
+    RecommendationResult, RuleResult, RuleStatus, Rules, Setting, SizeChange, Unit, Verdict,
+    WasteEntry, describe_rule,
 };
 pub use history::{HistoryAlignment, align_history};
 pub use layer::{Compression, EntryKind};
 pub use pipeline::{Pipeline, PipelineOptions, PipelineParts};
 pub use push_size::{DOCKER_PUSH_GZIP_LEVEL, push_sizes};
 pub use recommend::{
-    CODES, CodeInfo, Finding, RecommendInput, Recommendations, Severity, recommend,
+    CODES, CodeInfo, Finding, FindingCode, RecommendInput, Recommendations, Severity, recommend,
 };
 pub use report::{CheckReport, Report, ReportOptions, ToolInfo};
 pub use simulate::{
@@ -111,7 +111,7 @@ pub use simulate::{
 pub use size::{format_size, parse_size};
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
-    RootFs, RuntimeConfig, Transport,
+    RootFs, RuntimeConfig, TocFormat, TocRead, Transport,
 };
 pub use tree::{ChangeKind, WasteKind};
 pub use version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION};

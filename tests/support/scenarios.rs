@@ -11,7 +11,7 @@
 //! tier uses a part of it, hence `dead_code` is allowed.
 #![allow(dead_code)]
 
-use layerscope::{Analysis, BuildContext, Change, Dockerfile, Simulator};
+use layerscope::{Analysis, BuildContext, Change, Dockerfile, FindingCode, Simulator};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
@@ -584,7 +584,7 @@ pub fn split_proposal(work: &Path) -> Result<(PathBuf, &'static str, String), St
     if !recs
         .recommendations
         .iter()
-        .any(|f| f.code == "split-dependency-copy")
+        .any(|f| f.code == FindingCode::SplitDependencyCopy)
     {
         return Err(format!(
             "no split-dependency-copy finding: {:?}",

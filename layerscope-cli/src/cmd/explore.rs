@@ -1,7 +1,7 @@
 //! `layerscope explore`: arguments -> inputs -> the interactive explorer (layerscope_cli::explore).
 
 use crate::options::{ImageArgs, build_args, parse_kv, run_pipeline};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,19 +35,8 @@ pub(crate) fn run(args: ExploreArgs) -> Result<ExitCode> {
     if let Some(c) = &args.context {
         options = options.context(c);
     }
-    let parts = run_pipeline(options, args.image.no_progress)?.into_parts();
-    let (Some(image), Some(analysis)) = (parts.image, parts.analysis) else {
-        anyhow::bail!("internal error: the image was not analysed");
-    };
-    let inputs = layerscope_cli::explore::Inputs {
-        image,
-        analysis,
-        dockerfile: parts.dockerfile,
-        attribution: parts.attribution,
-        context: parts.context,
-        build_args: parts.build_args,
-        extract_dir: std::env::current_dir()?,
-    };
-    layerscope_cli::explore::run(inputs)?;
+    let pipeline = run_pipeline(options, args.image.no_progress)?;
+    let extract_dir = std::env::current_dir().context("cannot read the current directory")?;
+    layerscope_cli::explore::run(pipeline, extract_dir)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,7 @@
 use crate::render;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
-use layerscope_core::{Fleet, FleetMember, FleetOptions, Image, OpenOptions, SummarySource};
+use layerscope_core::{Fleet, FleetMember, FleetOptions, Image, SummarySource};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -176,21 +176,15 @@ fn open_members(names: &[Named], platform: Option<&str>) -> Result<Vec<FleetMemb
         let what = || format!("{} ({})", n.name.display(), n.origin);
         if platform == Some("all") {
             for p in Image::platforms(&n.name).with_context(what)? {
-                let image = Image::open_with(
-                    &n.name,
-                    &OpenOptions::default()
-                        .insecure(crate::INSECURE.get().copied().unwrap_or(false))
-                        .platform(p.clone()),
-                )
-                .with_context(what)?;
+                let image = Image::open_with(&n.name, &crate::open_options().platform(p.clone()))
+                    .with_context(what)?;
                 members.push(FleetMember::new(
                     format!("{} [{p}]", n.name.display()),
                     image,
                 ));
             }
         } else {
-            let mut open =
-                OpenOptions::default().insecure(crate::INSECURE.get().copied().unwrap_or(false));
+            let mut open = crate::open_options();
             if let Some(p) = platform {
                 open = open.platform(p);
             }

@@ -1,11 +1,11 @@
 //! The explorer's state and what each key does to it. Nothing here draws or touches the
 //! terminal, so tests and the benchmark drive it directly.
 
-use super::tree::{Filter, LayerTree, Sort, rows_under, visible_rows};
+use super::tree::{Filter, LayerTree, Sort, rows_under, shown_sizes, visible_rows};
 use anyhow::Result;
 use layerscope_core::{
-    Analysis, Attribution, BuildContext, Change, ChangeOutcome, Dockerfile, Finding, Image, Report,
-    Simulator, WasteItem,
+    Analysis, Attribution, BuildContext, Change, ChangeOutcome, Dockerfile, Finding, Image,
+    ImageFigures, Pipeline, Simulator, WasteItem,
 };
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -19,26 +19,6 @@ use std::sync::{Arc, OnceLock};
 
 /// Text files up to this size open in the pager.
 pub const PAGER_LIMIT: u64 = 1 << 20;
-
-/// What the explorer shows: the image, its analysis, and optionally its build.
-#[derive(Debug)]
-pub struct Inputs {
-    /// The opened image (layer blobs are read again for the pager and for extraction).
-    pub image: Image,
-    /// Its analysis.
-    pub analysis: Analysis,
-    /// The Dockerfile it was built from, with its text.
-    pub dockerfile: Option<(Dockerfile, String)>,
-    /// The layers matched to the Dockerfile, when the caller has it (the pipeline computes it
-    /// once); otherwise it is computed from `dockerfile`.
-    pub attribution: Option<Attribution>,
-    /// The build context (with the Dockerfile).
-    pub context: Option<BuildContext>,
-    /// Build arguments of the build.
-    pub build_args: BTreeMap<String, String>,
-    /// Where Ctrl+E writes files.
-    pub extract_dir: PathBuf,
-}
 
 /// How to draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +136,6 @@ pub struct WasteByPath {
 pub struct Explorer {
     pub(super) analysis: Arc<Analysis>,
     pub(super) image: Image,
-    pub(super) report: Report,
     pub(super) dockerfile: Option<(Dockerfile, String)>,
     pub(super) context: Option<BuildContext>,
     pub(super) build_args: BTreeMap<String, String>,
@@ -166,10 +145,11 @@ pub struct Explorer {
     pub(super) options: Options,
     pub(super) layer_lines: Vec<LayerLine>,
     pub(super) waste_by_path: Vec<WasteByPath>,
-    /// Waste items of each path (indices into `report.waste`).
+    /// Waste items of each path (indices into the figures' waste list).
     waste_index: HashMap<String, Vec<usize>>,
-    /// Duplicate group of each visible path (index into `report.duplicates`).
-    duplicate_index: HashMap<String, usize>,
+    /// Duplicate group of each visible path (index into the figures' duplicates), built the
+    /// first time a file's cost is explained.
+    duplicate_index: OnceLock<HashMap<String, usize>>,
     trees: Vec<Option<Arc<LayerTree>>>,
     collapsed: HashMap<usize, Vec<bool>>,
     incoming: Option<Receiver<LayerTree>>,
@@ -187,6 +167,8 @@ pub struct Explorer {
     pub(super) sort: Sort,
     pub(super) attributes: bool,
     keep: Option<Vec<bool>>,
+    /// Row sizes counting only what the filter keeps (`None` without a filter).
+    pub(super) shown_sizes: Option<Vec<u64>>,
     pub(super) visible: Vec<u32>,
     pub(super) cursor: usize,
     pub(super) offset: usize,
@@ -226,27 +208,24 @@ fn ctrl(key: &KeyEvent) -> bool {
 }
 
 impl Explorer {
-    /// Build the state: the report, the attribution with `-f`, and the final layer's tree.
+    /// Build the state from a pipeline that has analysed its image: the figures, the
+    /// attribution (with `-f`) and the context are the pipeline's, nothing is computed again;
+    /// then the final layer's tree. Ctrl+E writes into `extract_dir`.
     ///
     /// # Errors
-    /// The Dockerfile cannot be evaluated with the build arguments.
-    pub fn new(inputs: Inputs, options: Options) -> Result<Explorer> {
-        let Inputs {
-            image,
-            analysis,
-            dockerfile,
-            attribution,
-            context,
-            build_args,
-            extract_dir,
-        } = inputs;
-        let attribution = match (attribution, &dockerfile) {
-            (Some(a), _) => Some(a),
-            (None, Some((df, _))) => Some(analysis.attribute(df, &build_args)?),
-            (None, None) => None,
+    /// The pipeline has no analysed image.
+    pub fn new(pipeline: Pipeline, extract_dir: PathBuf, options: Options) -> Result<Explorer> {
+        let parts = pipeline.into_parts();
+        let (Some(image), Some(analysis)) = (parts.image, parts.analysis) else {
+            anyhow::bail!("the explorer needs an analysed image: run the pipeline on one first");
         };
-        let mut report = analysis.report();
-        report.attribution = attribution.clone();
+        let (attribution, dockerfile, context, build_args) = (
+            parts.attribution,
+            parts.dockerfile,
+            parts.context,
+            parts.build_args,
+        );
+        let figures = analysis.figures();
         // With -f, a layer shows the Dockerfile's own text of its instruction.
         let line_of_layer: HashMap<usize, (usize, String)> = attribution
             .iter()
@@ -260,7 +239,7 @@ impl Explorer {
                 i.layers.iter().map(move |l| (*l, (i.line, text.clone())))
             })
             .collect();
-        let layer_lines = report
+        let layer_lines = figures
             .layers
             .iter()
             .map(|l| LayerLine {
@@ -280,7 +259,7 @@ impl Explorer {
             })
             .collect();
         let mut waste_index: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, w) in report.waste.iter().enumerate() {
+        for (i, w) in figures.waste.iter().enumerate() {
             waste_index
                 .entry(w.path.trim_start_matches('/').to_string())
                 .or_default()
@@ -293,19 +272,13 @@ impl Explorer {
                 count: items.len(),
                 bytes: items
                     .iter()
-                    .filter_map(|i| report.waste.get(*i))
+                    .filter_map(|i| figures.waste.get(*i))
                     .map(|w| w.bytes)
                     .sum(),
             })
             .collect();
         waste_by_path.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
-        let mut duplicate_index = HashMap::new();
-        for (g, group) in report.duplicates.iter().enumerate() {
-            for p in &group.paths {
-                duplicate_index.insert(p.trim_start_matches('/').to_string(), g);
-            }
-        }
-        let n = report.layers.len();
+        let n = figures.layers.len();
         let analysis = Arc::new(analysis);
         let top = n.saturating_sub(1);
         let mut trees: Vec<Option<Arc<LayerTree>>> = vec![None; n];
@@ -322,6 +295,8 @@ impl Explorer {
             let (a, stop) = (analysis.clone(), stop.clone());
             let first = trees.get(top).cloned().flatten();
             std::thread::spawn(move || {
+                #[cfg(debug_assertions)]
+                super::test_panic("background");
                 if let Some(t) = first {
                     t.order(Sort::Size);
                 }
@@ -341,7 +316,6 @@ impl Explorer {
         let mut app = Explorer {
             analysis,
             image,
-            report,
             dockerfile,
             context,
             build_args,
@@ -352,7 +326,7 @@ impl Explorer {
             layer_lines,
             waste_by_path,
             waste_index,
-            duplicate_index,
+            duplicate_index: OnceLock::new(),
             trees,
             collapsed: HashMap::new(),
             incoming,
@@ -367,6 +341,7 @@ impl Explorer {
             sort: Sort::Name,
             attributes: true,
             keep: None,
+            shown_sizes: None,
             visible: Vec::new(),
             cursor: 0,
             offset: 0,
@@ -436,6 +411,11 @@ impl Explorer {
         slot.clone()
     }
 
+    /// The image's figures, as the analysis measured them.
+    pub(super) fn figures(&self) -> &ImageFigures {
+        self.analysis.figures()
+    }
+
     /// The selected layer.
     pub fn layer(&self) -> usize {
         self.layer
@@ -486,6 +466,16 @@ impl Explorer {
         }
     }
 
+    /// The size shown for row `id`: under a filter, a folder counts only the files the
+    /// filter keeps.
+    pub fn shown_size(&self, id: u32) -> Option<u64> {
+        let own = self.tree()?.row(id)?.size;
+        Some(match &self.shown_sizes {
+            Some(s) => s.get(id as usize).copied().unwrap_or(own),
+            None => own,
+        })
+    }
+
     /// The visible rows as kept between keys.
     pub fn visible_ids(&self) -> &[u32] {
         &self.visible
@@ -526,9 +516,11 @@ impl Explorer {
     fn refresh_rows_at(&mut self, path: Option<&str>) {
         let Some(tree) = self.tree_of(self.layer) else {
             self.visible.clear();
+            self.shown_sizes = None;
             return;
         };
         self.keep = self.filter.keep(&tree);
+        self.shown_sizes = self.keep.as_deref().map(|k| shown_sizes(&tree, k));
         let collapsed = self
             .collapsed
             .get(&self.layer)
@@ -959,7 +951,7 @@ impl Explorer {
         self.recommendations.get_or_init(|| {
             let mut input = layerscope_core::RecommendInput::default();
             input.analysis = Some(&self.analysis);
-            input.attribution = self.report.attribution.as_ref();
+            input.attribution = self.attribution.as_ref();
             input.dockerfile = self.dockerfile.as_ref().map(|d| &d.0);
             input.dockerfile_text = self.dockerfile.as_ref().map(|d| d.1.as_str());
             input.context = self.context.as_ref();
@@ -1071,7 +1063,7 @@ impl Explorer {
         let prefix = format!("{path}/");
         // A file's hidden copies are indexed; a folder's are every copy under it.
         let mut hidden: Vec<&WasteItem> = if row.is_folder() {
-            self.report
+            self.figures()
                 .waste
                 .iter()
                 .filter(|w| w.path.trim_start_matches('/').starts_with(&prefix))
@@ -1081,7 +1073,7 @@ impl Explorer {
                 .get(path)
                 .into_iter()
                 .flatten()
-                .filter_map(|i| self.report.waste.get(*i))
+                .filter_map(|i| self.figures().waste.get(*i))
                 .collect()
         };
         hidden.sort_by_key(|w| (w.added_by_layer, w.hidden_by_layer));
@@ -1124,9 +1116,9 @@ impl Explorer {
             }
         }
         if let Some(g) = self
-            .duplicate_index
+            .duplicate_index()
             .get(path)
-            .and_then(|g| self.report.duplicates.get(*g))
+            .and_then(|g| self.figures().duplicates.get(*g))
         {
             out.push(format!(
                 "identical content at {} paths in the final image ({} each, {} duplicated):",
@@ -1146,6 +1138,20 @@ impl Explorer {
             out.push("no identical copy elsewhere in the final image".into());
         }
         out
+    }
+
+    /// The duplicate group of each path, indexed on first use (only the cost explanation
+    /// needs it, so the first frame does not wait for it).
+    fn duplicate_index(&self) -> &HashMap<String, usize> {
+        self.duplicate_index.get_or_init(|| {
+            let mut index = HashMap::new();
+            for (g, group) in self.figures().duplicates.iter().enumerate() {
+                for p in &group.paths {
+                    index.insert(p.trim_start_matches('/').to_string(), g);
+                }
+            }
+            index
+        })
     }
 
     fn selected_file_layer(&mut self) -> Option<(String, usize, u64)> {
@@ -1240,7 +1246,7 @@ impl Explorer {
 
     fn pane_len(&self) -> usize {
         match &self.pane {
-            Some(Pane::Waste(_)) => self.report.waste.len(),
+            Some(Pane::Waste(_)) => self.figures().waste.len(),
             Some(Pane::Recommendations(_)) => self.recommendations().as_ref().map_or(0, Vec::len),
             Some(Pane::Dockerfile(_)) => {
                 self.dockerfile.as_ref().map_or(0, |d| d.1.lines().count())
@@ -1295,7 +1301,7 @@ impl Explorer {
     fn pane_enter(&mut self) {
         match self.pane.clone() {
             Some(Pane::Waste(s)) => {
-                if let Some(w) = self.report.waste.get(s.selected).cloned() {
+                if let Some(w) = self.figures().waste.get(s.selected).cloned() {
                     // The copy is visible in the tree of the layer that shipped it.
                     self.jump_to(w.added_by_layer, w.path.trim_start_matches('/'));
                 }
@@ -1361,7 +1367,7 @@ impl Explorer {
         };
         let mut sim =
             Simulator::new(df, ctx, None, self.build_args.clone()).map_err(|e| e.to_string())?;
-        if let Some(attribution) = &self.report.attribution {
+        if let Some(attribution) = &self.attribution {
             sim = sim.with_image(&self.analysis, attribution);
         }
         sim.simulate(&Change::path(file.path()))

@@ -3,7 +3,7 @@
 //! collapsing or expanding a folder splices the visible list, and only a filter or sort
 //! change rebuilds that list (one pass over the rows, no allocation per row).
 
-use layerscope_core::{Analysis, ChangeKind, EntryKind, FileRecord};
+use layerscope_core::{Analysis, ChangeKind, EntryKind};
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
@@ -32,8 +32,6 @@ pub struct Row {
     /// Content bytes; for a folder, the bytes of the files below it; for a deletion, the
     /// bytes it removed.
     pub size: u64,
-    /// For a folder: bytes of the added, modified and metadata-only files below it.
-    pub changed_size: u64,
     /// Permission bits.
     pub mode: u32,
     /// Owner.
@@ -71,19 +69,14 @@ pub enum Sort {
 }
 
 impl LayerTree {
-    /// The filesystem after `layer`, with that layer's changes marked.
+    /// The filesystem after `layer`, with that layer's changes marked: one pass over
+    /// [`Analysis::for_each_entry`] (tree order, no hash text, no string per entry).
     pub fn load(analysis: &Analysis, layer: usize) -> LayerTree {
-        LayerTree::from_records(layer, analysis.tree_view(Some(layer), false))
-    }
-
-    /// Rows from a listing in tree order (as [`Analysis::tree_view`] gives it).
-    pub fn from_records(layer: usize, records: Vec<FileRecord>) -> LayerTree {
-        let total: usize = records.iter().map(|r| r.path.len()).sum();
-        let mut paths = String::with_capacity(total);
-        let mut rows: Vec<Row> = Vec::with_capacity(records.len());
+        let mut paths = String::new();
+        let mut rows: Vec<Row> = Vec::new();
         let mut open: Vec<u32> = Vec::new();
-        for rec in &records {
-            let p = rec.path.trim_start_matches('/');
+        analysis.for_each_entry(layer, |e| {
+            let p = e.path.trim_start_matches('/');
             while let Some(&top) = open.last() {
                 let tp = row_path(&paths, &rows, top);
                 if p.len() > tp.len()
@@ -109,14 +102,13 @@ impl LayerTree {
                 parent,
                 descendants: 0,
                 depth: open.len().min(u16::MAX as usize) as u16,
-                kind: rec.kind,
-                change: rec.change,
-                layer: rec.layer.map(|l| l as u32),
-                size: rec.size_bytes,
-                changed_size: 0,
-                mode: rec.mode,
-                uid: rec.uid,
-                gid: rec.gid,
+                kind: e.kind,
+                change: e.change,
+                layer: e.layer.map(|l| l as u32),
+                size: e.size_bytes,
+                mode: e.mode,
+                uid: e.uid,
+                gid: e.gid,
             };
             let id = rows.len() as u32;
             let folder = row.is_folder();
@@ -124,7 +116,7 @@ impl LayerTree {
             if folder {
                 open.push(id);
             }
-        }
+        });
         // Children follow their folder, so one backward pass sums every folder.
         for i in (0..rows.len()).rev() {
             let Some(r) = rows.get(i).copied() else {
@@ -136,13 +128,6 @@ impl LayerTree {
             parent.descendants += 1 + r.descendants;
             if r.change != Some(ChangeKind::Deleted) {
                 parent.size += r.size;
-                parent.changed_size += if r.is_folder() {
-                    r.changed_size
-                } else if r.change.is_some() {
-                    r.size
-                } else {
-                    0
-                };
             }
         }
         LayerTree {
@@ -358,6 +343,35 @@ impl Filter {
         }
         Some(keep)
     }
+}
+
+/// Sizes under a filter: a folder counts the bytes of the files below it that the filter
+/// keeps (deletions count nothing, as without a filter); any other row keeps its own size.
+/// Collapsing a folder does not change its size: its kept files are still inside.
+pub fn shown_sizes(tree: &LayerTree, keep: &[bool]) -> Vec<u64> {
+    let mut sizes = vec![0u64; tree.len()];
+    for i in (0..tree.len()).rev() {
+        let Some(r) = tree.row(i as u32) else {
+            continue;
+        };
+        let kept = keep.get(i).copied().unwrap_or(false);
+        let counted = if r.is_folder() {
+            sizes.get(i).copied().unwrap_or(0)
+        } else {
+            if let Some(s) = sizes.get_mut(i) {
+                *s = r.size;
+            }
+            if kept && r.change != Some(ChangeKind::Deleted) {
+                r.size
+            } else {
+                0
+            }
+        };
+        if kept && let Some(p) = sizes.get_mut(r.parent as usize) {
+            *p += counted;
+        }
+    }
+    sizes
 }
 
 /// The rows on screen for one tree, a filter, a sort and the collapsed folders.

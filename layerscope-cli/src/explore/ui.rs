@@ -267,7 +267,7 @@ impl Explorer {
 
     /// The layer details, wrapped at `width`.
     fn layer_details(&self, width: u16) -> Vec<String> {
-        let Some(l) = self.report.layers.get(self.layer) else {
+        let Some(l) = self.figures().layers.get(self.layer) else {
             return Vec::new();
         };
         let line = self.layer_lines.get(self.layer).and_then(|x| x.line);
@@ -279,7 +279,7 @@ impl Explorer {
             format!(
                 "Layer {} of {}{}: {} ({} compressed)",
                 l.index,
-                self.report.layers.len(),
+                self.figures().layers.len(),
                 if l.base { ", base image" } else { "" },
                 format_size(l.size_bytes),
                 format_size(l.compressed_size_bytes)
@@ -332,15 +332,15 @@ impl Explorer {
         let b = block("Image details".into(), false, theme);
         let inner = b.inner(area);
         frame.render_widget(b, area);
-        let t = &self.report.totals;
+        let t = &self.figures().totals;
         let name = self
-            .report
+            .figures()
             .image
             .reference
             .clone()
-            .unwrap_or_else(|| self.report.image.source.clone());
+            .unwrap_or_else(|| self.figures().image.source.clone());
         let mut lines = vec![
-            Line::from(format!("Image: {name} ({})", self.report.image.platform)),
+            Line::from(format!("Image: {name} ({})", self.figures().image.platform)),
             Line::from(format!(
                 "Total: {}  final: {}  files: {}",
                 format_size(t.size_bytes),
@@ -354,8 +354,8 @@ impl Explorer {
             )),
             Line::from(format!(
                 "User wasted: {} ({})",
-                format_size(self.report.base.user_wasted_bytes),
-                self.report.base.user_wasted_ratio.map_or(
+                format_size(self.figures().base.user_wasted_bytes),
+                self.figures().base.user_wasted_ratio.map_or(
                     "no user bytes".to_string(),
                     |r| format!("{:.2} %", r * 100.0)
                 )
@@ -431,7 +431,6 @@ impl Explorer {
         follow(self.cursor, &mut offset, rows.height as usize);
         let width = rows.width as usize;
         let collapsed = self.collapsed();
-        let changes = self.filter.layer_changes;
         let lines: Vec<Line> = self
             .visible
             .iter()
@@ -448,11 +447,11 @@ impl Explorer {
                 } else {
                     "▾ "
                 };
-                let size = if r.is_folder() && changes {
-                    r.changed_size
-                } else {
-                    r.size
-                };
+                let size = self
+                    .shown_sizes
+                    .as_ref()
+                    .and_then(|s| s.get(*id as usize).copied())
+                    .unwrap_or(r.size);
                 let mut name = tree.name(*id).to_string();
                 if r.is_folder() {
                     name.push('/');
@@ -521,8 +520,8 @@ impl Explorer {
             Pane::Why(w) => format!("Why: /{} (Esc closes)", w.path),
             Pane::Waste(_) => format!(
                 "Waste: {} hidden copies, {} (Enter: show in tree)",
-                self.report.waste.len(),
-                format_size(self.report.totals.wasted_bytes)
+                self.figures().waste.len(),
+                format_size(self.figures().totals.wasted_bytes)
             ),
             Pane::Recommendations(_) => "Recommendations (Enter: show file or line)".into(),
             Pane::Dockerfile(_) => "Dockerfile, bytes per line (Enter: select its layer)".into(),
@@ -556,7 +555,7 @@ impl Explorer {
             Pane::Waste(state) => {
                 follow(state.selected, &mut state.offset, inner.height as usize);
                 let items: Vec<String> = self
-                    .report
+                    .figures()
                     .waste
                     .iter()
                     .enumerate()
@@ -744,6 +743,11 @@ impl Explorer {
                 );
                 if !self.filter.path.is_empty() {
                     s.push_str(&format!(" | path~{:?}", self.filter.path));
+                }
+                // Folder sizes follow the filter: say so, as the sizes differ from the
+                // unfiltered ones.
+                if self.shown_sizes.is_some() {
+                    s.push_str(" | sizes filtered");
                 }
                 if !hidden.is_empty() {
                     s.push_str(&format!(" | hiding {}", hidden.join(",")));

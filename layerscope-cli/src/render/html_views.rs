@@ -16,7 +16,7 @@ pub fn recommendations(findings: &[Finding]) -> Vec<RecommendationView> {
     findings
         .iter()
         .map(|f| RecommendationView {
-            code: f.code.clone(),
+            code: f.code.to_string(),
             message: format!("{} Fix: {}", f.message, f.fix),
             line: f.line,
             layer: f.layer,

@@ -350,8 +350,8 @@ fn recommendations(s: &mut String, o: &GateOutcome) {
 #[cfg(test)]
 pub(crate) mod tests {
     use layerscope_core::{
-        Analysis, AnalysisOptions, Dockerfile, Finding, Gate, GateConfig, GateInput, GateOutcome,
-        Image, Report, Severity,
+        Analysis, AnalysisOptions, Dockerfile, Finding, FindingCode, Gate, GateConfig, GateInput,
+        GateOutcome, Image, Report, Severity,
     };
     use std::path::PathBuf;
 
@@ -374,14 +374,14 @@ pub(crate) mod tests {
         .unwrap();
         let findings = [
             Finding::new(
-                "metadata-copy-up",
+                FindingCode::MetadataCopyUp,
                 Severity::Warning,
                 "/data/big.bin is written again with the same bytes: write it once, on line 2",
             )
             .line(14)
             .bytes_saved(1_048_576),
             Finding::new(
-                "deleted-in-later-layer",
+                FindingCode::DeletedInLaterLayer,
                 Severity::Info,
                 "Delete /data/blob.bin in the RUN that creates it (line 2)",
             )

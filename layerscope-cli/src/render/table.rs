@@ -369,7 +369,7 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
                 } else {
                     "-".into()
                 }),
-                Cell::new(&f.code),
+                Cell::new(f.code),
                 Cell::new(place),
                 Cell::new(ellipsize(&f.message, 90)),
             ]);

@@ -319,6 +319,20 @@ pub enum Fault {
     AlwaysUnavailable,
     /// Redirect blob GETs to `localhost:<redirect port>`, another host name.
     RedirectBlobs(u16),
+    /// Pass everything through (the proxy then only logs what was asked and sent).
+    PassThrough,
+    /// Answer every `Range` request with half of its body (the connection then closes).
+    TruncateRanges,
+}
+
+/// One exchange through the proxy: what was asked and how many body bytes went back.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub method: String,
+    pub target: String,
+    pub range: Option<String>,
+    pub status: String,
+    pub body_bytes: usize,
 }
 
 /// A proxy in front of a registry that injects one fault; counts what it did.
@@ -326,6 +340,8 @@ pub struct FaultProxy {
     pub server: Server,
     pub faults: Arc<AtomicU32>,
     pub range_requests: Arc<Mutex<Vec<String>>>,
+    /// Every exchange, in order.
+    pub log: Arc<Mutex<Vec<Logged>>>,
 }
 
 impl FaultProxy {
@@ -333,7 +349,8 @@ impl FaultProxy {
         let faults = Arc::new(AtomicU32::new(0));
         let ranges = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::new(Mutex::new(std::collections::HashSet::<String>::new()));
-        let (f2, r2) = (faults.clone(), ranges.clone());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (f2, r2, log2) = (faults.clone(), ranges.clone(), log.clone());
         let server = Server::start(move |req, stream| {
             let is_blob_get = req.method == "GET" && req.target.contains("/blobs/sha256:");
             if let Some(r) = req.header("range") {
@@ -382,6 +399,22 @@ impl FaultProxy {
             }
             let (head, mut body) = forward(upstream, &req, &[]);
             let ok = head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.1 206");
+            let range = req.header("range").map(str::to_string);
+            let mut logged = Logged {
+                method: req.method.clone(),
+                target: req.target.clone(),
+                range: range.clone(),
+                status: head.lines().next().unwrap_or("").to_string(),
+                body_bytes: body.len(),
+            };
+            if fault == Fault::TruncateRanges && range.is_some() && ok && body.len() > 1 {
+                f2.fetch_add(1, Ordering::Relaxed);
+                logged.body_bytes = body.len() / 2;
+                log2.lock().unwrap().push(logged);
+                respond(stream, &head, &body[..body.len() / 2]);
+                return;
+            }
+            log2.lock().unwrap().push(logged);
             match fault {
                 Fault::CutBlobOnce if is_blob_get && first && ok && body.len() > 1 => {
                     f2.fetch_add(1, Ordering::Relaxed);
@@ -401,6 +434,7 @@ impl FaultProxy {
             server,
             faults,
             range_requests: ranges,
+            log,
         }
     }
 

@@ -110,6 +110,10 @@ pub struct LayerReport {
     pub hides_bytes: u64,
     /// True for layers counted as the base image.
     pub base: bool,
+    /// Set when the layer was read from its table of contents (`--toc`), not its blob: its
+    /// DiffID and digest were then not verified. Absent from the JSON otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toc: Option<crate::source::TocRead>,
 }
 
 /// Image totals.
@@ -355,6 +359,7 @@ pub(super) fn measure(
             wasted_bytes_introduced: per_layer_introduced.get(i).copied().unwrap_or(0),
             hides_bytes: per_layer_hides.get(i).copied().unwrap_or(0),
             base: false,
+            toc: m.toc.clone(),
         });
     }
 

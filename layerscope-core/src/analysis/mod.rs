@@ -221,6 +221,7 @@ struct LayerMeta {
     media_type: String,
     available: bool,
     diff_id: String,
+    toc: Option<crate::source::TocRead>,
 }
 
 impl Analysis {
@@ -235,6 +236,24 @@ impl Analysis {
         let mut layers = Vec::with_capacity(results.len());
         for r in results {
             layers.push(r?);
+        }
+        // A layer known from a table of contents has sha256 values, not bytes: then every
+        // layer's contents are compared by their sha256 (layer.rs, `use_sha256_identity`).
+        if layers.iter().any(LayerContents::has_sha256_identity) {
+            for (i, c) in layers.iter_mut().enumerate() {
+                if !c.has_sha256_identity() {
+                    c.use_sha256_identity().map_err(|f| Error::Layer {
+                        image: image.path().to_path_buf(),
+                        index: i,
+                        digest: c.blob_digest.clone(),
+                        entry: f
+                            .entry
+                            .map(|e| format!(", entry {e:?}"))
+                            .unwrap_or_default(),
+                        reason: f.reason,
+                    })?;
+                }
+            }
         }
         let mut warnings: Vec<String> = image.warnings().to_vec();
         let mut layer_meta = Vec::with_capacity(refs.len());
@@ -295,6 +314,7 @@ impl Analysis {
                 } else {
                     l.diff_id.clone().unwrap_or_default()
                 },
+                toc: image.toc_read(l.index).cloned(),
             });
         }
         let tree = Tree::merge(&layers);

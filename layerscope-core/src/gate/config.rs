@@ -3,6 +3,7 @@
 //! errors that name the file, the key and (from the parsers) the line.
 
 use crate::error::{Error, Result};
+use crate::recommend::FindingCode;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -165,50 +166,6 @@ fn raw_text(raw: &Raw) -> String {
         Raw::Int(i) => i.to_string(),
         Raw::Float(f) => f.to_string(),
         Raw::Str(s) => format!("{s:?}"),
-    }
-}
-
-/// A finding code named in a config's `[recommendations]` table: one of [`crate::CODES`]
-/// (`layerscope recommend --list-codes`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct FindingCode(String);
-
-impl FindingCode {
-    /// The kebab-case code.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for FindingCode {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for FindingCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::str::FromStr for FindingCode {
-    type Err = String;
-    fn from_str(code: &str) -> std::result::Result<Self, Self::Err> {
-        if crate::recommend::CODES.iter().any(|c| c.code == code) {
-            Ok(FindingCode(code.to_string()))
-        } else {
-            Err(format!(
-                "{code:?} is not a recommendation code (`layerscope recommend --list-codes` lists them)"
-            ))
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for FindingCode {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(de::Error::custom)
     }
 }
 

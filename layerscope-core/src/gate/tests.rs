@@ -173,7 +173,7 @@ run-as-root = "allow"
     );
     assert_eq!(r.max_waste.hidden_by_opaque, Some(Setting::Off));
     assert_eq!(
-        c.recommendations.get("cleanup-in-same-layer"),
+        c.recommendations.get(&FindingCode::CleanupInSameLayer),
         Some(&RecommendationAction::Deny)
     );
     assert_eq!(c.format(), ConfigFormat::Toml);
@@ -699,20 +699,25 @@ fn recommendations_follow_the_table() {
     let a = analyse(&tiny(), 1);
     let findings = [
         Finding::new(
-            "cleanup-in-same-layer",
+            FindingCode::CleanupInSameLayer,
             Severity::Warning,
             "clean the apt cache",
         )
         .line(4)
         .bytes_saved(40_000_000),
         Finding::new(
-            "split-dependency-copy",
+            FindingCode::SplitDependencyCopy,
             Severity::Info,
             "copy the manifest first",
         )
         .line(3),
-        Finding::new("run-as-root", Severity::Info, "never shown"),
-        Finding::new("unlisted", Severity::Error, "warned by default").bytes_saved(5),
+        Finding::new(FindingCode::RunAsRoot, Severity::Info, "never shown"),
+        Finding::new(
+            FindingCode::MissingExpose,
+            Severity::Error,
+            "warned by default",
+        )
+        .bytes_saved(5),
     ];
     let table = "[recommendations]\ncleanup-in-same-layer = \"deny\"\n\
                  split-dependency-copy = \"warn\"\nrun-as-root = \"allow\"\n";
@@ -727,17 +732,17 @@ fn recommendations_follow_the_table() {
             .message
             .starts_with("cleanup-in-same-layer: ")
     );
-    let shown: Vec<(&str, RecommendationAction)> = o
+    let shown: Vec<(FindingCode, RecommendationAction)> = o
         .recommendations
         .iter()
-        .map(|r| (r.code.as_str(), r.action))
+        .map(|r| (r.code, r.action))
         .collect();
     assert_eq!(
         shown,
         [
-            ("cleanup-in-same-layer", RecommendationAction::Deny),
-            ("unlisted", RecommendationAction::Warn),
-            ("split-dependency-copy", RecommendationAction::Warn),
+            (FindingCode::CleanupInSameLayer, RecommendationAction::Deny),
+            (FindingCode::MissingExpose, RecommendationAction::Warn),
+            (FindingCode::SplitDependencyCopy, RecommendationAction::Warn),
         ]
     );
     // Only warnings: the rule passes.

@@ -99,6 +99,7 @@ pub(crate) fn resolve(
             size: store.size(member).or(source.and_then(|s| s.size)),
             availability,
             member: member.clone(),
+            annotations: Default::default(),
         });
     }
     let reference = item.repo_tags.as_ref().and_then(|t| t.first()).cloned();

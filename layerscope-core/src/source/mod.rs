@@ -12,9 +12,11 @@ mod oci;
 mod registry;
 mod storage;
 mod store;
+mod toc;
 
 pub use config::{HistoryEntry, ImageConfig, RootFs, RuntimeConfig};
 pub use name::Transport;
+pub use toc::{TocFormat, TocRead};
 
 use crate::digest;
 use crate::error::{Error, Result};
@@ -46,12 +48,23 @@ pub struct OpenOptions {
     pub platform: Option<String>,
     /// Reach `docker://` registries over plain HTTP instead of HTTPS.
     pub insecure: bool,
+    /// Read registry layers that carry a table of contents (eStargz) from it, with `Range`
+    /// requests, instead of fetching their blobs. Their DiffIDs and blob digests are then
+    /// not verified (see [`TocRead`]); without this, every blob is read and verified.
+    pub toc: bool,
 }
 
 impl OpenOptions {
     /// Reach `docker://` registries over plain HTTP (a local or test registry).
     pub fn insecure(mut self, yes: bool) -> Self {
         self.insecure = yes;
+        self
+    }
+
+    /// Read registry layers from their table of contents where they have one (see
+    /// [`OpenOptions::toc`]).
+    pub fn toc(mut self, yes: bool) -> Self {
+        self.toc = yes;
         self
     }
 
@@ -92,6 +105,9 @@ pub struct LayerRef {
     pub availability: LayerAvailability,
     #[serde(skip)]
     pub(crate) member: String,
+    /// The descriptor's annotations (a table of contents is found through them).
+    #[serde(skip)]
+    pub(crate) annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// An opened image: its metadata, and access to its layer blobs.
@@ -107,8 +123,11 @@ pub struct Image {
     config: ImageConfig,
     layers: Vec<LayerRef>,
     warnings: Vec<String>,
-    /// Layers already read from a stream (docker-daemon), by layer index.
+    /// Layers already read from a stream (docker-daemon) or from their table of contents,
+    /// by layer index.
     prefetched: std::collections::HashMap<usize, crate::layer::LayerContents>,
+    /// Layers read from their table of contents, by layer index.
+    toc_reads: std::collections::HashMap<usize, TocRead>,
 }
 
 /// What a format reader hands back.
@@ -151,6 +170,7 @@ impl Image {
         let transport = parsed.transport();
         let want = platform.as_ref();
         let mut prefetched = std::collections::HashMap::new();
+        let mut toc_reads = std::collections::HashMap::new();
         let (store, resolved) = match parsed {
             name::ImageName::File(file) => {
                 let store = open_store(&file)?;
@@ -199,7 +219,12 @@ impl Image {
                     },
                 )?;
                 let store = Store::Remote(reg);
-                let resolved = oci::resolve(&store, path, want, None)?;
+                let mut resolved = oci::resolve(&store, path, want, None)?;
+                if options.toc
+                    && let Store::Remote(reg) = &store
+                {
+                    read_tocs(reg, &mut resolved, &mut prefetched, &mut toc_reads);
+                }
                 (store, resolved)
             }
             name::ImageName::DockerDaemon(_) | name::ImageName::ContainersStorage(_) => {
@@ -268,6 +293,7 @@ impl Image {
             layers,
             warnings,
             prefetched,
+            toc_reads,
         })
     }
 
@@ -297,6 +323,11 @@ impl Image {
     /// A layer already read while the image's stream passed, if any.
     pub(crate) fn prefetched_layer(&self, index: usize) -> Option<&crate::layer::LayerContents> {
         self.prefetched.get(&index)
+    }
+
+    /// How a layer was read from its table of contents (`--toc`), if it was.
+    pub fn toc_read(&self, index: usize) -> Option<&TocRead> {
+        self.toc_reads.get(&index)
     }
 
     /// Where the image was read from (file, registry, engine, store).
@@ -413,7 +444,8 @@ impl Image {
         if layer.availability == LayerAvailability::MissingForeign {
             return Ok(None);
         }
-        if self.prefetched.contains_key(&layer.index) {
+        // A registry layer read from its table of contents can still be fetched whole.
+        if self.prefetched.contains_key(&layer.index) && !matches!(self.store, Store::Remote(_)) {
             return Err(Error::Transport {
                 image: self.path.clone(),
                 reason: format!(
@@ -435,6 +467,44 @@ impl Image {
                 what: format!("layer {}", layer.index),
                 member: layer.member.clone(),
             }),
+        }
+    }
+}
+
+/// `--toc`: read each registry layer that announces a table of contents from it (in
+/// parallel, a few small `Range` requests each); a layer whose TOC cannot stand in for its
+/// blob is read in full later, with a warning saying why.
+fn read_tocs(
+    reg: &registry::Registry,
+    resolved: &mut Resolved,
+    prefetched: &mut std::collections::HashMap<usize, crate::layer::LayerContents>,
+    toc_reads: &mut std::collections::HashMap<usize, TocRead>,
+) {
+    use rayon::prelude::*;
+    let outcomes: Vec<(usize, toc::Outcome)> = resolved
+        .layers
+        .par_iter()
+        .filter(|l| l.availability == LayerAvailability::Present)
+        .map(|l| (l.index, toc::read(reg, l)))
+        .collect();
+    for (index, outcome) in outcomes {
+        match outcome {
+            toc::Outcome::Absent => {}
+            toc::Outcome::Read(contents, read) => {
+                resolved.warnings.push(format!(
+                    "layer {index} was read from its {} table of contents ({}, verified; \
+                     {} bytes fetched): its files, sizes and content digests are the TOC's; \
+                     its DiffID and blob digest were not verified (run without --toc to \
+                     read and verify the whole blob)",
+                    read.format, read.toc_digest, read.fetched_bytes
+                ));
+                prefetched.insert(index, *contents);
+                toc_reads.insert(index, read);
+            }
+            toc::Outcome::Fallback(reason) => resolved.warnings.push(format!(
+                "layer {index}: its table of contents was not used ({reason}); the whole \
+                 blob was read and verified"
+            )),
         }
     }
 }

@@ -422,6 +422,11 @@ pub(crate) fn resolve(
             size: Some(d.size()),
             availability,
             member: layer_member,
+            annotations: d
+                .annotations()
+                .as_ref()
+                .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
         });
     }
     Ok(Resolved {

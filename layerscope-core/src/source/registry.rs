@@ -225,6 +225,74 @@ impl Registry {
         Ok(Some((Box::new(reader), len)))
     }
 
+    /// Bytes `start..end` of a blob whose whole size is `total`, fetched with one `Range`
+    /// request (RFC 9110 section 14.2; the distribution spec allows ranges on blob GETs).
+    /// `Err` says why when the registry does not answer 206 with exactly that range: the
+    /// caller then reads the whole blob instead.
+    pub(crate) fn read_range(
+        &self,
+        member: &str,
+        start: u64,
+        end: u64,
+        total: u64,
+    ) -> std::result::Result<Vec<u8>, String> {
+        let d = member_digest(member).ok_or_else(|| format!("{member} is not a blob"))?;
+        if start >= end || end > total {
+            return Err(format!(
+                "bytes {start}..{end} are not inside a {total}-byte blob"
+            ));
+        }
+        let inner = &self.inner;
+        let url = inner.url("blobs", &d);
+        let range = format!("bytes={start}-{}", end - 1);
+        let what = format!("blob {d} {range}");
+        let resp = inner
+            .send(&what, &|auth| {
+                let mut req = inner.agent.get(&url).header("Range", &range);
+                if let Some(a) = auth {
+                    req = req.header("Authorization", a);
+                }
+                req.call()
+            })
+            .map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        if status != 206 {
+            // Dropping the body unread closes the connection: a 200 would be the whole blob.
+            return Err(format!(
+                "{what}: HTTP {status} instead of 206 Partial Content (no byte ranges served)"
+            ));
+        }
+        let content_range = resp
+            .headers()
+            .get("content-range")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let want = format!("bytes {start}-{}/{total}", end - 1);
+        if content_range != want {
+            return Err(format!(
+                "{what}: the registry answered Content-Range {content_range:?}, not {want:?}"
+            ));
+        }
+        let len = end - start;
+        let mut body = resp.into_body();
+        let bytes = body
+            .with_config()
+            .limit(len + 1)
+            .read_to_vec()
+            .map_err(|e| format!("{what}: {e}"))?;
+        inner
+            .fetched
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        if bytes.len() as u64 != len {
+            return Err(format!(
+                "{what}: {} bytes received of the {len} asked for",
+                bytes.len()
+            ));
+        }
+        Ok(bytes)
+    }
+
     /// Body bytes received so far, over every request.
     pub(crate) fn bytes_fetched(&self) -> u64 {
         self.inner.fetched.load(Ordering::Relaxed)
