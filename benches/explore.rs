@@ -178,7 +178,9 @@ fn key_benches(c: &mut Criterion) {
 }
 
 /// CPU time of the calling thread: the first field of Linux's /proc/thread-self/schedstat
-/// (nanoseconds on a CPU; see the kernel's Documentation/scheduler/sched-stats.rst).
+/// (nanoseconds on a CPU; see the kernel's Documentation/scheduler/sched-stats.rst). Some
+/// kernels advance it only at scheduler ticks (4 ms at 250 Hz): then a key's CPU time reads
+/// as 0 or a multiple of the tick, and only its percentiles over many keys mean something.
 fn thread_cpu() -> Option<Duration> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: u64 = s.split_whitespace().next()?.parse().ok()?;

@@ -7,7 +7,10 @@
 #   - an ignored file (node_modules/, excluded by .dockerignore).
 # Then a chain of stages (`FROM s<i-1> AS s<i>` + `RUN`, 1,000 to 4,000 stages; STAGES to
 # change the sizes) where a change to the first stage's COPY rebuilds every stage: the time
-# must grow about linearly with the number of stages.
+# must grow about linearly with the number of stages. Last, `recommend` on the same chain
+# with an app stage on top (`COPY . .` before `RUN npm install`): the split-dependency-copy
+# rewrite is priced by simulating every context file through the whole chain, before and
+# after, so its time must grow about linearly too.
 # Usage: benches/simulate_context.sh   (LAYERSCOPE=path to the binary, default release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,4 +77,37 @@ PY
   steps=$(python3 -c 'import json;print(len(json.load(open("/tmp/simulate-bench.json"))["changes"][0]["rebuilt_steps"]))')
   [ "$steps" = "$n" ] || { echo "chain of $n stages: expected $n rebuilt steps, got $steps" >&2; exit 1; }
   printf 'chain of %-5s stages               %6s s %7s KB   rebuilt steps: %s\n' "$n" "${best%% *}" "${best##* }" "$steps"
+done
+
+# recommend on the chain: the target stage copies package.json with the sources before the
+# install, so split-dependency-copy is found and priced (4 context files, each simulated
+# through every stage, on the Dockerfile as given and on the rewrite).
+for n in ${STAGES:-1000 2000 3000 4000}; do
+  CHAIN=${BENCH_DIR:-/tmp/layerscope-bench}/recommend-chain$n
+  if [ ! -f "$CHAIN/Dockerfile" ]; then
+    mkdir -p "$CHAIN/src"
+    echo v1 > "$CHAIN/app.txt"
+    echo '{"name": "bench"}' > "$CHAIN/package.json"
+    echo a > "$CHAIN/src/a.js"
+    echo b > "$CHAIN/src/b.js"
+    python3 - "$n" "$CHAIN/Dockerfile" <<'PY'
+import sys
+n, out = int(sys.argv[1]), sys.argv[2]
+lines = ["FROM scratch AS s0", "COPY app.txt /app.txt"]
+for i in range(1, n):
+    lines += [f"FROM s{i-1} AS s{i}", f"RUN echo {i}"]
+lines += [f"FROM s{n-1} AS app", "WORKDIR /app", "COPY . .", "RUN npm install"]
+open(out + ".partial", "w").write("\n".join(lines) + "\n")
+PY
+    mv "$CHAIN/Dockerfile.partial" "$CHAIN/Dockerfile"
+  fi
+  best=""
+  for _ in 1 2 3; do
+    t=$( { /usr/bin/time -f '%e %M %U %S' "$BIN" recommend -f "$CHAIN/Dockerfile" --context "$CHAIN" --format json > /tmp/recommend-bench.json; } 2>&1 | tail -1)
+    if [ -z "$best" ] || awk -v a="${t%% *}" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then best=$t; fi
+  done
+  codes=$(python3 -c 'import json;print(",".join(f["code"] for f in json.load(open("/tmp/recommend-bench.json"))["recommendations"]))')
+  [ "$codes" = "split-dependency-copy" ] || { echo "recommend on a chain of $n stages: expected split-dependency-copy, got ${codes:-nothing}" >&2; exit 1; }
+  read -r wall kb user sys <<<"$best"
+  printf 'recommend, chain of %-5s stages     %6s s %7s KB   cpu %s s   findings: %s\n' "$n" "$wall" "$kb" "$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')" "$codes"
 done

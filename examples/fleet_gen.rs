@@ -13,7 +13,7 @@
 //! from a pool shared by all apps (cross-layer duplicates). Layer blobs are empty
 //! placeholders: `fleet --summaries` never opens them.
 
-use layerscope::{FileSummary, LayerSummary};
+use layerscope::{EntryKind, EntrySummary, FileSummary, LayerSummary};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -184,12 +184,23 @@ fn synthetic(out: &Path, images: usize, base_files: usize, app_files: usize) -> 
         files.sort_unstable_by(|a, b| a.sha256.cmp(&b.sha256).then_with(|| a.path.cmp(&b.path)));
         let size_bytes = files.iter().map(|f| f.size).sum();
         let diff_id = format!("sha256:{}", hex(&sha(tag.as_bytes())));
+        // One tar entry per file, as a layer of regular files only would have.
+        let tree = files
+            .iter()
+            .map(|f| EntrySummary {
+                kind: EntryKind::File,
+                path: f.path.clone(),
+                link: None,
+                content: Some((f.sha256, f.size)),
+            })
+            .collect();
         let s = LayerSummary {
             diff_id: diff_id.clone(),
             tar_size: size_bytes,
             size_bytes,
             entries: files.len() as u64,
             files,
+            tree,
         };
         let bytes = s.encode().map_err(|d| d.0)?;
         std::fs::write(sums.join(format!("{}.lsum", &diff_id[7..])), bytes)?;

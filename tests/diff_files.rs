@@ -59,14 +59,29 @@ fn per_file_changes() {
     assert_eq!(d.shared_layers, 0);
 }
 
-/// `FileDelta::what` documents `link` for a symlink whose target changed, but the final
-/// view's records carry no link target, so such a change is not reported at all.
+/// A symlink whose target changed is a changed path (`link`), with both targets; one whose
+/// target stayed is not, even when a layer below held another target.
 #[test]
-#[ignore = "known bug: diff does not compare symlink targets (FileRecord has no target)"]
 fn symlink_target_change() {
     let dir = tempfile::tempdir().unwrap();
-    let a = ImageBuilder::new().layer(LayerBuilder::new().symlink("link", "target-a"));
-    let b = ImageBuilder::new().layer(LayerBuilder::new().symlink("link", "target-b"));
+    let a = ImageBuilder::new().layer(
+        LayerBuilder::new()
+            .symlink("link", "target-a")
+            .symlink("kept", "t"),
+    );
+    let b = ImageBuilder::new()
+        .layer(
+            LayerBuilder::new()
+                .symlink("link", "target-a")
+                .symlink("kept", "old"),
+        )
+        // The last entry for a path wins within a layer, and the upper layer over the lower.
+        .layer(
+            LayerBuilder::new()
+                .symlink("link", "target-x")
+                .symlink("link", "target-b")
+                .symlink("kept", "t"),
+        );
     let d = ImageDiff::compute(
         &analysis(dir.path(), "a.tar", &a),
         &analysis(dir.path(), "b.tar", &b),
@@ -78,4 +93,11 @@ fn symlink_target_change() {
         .map(|f| (f.path.as_str(), f.what.as_slice()))
         .collect();
     assert_eq!(changed, [("link", &["link".to_string()][..])]);
+    let f = &d.files.changed[0];
+    assert_eq!(f.a_link_target.as_deref(), Some("target-a"));
+    assert_eq!(f.b_link_target.as_deref(), Some("target-b"));
+    assert!(d.files.added.is_empty() && d.files.removed.is_empty());
+    let json = serde_json::to_value(f).unwrap();
+    assert_eq!(json["a_link_target"], "target-a");
+    assert_eq!(json["b_link_target"], "target-b");
 }

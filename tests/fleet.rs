@@ -19,7 +19,10 @@
 //! Same sha256 in different layers (listing.txt): 050058c8 (libc, 30000 bytes) in layers 0,
 //! 3, 5, 6; 57893e3a (bin/tool, 20000) in 0, 3; 4e76f456 (app/shared.dat, 8000) in 1, 2, 6.
 
-use layerscope::{Fleet, FleetMember, FleetOptions, FleetReport, Image, SummarySource};
+use layerscope::{
+    EntryKind, Fleet, FleetMember, FleetOptions, FleetReport, Image, OpenOptions, SUMMARY_VERSION,
+    SummarySource,
+};
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
@@ -218,7 +221,7 @@ fn cache_hit_miss_and_corrupt_entry_on_real_images() {
     // Truncate base-b's entry: it is read again (43008 bytes) and the figures are the same.
     let entry = cache
         .path()
-        .join("v1/sha256")
+        .join(format!("v{}/sha256", SUMMARY_VERSION))
         .join(format!("{}.lsum", &cold.layers[5].diff_id[7..]));
     let bytes = std::fs::read(&entry).unwrap();
     std::fs::write(&entry, &bytes[..bytes.len() / 2]).unwrap();
@@ -245,4 +248,111 @@ fn cache_hit_miss_and_corrupt_entry_on_real_images() {
     };
     assert_eq!(strip(&cold), strip(&warm));
     assert_eq!(strip(&cold), strip(&fixed));
+}
+
+/// tests/fixtures/fleet/platforms/platforms.oci.tar: one image index, two platforms, built by
+/// buildah (rebuild.sh). From its listing.txt (`tar tvf` and `sha256sum` of every layer):
+///
+/// | layer | amd64 | arm64 |
+/// |---|---|---|
+/// | COPY common/ (shared, 1f6d662c) | etc/app.conf 3000, etc/shared.txt 100 | the same layer |
+/// | COPY ${ARCH}/ | etc/arch 6 (d54d20ea), usr/bin/app 6000 (31173502), usr/lib/libfast.so 2000 | etc/arch 6 (c1669e1d), usr/bin/app 5000 (34dc2052), usr/share/doc/arm.txt 700 |
+/// | RUN (buildah's mount points) | etc/hostname, etc/hosts, etc/resolv.conf, all empty | the same three, and `etc/.wh.app.conf` |
+///
+/// Final filesystems (non-directories): amd64 has 8 paths, 3000 + 100 + 6 + 6000 + 2000 =
+/// 11,106 bytes; arm64 has 7 (etc/app.conf is whited out), 100 + 6 + 5000 + 700 = 5,806
+/// bytes. 9 paths in all: 4 identical (etc/shared.txt and the three empty files), 3 missing
+/// from a platform (etc/app.conf 3000 and usr/lib/libfast.so 2000 only on amd64: 2 paths,
+/// 5,000 bytes; usr/share/doc/arm.txt 700 only on arm64), 2 differing (usr/bin/app, etc/arch:
+/// 6,006 bytes on amd64, 5,006 on arm64).
+#[test]
+fn platform_differences_match_the_listing() {
+    let index = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fleet/platforms/platforms.oci.tar");
+    let platforms = Image::platforms(&index).unwrap();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    let members: Vec<FleetMember> = platforms
+        .iter()
+        .map(|p| {
+            let image = Image::open_with(&index, &OpenOptions::default().platform(p.clone()));
+            FleetMember::new(format!("platforms [{p}]"), image.unwrap()).platform_of("platforms")
+        })
+        .collect();
+    let r = Fleet::run(&members, &FleetOptions::default()).unwrap();
+    // The shared COPY layer is read once.
+    assert_eq!((r.totals.layers, r.totals.unique_layers), (6, 5));
+    assert_eq!(r.platform_differences.len(), 1);
+    let d = &r.platform_differences[0];
+    assert_eq!(
+        (d.reference.as_str(), d.images.as_slice()),
+        ("platforms", &[0, 1][..])
+    );
+    let per: Vec<(&str, u64, u64, u64, u64, u64)> = d
+        .platforms
+        .iter()
+        .map(|p| {
+            (
+                p.platform.as_str(),
+                p.files,
+                p.size_bytes,
+                p.partial_paths,
+                p.partial_bytes,
+                p.differing_bytes,
+            )
+        })
+        .collect();
+    assert_eq!(
+        per,
+        [
+            ("linux/amd64", 8, 11_106, 2, 5_000, 6_006),
+            ("linux/arm64", 7, 5_806, 1, 700, 5_006),
+        ]
+    );
+    assert_eq!(
+        (
+            d.paths,
+            d.identical_paths,
+            d.partial_paths,
+            d.differing_paths
+        ),
+        (9, 4, 3, 2)
+    );
+    let listed: Vec<(&str, &str, Vec<Option<u64>>)> = d
+        .differences
+        .iter()
+        .map(|x| {
+            let sizes = x.entries.iter().map(|e| e.as_ref().map(|e| e.size_bytes));
+            (x.path.as_str(), x.change.as_str(), sizes.collect())
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("usr/bin/app", "content", vec![Some(6000), Some(5000)]),
+            ("etc/app.conf", "missing", vec![Some(3000), None]),
+            ("usr/lib/libfast.so", "missing", vec![Some(2000), None]),
+            ("usr/share/doc/arm.txt", "missing", vec![None, Some(700)]),
+            ("etc/arch", "content", vec![Some(6), Some(6)]),
+        ]
+    );
+    let app = &d.differences[0].entries;
+    let shas: Vec<&str> = app
+        .iter()
+        .map(|e| &e.as_ref().unwrap().sha256.as_deref().unwrap()[7..15])
+        .collect();
+    assert_eq!(shas, ["31173502", "34dc2052"]);
+    assert!(
+        app.iter()
+            .all(|e| e.as_ref().unwrap().kind == EntryKind::File)
+    );
+
+    // The same from a warm cache: the comparison needs only the summaries.
+    let cache = tempfile::tempdir().unwrap();
+    let options = FleetOptions::default().summaries(SummarySource::Cache(cache.path().into()));
+    let cold = Fleet::run(&members, &options).unwrap();
+    let warm = Fleet::run(&members, &options).unwrap();
+    assert_eq!((warm.read.layers_read, warm.read.cache_hits), (0, 5));
+    let json = |r: &FleetReport| serde_json::to_value(&r.platform_differences).unwrap();
+    assert_eq!(json(&cold), json(&r));
+    assert_eq!(json(&warm), json(&r));
 }

@@ -161,7 +161,12 @@ fn summaries_from_workers_merge_to_the_same_report() {
     }
     let merged = tempfile::tempdir().unwrap();
     for w in [&w1, &w2] {
-        for e in std::fs::read_dir(w.path().join("v1/sha256")).unwrap() {
+        for e in std::fs::read_dir(
+            w.path()
+                .join(format!("v{}/sha256", layerscope_core::SUMMARY_VERSION)),
+        )
+        .unwrap()
+        {
             let e = e.unwrap();
             std::fs::copy(e.path(), merged.path().join(e.file_name())).unwrap();
         }
@@ -202,7 +207,10 @@ fn table_markdown_and_html() {
     };
     let table = run("table");
     assert!(table.contains("228,527 bytes"), "{table}");
-    assert!(table.contains("Drift: families 0 and 1"), "{table}");
+    assert!(
+        table.contains("drift: families 0 and 1 start from the same base"),
+        "{table}"
+    );
     assert!(table.contains("lib/libc.so"), "{table}");
     let md = run("markdown");
     assert!(md.starts_with("## layerscope fleet"), "{md}");
@@ -275,4 +283,79 @@ fn every_platform_of_an_index() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("linux/amd64, linux/arm64"));
+}
+
+/// What differs between the platforms of tests/fixtures/fleet/platforms/platforms.oci.tar
+/// (figures worked out from its listing.txt in tests/fleet.rs,
+/// platform_differences_match_the_listing), in every output format of `fleet` and `analyze`.
+#[test]
+fn what_differs_between_platforms_in_every_format() {
+    let index = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/fleet/platforms/platforms.oci.tar");
+    let run = |cmd: &str, format: &str| -> String {
+        let mut c = layerscope();
+        c.arg(cmd).arg(&index).args(["--platform", "all"]);
+        if cmd == "fleet" {
+            c.arg("--no-cache");
+        }
+        let out = c
+            .args(["--format", format])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    for cmd in ["analyze", "fleet"] {
+        let v: serde_json::Value = serde_json::from_str(&run(cmd, "json")).unwrap();
+        let d = &v["platform_differences"][0];
+        assert_eq!(
+            [&d["paths"], &d["identical_paths"], &d["partial_paths"]],
+            [9, 4, 3]
+        );
+        assert_eq!(d["differing_paths"], 2);
+        assert_eq!(d["platforms"][0]["partial_bytes"], 5000);
+        assert_eq!(d["platforms"][1]["differing_bytes"], 5006);
+        let first = &d["differences"][0];
+        assert_eq!(first["path"], "usr/bin/app");
+        assert_eq!(first["entries"][0]["size_bytes"], 6000);
+        assert_eq!(d["differences"][1]["entries"][1], serde_json::Value::Null);
+
+        let table = run(cmd, "table");
+        assert!(
+            table.contains("9 paths: 4 identical, 3 missing from a platform, 2 differ"),
+            "{table}"
+        );
+        assert!(table.contains("usr/share/doc/arm.txt"), "{table}");
+    }
+    // Markdown is a fleet format (`analyze` has none).
+    let md = run("fleet", "markdown");
+    assert!(
+        md.contains("### What differs between the platforms of"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `etc/app.conf` | missing | 3.0 kB | - |"),
+        "{md}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("p.html");
+    layerscope()
+        .arg("fleet")
+        .arg(&index)
+        .args([
+            "--platform",
+            "all",
+            "--no-cache",
+            "--format",
+            "html",
+            "--output",
+        ])
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("platform-paths-0"), "no differences section");
+    assert!(html.contains("usr/lib/libfast.so"));
 }

@@ -376,8 +376,7 @@ pub(crate) fn dive_figures(layers: &[LayerContents]) -> DiveFigures {
         efficiency,
         wasted_bytes,
         user_size_bytes,
-        user_wasted_percent: (user_size_bytes > 0)
-            .then(|| wasted_bytes as f64 / user_size_bytes as f64),
+        user_wasted_percent: crate::units::ratio(wasted_bytes, user_size_bytes),
         size_bytes,
         inefficient_files: list,
         aborted_layers,

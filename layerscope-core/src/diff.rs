@@ -4,6 +4,7 @@
 use crate::analysis::ImageInfo;
 use crate::analysis::{Analysis, tree_order};
 use crate::layer::EntryKind;
+use crate::units::signed_difference;
 use crate::version::SCHEMA_VERSION;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
@@ -87,10 +88,12 @@ pub struct FileDelta {
     pub delta_bytes: i64,
     /// What changed, for changed paths: `content`, `type`, `mode`, `owner`, `link`.
     pub what: Vec<String>,
-}
-
-fn signed(b: u64, a: u64) -> i64 {
-    (i128::from(b) - i128::from(a)).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    /// For a symbolic link whose target changed (`link` in `what`): the target in A.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a_link_target: Option<String>,
+    /// For a symbolic link whose target changed: the target in B.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub b_link_target: Option<String>,
 }
 
 impl ImageDiff {
@@ -149,6 +152,7 @@ impl ImageDiff {
             .into_iter()
             .map(|f| (f.path.clone(), f))
             .collect();
+        let (la, lb) = (a.final_symlink_targets(), b.final_symlink_targets());
         let mut files = FileDeltas::default();
         for (path, x) in &fa {
             match fb.get(path) {
@@ -156,8 +160,10 @@ impl ImageDiff {
                     path: path.clone(),
                     a_size_bytes: Some(x.size_bytes),
                     b_size_bytes: None,
-                    delta_bytes: signed(0, x.size_bytes),
+                    delta_bytes: signed_difference(x.size_bytes, 0),
                     what: Vec::new(),
+                    a_link_target: None,
+                    b_link_target: None,
                 }),
                 Some(y) => {
                     let mut what = Vec::new();
@@ -167,6 +173,17 @@ impl ImageDiff {
                         && x.sha256 != y.sha256
                     {
                         what.push("content".to_string());
+                    }
+                    // The symlink target is a file attribute (image-spec layer.md, "File
+                    // Attributes"), and a changed attribute is a modification ("Determining
+                    // Changes").
+                    let mut link = None;
+                    if x.kind == EntryKind::Symlink && y.kind == EntryKind::Symlink {
+                        let (ta, tb) = (la.get(path), lb.get(path));
+                        if ta != tb {
+                            what.push("link".to_string());
+                            link = Some((ta.cloned(), tb.cloned()));
+                        }
                     }
                     if x.mode != y.mode {
                         what.push("mode".to_string());
@@ -179,8 +196,10 @@ impl ImageDiff {
                             path: path.clone(),
                             a_size_bytes: Some(x.size_bytes),
                             b_size_bytes: Some(y.size_bytes),
-                            delta_bytes: signed(y.size_bytes, x.size_bytes),
+                            delta_bytes: signed_difference(x.size_bytes, y.size_bytes),
                             what,
+                            a_link_target: link.as_ref().and_then(|l| l.0.clone()),
+                            b_link_target: link.and_then(|l| l.1),
                         });
                     }
                 }
@@ -192,8 +211,10 @@ impl ImageDiff {
                     path: path.clone(),
                     a_size_bytes: None,
                     b_size_bytes: Some(y.size_bytes),
-                    delta_bytes: signed(y.size_bytes, 0),
+                    delta_bytes: signed_difference(0, y.size_bytes),
                     what: Vec::new(),
+                    a_link_target: None,
+                    b_link_target: None,
                 });
             }
         }
@@ -207,10 +228,13 @@ impl ImageDiff {
             b: rb.image.clone(),
             shared_layers,
             common_prefix_layers,
-            size_delta_bytes: signed(tb.size_bytes, ta.size_bytes),
-            compressed_size_delta_bytes: signed(tb.compressed_size_bytes, ta.compressed_size_bytes),
-            final_size_delta_bytes: signed(tb.final_size_bytes, ta.final_size_bytes),
-            wasted_delta_bytes: signed(tb.wasted_bytes, ta.wasted_bytes),
+            size_delta_bytes: signed_difference(ta.size_bytes, tb.size_bytes),
+            compressed_size_delta_bytes: signed_difference(
+                ta.compressed_size_bytes,
+                tb.compressed_size_bytes,
+            ),
+            final_size_delta_bytes: signed_difference(ta.final_size_bytes, tb.final_size_bytes),
+            wasted_delta_bytes: signed_difference(ta.wasted_bytes, tb.wasted_bytes),
             push_bytes,
             layers,
             files,

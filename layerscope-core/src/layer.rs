@@ -235,7 +235,7 @@ impl LayerContents {
         e.link.map(|n| self.name(n))
     }
 
-    fn intern(&mut self, s: &str) -> Option<Name> {
+    pub(crate) fn intern(&mut self, s: &str) -> Option<Name> {
         let start = u32::try_from(self.names.len()).ok()?;
         let len = u32::try_from(s.len()).ok()?;
         start.checked_add(len)?;

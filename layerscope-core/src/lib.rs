@@ -57,12 +57,12 @@ mod push_size;
 mod recommend;
 mod report;
 mod simulate;
-mod size;
 mod source;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;
 mod tree;
+mod units;
 mod version;
 
 pub use analysis::{
@@ -85,33 +85,38 @@ pub use error::{Error, Result};
 pub use extract::FileContent;
 pub use filter::FileFilter;
 pub use fleet::{
-    BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, FLEET_SCHEMA_VERSION,
-    FileSummary, Fleet, FleetImage, FleetLayer, FleetMember, FleetOptions, FleetReport,
-    FleetTotals, LayerSummary, PlatformSummary, ReadStats, SUMMARY_MAGIC, SUMMARY_VERSION,
-    SummaryDefect, SummarySource,
+    BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, EntrySummary,
+    FLEET_SCHEMA_VERSION, FileSummary, Fleet, FleetImage, FleetLayer, FleetMember, FleetOptions,
+    FleetReport, FleetTotals, LayerSummary, PathDifference, PathState, PlatformDifference,
+    PlatformFiles, PlatformSummary, ReadStats, SUMMARY_MAGIC, SUMMARY_VERSION, SummaryDefect,
+    SummarySource,
 };
 pub use gate::{
     Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta, Figures, Gate,
     GateConfig, GateInput, GateOutcome, MaxWaste, Offender, Percent, Ratio, RecommendationAction,
-    RecommendationResult, RuleResult, RuleStatus, Rules, Setting, SizeChange, Unit, Verdict,
-    WasteEntry, describe_rule,
+    RecommendationResult, RuleId, RuleResult, RuleStatus, Rules, Setting, SizeChange, Unit,
+    Verdict, WasteEntry, describe_rule,
 };
 pub use history::{HistoryAlignment, align_history};
 pub use layer::{Compression, EntryKind};
 pub use pipeline::{Pipeline, PipelineOptions, PipelineParts};
 pub use push_size::{DOCKER_PUSH_GZIP_LEVEL, push_sizes};
 pub use recommend::{
-    CODES, CodeInfo, Finding, FindingCode, RecommendInput, Recommendations, Severity, recommend,
+    CODES, CodeInfo, Finding, FindingCode, Overlap, RecommendInput, Recommendations, Relation,
+    SavedItem, Severity, recommend, total_bytes_saved,
 };
 pub use report::{CheckReport, Report, ReportOptions, ToolInfo};
 pub use simulate::{
     Change, ChangeOutcome, ChurnReport, FileChurn, InstructionChurn, MissReason, RebuiltStep,
     SimulationReport, Simulator, StepCost,
 };
-pub use size::{format_size, parse_size};
 pub use source::{
     HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef, OpenOptions,
     RootFs, RuntimeConfig, TocFormat, TocRead, Transport,
 };
 pub use tree::{ChangeKind, WasteKind};
+pub use units::{
+    format_number, format_percent, format_signed_percent, format_signed_size, format_size,
+    parse_size, ratio, signed_difference,
+};
 pub use version::{CHECK_SCHEMA_VERSION, SCHEMA_VERSION};

@@ -319,6 +319,7 @@ impl Pipeline {
         let mut report = analysis.report_with(options);
         report.attribution = self.attribution.clone();
         report.recommendations = findings.to_vec();
+        report.total_bytes_saved = crate::recommend::total_bytes_saved(findings);
         Some(report)
     }
 

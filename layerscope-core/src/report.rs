@@ -91,6 +91,9 @@ pub struct Report {
     pub attribution: Option<crate::attribution::Attribution>,
     /// Findings with the bytes they save (see `layerscope recommend --list-codes`).
     pub recommendations: Vec<crate::recommend::Finding>,
+    /// What applying every recommendation removes from the image, each byte counted once
+    /// ([`crate::total_bytes_saved`]).
+    pub total_bytes_saved: u64,
     /// Things tolerated while reading.
     pub warnings: Vec<String>,
     /// dive 0.13.1's figures for the same image (`--compat dive`), `null` unless asked for.
@@ -154,6 +157,7 @@ impl Analysis {
             filter: options.filter.describe(),
             attribution: None,
             recommendations: Vec::new(),
+            total_bytes_saved: 0,
             warnings: f.warnings.clone(),
             compat_dive: None,
         }

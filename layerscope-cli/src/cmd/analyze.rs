@@ -124,8 +124,10 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         ReportFormat::Html => {
-            let mut page = render::html::Page::analysis(&report, analysis)?
-                .recommendations(render::html_views::recommendations(&report.recommendations));
+            let mut page = render::html::Page::analysis(&report, analysis)?.recommendations(
+                render::html_views::recommendations(&report.recommendations),
+                report.total_bytes_saved,
+            );
             if let Some(df) = pipeline.dockerfile() {
                 page = page.dockerfile(render::html_views::dockerfile(
                     df,

@@ -214,7 +214,10 @@ pub(crate) fn run(args: CheckArgs, matches: Option<&ArgMatches>) -> Result<ExitC
             CheckFormat::Html => render::html::Page::analysis(&report, analysis)?
                 .command("check")
                 .gate(render::html_views::gate(&outcome))
-                .recommendations(render::html_views::recommendations(&findings))
+                .recommendations(
+                    render::html_views::recommendations(&findings),
+                    report.total_bytes_saved,
+                )
                 .render()?,
         };
         write_output(path.as_deref(), &text)?;

@@ -178,10 +178,10 @@ fn open_members(names: &[Named], platform: Option<&str>) -> Result<Vec<FleetMemb
             for p in Image::platforms(&n.name).with_context(what)? {
                 let image = Image::open_with(&n.name, &crate::open_options().platform(p.clone()))
                     .with_context(what)?;
-                members.push(FleetMember::new(
-                    format!("{} [{p}]", n.name.display()),
-                    image,
-                ));
+                members.push(
+                    FleetMember::new(format!("{} [{p}]", n.name.display()), image)
+                        .platform_of(n.name.display().to_string()),
+                );
             }
         } else {
             let mut open = crate::open_options();

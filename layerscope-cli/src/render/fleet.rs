@@ -1,22 +1,17 @@
-//! `fleet` output: terminal tables, a Markdown comment, and the HTML page (built from the
-//! same cards and sortable tables as `diff`'s page).
+//! `fleet` output: terminal tables, a Markdown comment, and the HTML page (the same cards
+//! and sortable tables as `diff`'s page). Each table is declared once as a [`Grid`] and
+//! written in every format.
 
-use super::html::{Card, ColumnKind, Page, TableSection, Tone};
-use super::html_views::col;
-use super::markdown::{code, text};
-use super::table::{bold, ellipsize, keep_whole, right, table};
+use super::grid::{Grid, Val};
+use super::html::{Card, ColumnKind, Page, Tone};
+use super::markdown::text;
 use super::{Term, grouped, human, percent, short_digest};
-use comfy_table::Cell;
-use layerscope_core::FleetReport;
+use layerscope_core::{EntryKind, FleetReport, PathState, PlatformDifference};
 use std::fmt::Write as _;
 
 /// `saved / total` as a ratio, 0 when there is nothing.
 fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
+    layerscope_core::ratio(part, whole).unwrap_or(0.0)
 }
 
 fn image_name(r: &FleetReport, i: usize) -> String {
@@ -24,6 +19,29 @@ fn image_name(r: &FleetReport, i: usize) -> String {
         .get(i)
         .map(|img| img.reference.clone())
         .unwrap_or_default()
+}
+
+/// One platform's side of a differing path: its size, its link target, or absent.
+fn path_cell(e: Option<&PathState>) -> String {
+    match e {
+        None => "-".into(),
+        Some(e) => match &e.link_target {
+            Some(t) => format!("-> {t}"),
+            None if e.kind == EntryKind::File => human(e.size_bytes),
+            None => format!("{:?}", e.kind).to_lowercase(),
+        },
+    }
+}
+
+/// The sentence heading one multi-platform image's comparison.
+fn difference_line(d: &PlatformDifference) -> String {
+    format!(
+        "{} paths: {} identical, {} missing from a platform, {} differ",
+        grouped(d.paths),
+        grouped(d.identical_paths),
+        grouped(d.partial_paths),
+        grouped(d.differing_paths)
+    )
 }
 
 /// The headline lines, shared by the table and Markdown outputs.
@@ -85,9 +103,236 @@ fn headline(r: &FleetReport) -> Vec<(String, String)> {
     ]
 }
 
+/// Every table of the report, in the order shown. `limit` caps the long lists (layers,
+/// differing paths) in the text outputs; the page lists them all (the core already cut
+/// duplicates and common-base files to `--top`).
+fn grids(r: &FleetReport, limit: Option<usize>) -> Vec<Grid> {
+    use ColumnKind::{Bytes, Number, Path, Text};
+    let cap = limit.unwrap_or(usize::MAX);
+    let t = &r.totals;
+    let names = |images: &[usize]| -> String {
+        let n: Vec<String> = images.iter().map(|&m| image_name(r, m)).collect();
+        n.join(", ")
+    };
+    let mut out = Vec::new();
+    out.push(
+        Grid::new("images", "Images")
+            .column("index", "#", Number)
+            .column("reference", "Image", Path)
+            .column("platform", "Platform", Text)
+            .column("layers", "Layers", Number)
+            .column("size", "Size", Bytes)
+            .column("compressed", "Compressed", Bytes)
+            .column("unique", "Only here", Bytes)
+            .column("family", "Family", Number)
+            .rows(r.images.iter().enumerate().map(|(i, img)| {
+                vec![
+                    Val::count(i),
+                    Val::Path(img.reference.clone()),
+                    Val::Text(img.platform.clone()),
+                    Val::count(img.layers.len()),
+                    Val::Bytes(img.size_bytes),
+                    Val::Bytes(img.compressed_size_bytes),
+                    Val::Bytes(img.unique_size_bytes),
+                    Val::count(img.family),
+                ]
+            })),
+    );
+    // Most shared first, then largest.
+    let mut shown: Vec<usize> = (0..r.layers.len()).collect();
+    shown.sort_by(|&a, &b| {
+        let (la, lb) = (&r.layers[a], &r.layers[b]);
+        lb.images
+            .len()
+            .cmp(&la.images.len())
+            .then(lb.size_bytes.cmp(&la.size_bytes))
+            .then(a.cmp(&b))
+    });
+    out.push(
+        Grid::new("layers", "Layers")
+            .note(format!(
+                "{} of {}, most shared first",
+                cap.min(shown.len()),
+                shown.len()
+            ))
+            .column("diff_id", "DiffID", Path)
+            .column("size", "Size", Bytes)
+            .column("compressed", "Compressed", Bytes)
+            .column("files", "Files", Number)
+            .column("count", "Images", Number)
+            .column("images", "Held by", Text)
+            .rows(shown.iter().take(cap).map(|&i| {
+                let l = &r.layers[i];
+                vec![
+                    Val::Path(short_digest(&l.diff_id)),
+                    Val::Bytes(l.size_bytes),
+                    Val::Bytes(l.compressed_size_bytes),
+                    Val::Count(l.files),
+                    Val::count(l.images.len()),
+                    Val::Text(names(&l.images)),
+                ]
+            })),
+    );
+    let drift: Vec<String> = r
+        .drift
+        .iter()
+        .map(|d| {
+            format!(
+                "families {} and {} start from the same base at different digests: {} of {} \
+                 shared paths differ ({} only in {}, {} only in {})",
+                d.families[0],
+                d.families[1],
+                d.changed_paths,
+                d.shared_paths,
+                d.only_first,
+                d.families[0],
+                d.only_second,
+                d.families[1]
+            )
+        })
+        .collect();
+    out.push(
+        Grid::new("families", "Base families")
+            .note(if drift.is_empty() {
+                "by bottom layer; no drift found".to_string()
+            } else {
+                format!("by bottom layer; drift: {}", drift.join("; "))
+            })
+            .column("index", "#", Number)
+            .column("bottom", "Bottom layer", Path)
+            .column("common", "Common layers", Number)
+            .column("base", "Base size", Bytes)
+            .column("images", "Images", Text)
+            .rows(r.families.iter().enumerate().map(|(i, f)| {
+                vec![
+                    Val::count(i),
+                    Val::Path(short_digest(&f.bottom_layer)),
+                    Val::count(f.base_layers),
+                    Val::Bytes(f.base_size_bytes),
+                    Val::Text(names(&f.images)),
+                ]
+            })),
+    );
+    out.push(
+        Grid::new("duplicates", "Same content in different layers")
+            .note(format!(
+                "{} of {} contents, {} extra bytes in total",
+                r.duplicates.len().min(cap),
+                t.cross_layer_duplicate_contents,
+                grouped(t.cross_layer_duplicate_bytes)
+            ))
+            .column("saving", "Saving", Bytes)
+            .column("size", "Size", Bytes)
+            .column("layers", "Layers", Number)
+            .column("images", "Images", Number)
+            .column("paths", "Paths", Path)
+            .rows(r.duplicates.iter().take(cap).map(|d| {
+                vec![
+                    Val::Bytes(d.saving_bytes),
+                    Val::Bytes(d.size_bytes),
+                    Val::count(d.layers.len()),
+                    Val::count(d.images),
+                    Val::Path(d.paths.join(", ")),
+                ]
+            })),
+    );
+    let cb = &r.common_base;
+    out.push(
+        Grid::new("common-base", "Proposed common base")
+            .note(format!(
+                "{} files in at least {} images, {}; saving {}",
+                grouped(cb.files),
+                cb.min_images,
+                human(cb.size_bytes),
+                human(cb.saving_bytes)
+            ))
+            .column("saving", "Saving", Bytes)
+            .column("size", "Size", Bytes)
+            .column("images", "Images", Number)
+            .column("layers", "Layers", Number)
+            .column("path", "Path", Path)
+            .rows(cb.top.iter().take(cap).map(|f| {
+                vec![
+                    Val::Bytes(f.saving_bytes),
+                    Val::Bytes(f.size_bytes),
+                    Val::count(f.images),
+                    Val::count(f.layers),
+                    Val::Path(f.path.clone()),
+                ]
+            })),
+    );
+    if !r.platforms.is_empty() {
+        out.push(
+            Grid::new("platforms", "Platforms")
+                .column("platform", "Platform", Text)
+                .column("images", "Images", Number)
+                .column("size", "Size", Bytes)
+                .column("compressed", "Compressed", Bytes)
+                .column("own_layers", "Own layers", Number)
+                .column("own_size", "Own size", Bytes)
+                .column("shared", "Shared layers", Number)
+                .rows(r.platforms.iter().map(|p| {
+                    vec![
+                        Val::Text(p.platform.clone()),
+                        Val::count(p.images.len()),
+                        Val::Bytes(p.size_bytes),
+                        Val::Bytes(p.compressed_size_bytes),
+                        Val::count(p.own_layers),
+                        Val::Bytes(p.own_size_bytes),
+                        Val::count(p.shared_layers),
+                    ]
+                })),
+        );
+    }
+    for (i, d) in r.platform_differences.iter().enumerate() {
+        out.push(
+            Grid::new(
+                format!("platform-files-{i}"),
+                format!("Final filesystems of the platforms of {}", d.reference),
+            )
+            .note(difference_line(d))
+            .column("platform", "Platform", Text)
+            .column("files", "Files", Number)
+            .column("size", "Size", Bytes)
+            .column("partial", "Missing elsewhere", Number)
+            .column("partial_size", "Their size", Bytes)
+            .column("differing_size", "Differing size", Bytes)
+            .rows(d.platforms.iter().map(|p| {
+                vec![
+                    Val::Text(p.platform.clone()),
+                    Val::Count(p.files),
+                    Val::Bytes(p.size_bytes),
+                    Val::Count(p.partial_paths),
+                    Val::Bytes(p.partial_bytes),
+                    Val::Bytes(p.differing_bytes),
+                ]
+            })),
+        );
+        let mut paths = Grid::new(
+            format!("platform-paths-{i}"),
+            format!("What differs between the platforms of {}", d.reference),
+        )
+        .note(format!(
+            "{} of {} paths, the largest first",
+            d.differences.len().min(cap),
+            grouped(d.partial_paths + d.differing_paths)
+        ))
+        .column("path", "Path", Path)
+        .column("change", "Change", Text);
+        for (k, p) in d.platforms.iter().enumerate() {
+            paths = paths.column(&format!("p{k}"), &p.platform, Text);
+        }
+        out.push(paths.rows(d.differences.iter().take(cap).map(|x| {
+            let mut row = vec![Val::Path(x.path.clone()), Val::Text(x.change.clone())];
+            row.extend(x.entries.iter().map(|e| Val::Text(path_cell(e.as_ref()))));
+            row
+        })));
+    }
+    out
+}
+
 /// The terminal output.
 pub fn table_text(r: &FleetReport, top: usize, term: Term) -> String {
-    let color = term.color;
     let mut out = String::new();
     for (k, v) in headline(r) {
         let _ = writeln!(out, "{k:<26}{v}");
@@ -106,190 +351,12 @@ pub fn table_text(r: &FleetReport, top: usize, term: Term) -> String {
             String::new()
         }
     );
-    out.push('\n');
-
-    let mut it = table(term);
-    it.set_header(vec![
-        bold("#", color),
-        bold("Image", color),
-        bold("Platform", color),
-        bold("Layers", color),
-        bold("Size", color),
-        bold("Compressed", color),
-        bold("Only here", color),
-        bold("Family", color),
-    ]);
-    for (i, img) in r.images.iter().enumerate() {
-        it.add_row(vec![
-            right(i),
-            Cell::new(&img.reference),
-            Cell::new(&img.platform),
-            right(img.layers.len()),
-            right(human(img.size_bytes)),
-            right(human(img.compressed_size_bytes)),
-            right(human(img.unique_size_bytes)),
-            right(img.family),
-        ]);
-    }
-    keep_whole(&mut it, term, &[0, 3, 4, 5, 6, 7]);
-    let _ = writeln!(out, "{it}");
-
-    let mut lt = table(term);
-    lt.set_header(vec![
-        bold("Layer", color),
-        bold("Size", color),
-        bold("Compressed", color),
-        bold("Files", color),
-        bold("Images", color),
-    ]);
-    let mut shown: Vec<usize> = (0..r.layers.len()).collect();
-    shown.sort_by(|&a, &b| {
-        let (la, lb) = (&r.layers[a], &r.layers[b]);
-        lb.images
-            .len()
-            .cmp(&la.images.len())
-            .then(lb.size_bytes.cmp(&la.size_bytes))
-            .then(a.cmp(&b))
-    });
-    let _ = writeln!(
-        out,
-        "\nLayers ({} of {}, most shared first):",
-        top.min(shown.len()),
-        shown.len()
-    );
-    for &i in shown.iter().take(top) {
-        let l = &r.layers[i];
-        let holders: Vec<String> = l.images.iter().map(|i| i.to_string()).collect();
-        lt.add_row(vec![
-            Cell::new(short_digest(&l.diff_id)),
-            right(human(l.size_bytes)),
-            right(human(l.compressed_size_bytes)),
-            right(grouped(l.files)),
-            Cell::new(ellipsize(&holders.join(" "), 60)),
-        ]);
-    }
-    keep_whole(&mut lt, term, &[0, 1, 2, 3]);
-    let _ = writeln!(out, "{lt}");
-
-    let _ = writeln!(out, "\nBase families (by bottom layer):");
-    let mut ft = table(term);
-    ft.set_header(vec![
-        bold("#", color),
-        bold("Bottom layer", color),
-        bold("Common layers", color),
-        bold("Base size", color),
-        bold("Images", color),
-    ]);
-    for (i, f) in r.families.iter().enumerate() {
-        let names: Vec<String> = f.images.iter().map(|&m| image_name(r, m)).collect();
-        ft.add_row(vec![
-            right(i),
-            Cell::new(short_digest(&f.bottom_layer)),
-            right(f.base_layers),
-            right(human(f.base_size_bytes)),
-            Cell::new(ellipsize(&names.join(", "), 80)),
-        ]);
-    }
-    keep_whole(&mut ft, term, &[0, 1, 2, 3]);
-    let _ = writeln!(out, "{ft}");
-    for d in &r.drift {
-        let _ = writeln!(
-            out,
-            "Drift: families {} and {} start from the same base at different digests: {} of {} \
-             shared paths differ ({} only in {}, {} only in {})",
-            d.families[0],
-            d.families[1],
-            d.changed_paths,
-            d.shared_paths,
-            d.only_first,
-            d.families[0],
-            d.only_second,
-            d.families[1]
-        );
-    }
-
-    if !r.duplicates.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nSame content in different layers ({} of {}):",
-            r.duplicates.len().min(top),
-            r.totals.cross_layer_duplicate_contents
-        );
-        let mut dt = table(term);
-        dt.set_header(vec![
-            bold("Saving", color),
-            bold("Size", color),
-            bold("Layers", color),
-            bold("Images", color),
-            bold("Paths", color),
-        ]);
-        for d in r.duplicates.iter().take(top) {
-            dt.add_row(vec![
-                right(human(d.saving_bytes)),
-                right(human(d.size_bytes)),
-                right(d.layers.len()),
-                right(d.images),
-                Cell::new(d.paths.join(", ")),
-            ]);
+    for g in grids(r, Some(top)) {
+        if g.is_empty() {
+            let _ = writeln!(out, "\n{}", g.heading());
+        } else {
+            let _ = writeln!(out, "\n{}\n{}", g.heading(), g.table(term));
         }
-        keep_whole(&mut dt, term, &[0, 1, 2, 3]);
-        let _ = writeln!(out, "{dt}");
-    }
-
-    let cb = &r.common_base;
-    if !cb.top.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nProposed common base: files in at least {} images ({} of {}):",
-            cb.min_images,
-            cb.top.len().min(top),
-            grouped(cb.files)
-        );
-        let mut ct = table(term);
-        ct.set_header(vec![
-            bold("Saving", color),
-            bold("Size", color),
-            bold("Images", color),
-            bold("Layers", color),
-            bold("Path", color),
-        ]);
-        for f in cb.top.iter().take(top) {
-            ct.add_row(vec![
-                right(human(f.saving_bytes)),
-                right(human(f.size_bytes)),
-                right(f.images),
-                right(f.layers),
-                Cell::new(&f.path),
-            ]);
-        }
-        keep_whole(&mut ct, term, &[0, 1, 2, 3]);
-        let _ = writeln!(out, "{ct}");
-    }
-
-    if !r.platforms.is_empty() {
-        let _ = writeln!(out, "\nPlatforms:");
-        let mut pt = table(term);
-        pt.set_header(vec![
-            bold("Platform", color),
-            bold("Images", color),
-            bold("Size", color),
-            bold("Compressed", color),
-            bold("Own layers", color),
-            bold("Own size", color),
-            bold("Shared layers", color),
-        ]);
-        for p in &r.platforms {
-            pt.add_row(vec![
-                Cell::new(&p.platform),
-                right(p.images.len()),
-                right(human(p.size_bytes)),
-                right(human(p.compressed_size_bytes)),
-                right(p.own_layers),
-                right(human(p.own_size_bytes)),
-                right(p.shared_layers),
-            ]);
-        }
-        let _ = writeln!(out, "{pt}");
     }
     for w in &r.warnings {
         let _ = writeln!(out, "warning: {w}");
@@ -303,91 +370,11 @@ pub fn markdown(r: &FleetReport, top: usize) -> String {
     for (k, v) in headline(r) {
         let _ = writeln!(s, "| {} | {} |", text(&k, 60), text(&v, 200));
     }
-    s.push_str(
-        "\n### Images\n\n| # | Image | Platform | Layers | Size | Compressed | Only here | Family |\n\
-         |---:|---|---|---:|---:|---:|---:|---:|\n",
-    );
-    for (i, img) in r.images.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "| {i} | {} | {} | {} | {} | {} | {} | {} |",
-            code(&img.reference, 80),
-            text(&img.platform, 40),
-            img.layers.len(),
-            human(img.size_bytes),
-            human(img.compressed_size_bytes),
-            human(img.unique_size_bytes),
-            img.family
-        );
+    for g in grids(r, Some(top)).iter().filter(|g| !g.is_empty()) {
+        s.push_str(&g.markdown());
     }
-    s.push_str("\n### Base families\n\n| # | Bottom layer | Common layers | Base size | Images |\n|---:|---|---:|---:|---|\n");
-    for (i, f) in r.families.iter().enumerate() {
-        let names: Vec<String> = f.images.iter().map(|&m| image_name(r, m)).collect();
-        let _ = writeln!(
-            s,
-            "| {i} | {} | {} | {} | {} |",
-            code(&short_digest(&f.bottom_layer), 20),
-            f.base_layers,
-            human(f.base_size_bytes),
-            text(&names.join(", "), 300)
-        );
-    }
-    for d in &r.drift {
-        let _ = writeln!(
-            s,
-            "\n**Drift:** families {} and {} start from the same base at different digests \
-             ({} of {} shared paths differ).",
-            d.families[0], d.families[1], d.changed_paths, d.shared_paths
-        );
-    }
-    if !r.duplicates.is_empty() {
-        s.push_str("\n### Same content in different layers\n\n| Saving | Size | Layers | Images | Paths |\n|---:|---:|---:|---:|---|\n");
-        for d in r.duplicates.iter().take(top) {
-            let paths: Vec<String> = d.paths.iter().map(|p| code(p, 120)).collect();
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} |",
-                human(d.saving_bytes),
-                human(d.size_bytes),
-                d.layers.len(),
-                d.images,
-                paths.join(" ")
-            );
-        }
-    }
-    if !r.common_base.top.is_empty() {
-        let _ = write!(
-            s,
-            "\n### Proposed common base (files in at least {} images)\n\n| Saving | Size | Images | Layers | Path |\n|---:|---:|---:|---:|---|\n",
-            r.common_base.min_images
-        );
-        for f in r.common_base.top.iter().take(top) {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} |",
-                human(f.saving_bytes),
-                human(f.size_bytes),
-                f.images,
-                f.layers,
-                code(&f.path, 160)
-            );
-        }
-    }
-    if !r.platforms.is_empty() {
-        s.push_str("\n### Platforms\n\n| Platform | Images | Size | Compressed | Own layers | Own size | Shared layers |\n|---|---:|---:|---:|---:|---:|---:|\n");
-        for p in &r.platforms {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                text(&p.platform, 40),
-                p.images.len(),
-                human(p.size_bytes),
-                human(p.compressed_size_bytes),
-                p.own_layers,
-                human(p.own_size_bytes),
-                p.shared_layers
-            );
-        }
+    for w in &r.warnings {
+        let _ = writeln!(s, "\n**Warning:** {}", text(w, 400));
     }
     s
 }
@@ -461,185 +448,9 @@ pub fn page(r: &FleetReport) -> Page {
             Tone::Neutral,
         ),
     ];
-    let images = TableSection {
-        id: "images".into(),
-        title: "Images".into(),
-        note: None,
-        columns: vec![
-            col("index", "#", ColumnKind::Number),
-            col("reference", "Image", ColumnKind::Path),
-            col("platform", "Platform", ColumnKind::Text),
-            col("layers", "Layers", ColumnKind::Number),
-            col("size", "Size", ColumnKind::Bytes),
-            col("compressed", "Compressed", ColumnKind::Bytes),
-            col("unique", "Only here", ColumnKind::Bytes),
-            col("family", "Family", ColumnKind::Number),
-        ],
-        rows: r
-            .images
-            .iter()
-            .enumerate()
-            .map(|(i, img)| {
-                serde_json::json!({
-                    "index": i, "reference": img.reference, "platform": img.platform,
-                    "layers": img.layers.len(), "size": img.size_bytes,
-                    "compressed": img.compressed_size_bytes, "unique": img.unique_size_bytes,
-                    "family": img.family,
-                })
-            })
-            .collect(),
-    };
-    let layers = TableSection {
-        id: "layers".into(),
-        title: "Layers".into(),
-        note: Some("each distinct layer once, with the images that hold it".into()),
-        columns: vec![
-            col("diff_id", "DiffID", ColumnKind::Path),
-            col("size", "Size", ColumnKind::Bytes),
-            col("compressed", "Compressed", ColumnKind::Bytes),
-            col("files", "Files", ColumnKind::Number),
-            col("count", "Images", ColumnKind::Number),
-            col("images", "Held by", ColumnKind::Text),
-        ],
-        rows: r
-            .layers
-            .iter()
-            .map(|l| {
-                let names: Vec<String> = l.images.iter().map(|&m| image_name(r, m)).collect();
-                serde_json::json!({
-                    "diff_id": short_digest(&l.diff_id), "size": l.size_bytes,
-                    "compressed": l.compressed_size_bytes, "files": l.files,
-                    "count": l.images.len(), "images": names.join(", "),
-                })
-            })
-            .collect(),
-    };
-    let families = TableSection {
-        id: "families".into(),
-        title: "Base families".into(),
-        note: Some(if r.drift.is_empty() {
-            "images grouped by their bottom layer; no drift found".into()
-        } else {
-            let d: Vec<String> = r
-                .drift
-                .iter()
-                .map(|d| {
-                    format!(
-                        "families {} and {}: {} of {} shared paths differ",
-                        d.families[0], d.families[1], d.changed_paths, d.shared_paths
-                    )
-                })
-                .collect();
-            format!("drift (same base, other digest): {}", d.join("; "))
-        }),
-        columns: vec![
-            col("index", "#", ColumnKind::Number),
-            col("bottom", "Bottom layer", ColumnKind::Path),
-            col("common", "Common layers", ColumnKind::Number),
-            col("base", "Base size", ColumnKind::Bytes),
-            col("images", "Images", ColumnKind::Text),
-        ],
-        rows: r
-            .families
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let names: Vec<String> = f.images.iter().map(|&m| image_name(r, m)).collect();
-                serde_json::json!({
-                    "index": i, "bottom": short_digest(&f.bottom_layer), "common": f.base_layers,
-                    "base": f.base_size_bytes, "images": names.join(", "),
-                })
-            })
-            .collect(),
-    };
-    let duplicates = TableSection {
-        id: "duplicates".into(),
-        title: "Same content in different layers".into(),
-        note: Some(format!(
-            "{} contents, {} extra bytes in total",
-            t.cross_layer_duplicate_contents,
-            grouped(t.cross_layer_duplicate_bytes)
-        )),
-        columns: vec![
-            col("saving", "Saving", ColumnKind::Bytes),
-            col("size", "Size", ColumnKind::Bytes),
-            col("layers", "Layers", ColumnKind::Number),
-            col("images", "Images", ColumnKind::Number),
-            col("paths", "Paths", ColumnKind::Path),
-        ],
-        rows: r
-            .duplicates
-            .iter()
-            .map(|d| {
-                serde_json::json!({
-                    "saving": d.saving_bytes, "size": d.size_bytes, "layers": d.layers.len(),
-                    "images": d.images, "paths": d.paths.join(", "),
-                })
-            })
-            .collect(),
-    };
-    let base = TableSection {
-        id: "common-base".into(),
-        title: "Proposed common base".into(),
-        note: Some(format!(
-            "{} files in at least {} images, {}; saving {}",
-            grouped(r.common_base.files),
-            r.common_base.min_images,
-            human(r.common_base.size_bytes),
-            human(r.common_base.saving_bytes)
-        )),
-        columns: vec![
-            col("saving", "Saving", ColumnKind::Bytes),
-            col("size", "Size", ColumnKind::Bytes),
-            col("images", "Images", ColumnKind::Number),
-            col("layers", "Layers", ColumnKind::Number),
-            col("path", "Path", ColumnKind::Path),
-        ],
-        rows: r
-            .common_base
-            .top
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "saving": f.saving_bytes, "size": f.size_bytes, "images": f.images,
-                    "layers": f.layers, "path": f.path,
-                })
-            })
-            .collect(),
-    };
-    let mut page = Page::new("fleet", format!("{} images", t.images))
-        .cards(cards)
-        .section(images)
-        .section(layers)
-        .section(families)
-        .section(duplicates)
-        .section(base);
-    if !r.platforms.is_empty() {
-        page = page.section(TableSection {
-            id: "platforms".into(),
-            title: "Platforms".into(),
-            note: None,
-            columns: vec![
-                col("platform", "Platform", ColumnKind::Text),
-                col("images", "Images", ColumnKind::Number),
-                col("size", "Size", ColumnKind::Bytes),
-                col("compressed", "Compressed", ColumnKind::Bytes),
-                col("own_layers", "Own layers", ColumnKind::Number),
-                col("own_size", "Own size", ColumnKind::Bytes),
-                col("shared", "Shared layers", ColumnKind::Number),
-            ],
-            rows: r
-                .platforms
-                .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "platform": p.platform, "images": p.images.len(), "size": p.size_bytes,
-                        "compressed": p.compressed_size_bytes, "own_layers": p.own_layers,
-                        "own_size": p.own_size_bytes, "shared": p.shared_layers,
-                    })
-                })
-                .collect(),
-        });
+    let mut page = Page::new("fleet", format!("{} images", t.images)).cards(cards);
+    for g in grids(r, None) {
+        page = page.section(g.section());
     }
     page
 }

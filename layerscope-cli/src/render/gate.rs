@@ -1,48 +1,38 @@
 //! Gate values as every `check` format writes them (thresholds, measured values, verdict).
 
 use super::{human, percent};
-use layerscope_core::{Amount, GateOutcome, RuleResult, RuleStatus, Unit};
+pub use layerscope_core::format_signed_percent as signed_percent;
+use layerscope_core::{Amount, GateOutcome, RuleId, RuleResult, Unit};
+use layerscope_core::{format_number, format_signed_size};
 
-/// `+1.2 MB`, `-3 B`, `0 B`.
+/// A change in bytes: `+1.2 MB`, `-3 B`; no change reads `0 B` (no sign) in every `check`
+/// format.
 pub fn signed_bytes(change: i64) -> String {
-    match change {
-        0 => "0 B".to_string(),
-        c if c > 0 => format!("+{}", human(c.unsigned_abs())),
-        c => format!("-{}", human(c.unsigned_abs())),
-    }
-}
-
-/// `+20.9%` (one decimal, signed).
-pub fn signed_percent(p: f64) -> String {
-    if p >= 0.0 {
-        format!("+{p:.1}%")
+    if change == 0 {
+        human(0)
     } else {
-        format!("{p:.1}%")
+        format_signed_size(change)
     }
 }
 
 /// A percentage as the user wrote it: `5%`, `2.5%`.
 fn written_percent(p: f64) -> String {
-    if p.fract() == 0.0 {
-        format!("{p:.0}%")
-    } else {
-        format!("{p}%")
-    }
+    format!("{}%", format_number(p))
 }
 
 /// The configured limit, with its direction: `≥ 90.0%`, `≤ 20.0 MB`, `-` when off.
 pub fn threshold(r: &RuleResult) -> String {
-    let op = if r.id == "lowest-efficiency" {
+    let op = if r.id == RuleId::LowestEfficiency {
         "≥"
     } else {
         "≤"
     };
     let value = match (r.unit, r.threshold) {
         (_, None) => return "-".to_string(),
-        (Unit::Bytes, Some(Amount::Unsigned(b))) if r.id.contains("growth") => {
+        (Unit::Bytes, Some(Amount::Unsigned(b))) if r.id.is_growth() => {
             format!("+{}", human(b))
         }
-        (Unit::Percent, Some(Amount::Float(p))) if r.id.contains("growth") => {
+        (Unit::Percent, Some(Amount::Float(p))) if r.id.is_growth() => {
             format!("+{}", written_percent(p))
         }
         (unit, Some(a)) => value(unit, a),
@@ -74,11 +64,7 @@ fn value(unit: Unit, a: Amount) -> String {
 /// One line: `FAIL: 2 of 3 rules failed (a, b)` or `pass: 3 rules passed, 1 skipped`.
 pub fn summary(o: &GateOutcome) -> String {
     let failed: Vec<&str> = o.failed().map(|r| r.id.as_str()).collect();
-    let skipped = o
-        .rules
-        .iter()
-        .filter(|r| r.status == RuleStatus::Skip)
-        .count();
+    let skipped = o.skipped().count();
     let evaluated = o.rules.len() - skipped;
     let skipped = if skipped > 0 {
         format!(", {skipped} skipped")

@@ -47,6 +47,8 @@ pub struct Page {
     gate: Option<GateView>,
     /// Recommendations, when computed (`None`: the section is not shown).
     recommendations: Option<Vec<RecommendationView>>,
+    /// What all recommendations save together, each byte counted once.
+    recommendations_total_bytes: Option<u64>,
     /// The Dockerfile with per-step figures (`simulate`, or `analyze` with a Dockerfile).
     dockerfile: Option<DockerfileView>,
     /// Further sortable tables (e.g. `diff`'s file changes).
@@ -121,6 +123,8 @@ pub struct RecommendationView {
     pub layer: Option<usize>,
     /// Bytes the change would save.
     pub saving_bytes: Option<u64>,
+    /// The findings whose saved bytes this one shares, one sentence each.
+    pub overlaps: Vec<String>,
 }
 
 /// A Dockerfile shown line by line, with its steps' figures and, for `simulate`, the steps a
@@ -213,6 +217,7 @@ impl Page {
             files: None,
             gate: None,
             recommendations: None,
+            recommendations_total_bytes: None,
             dockerfile: None,
             sections: Vec::new(),
         }
@@ -272,9 +277,15 @@ impl Page {
         self
     }
 
-    /// Add recommendations (an empty list shows "none").
-    pub fn recommendations(mut self, recs: Vec<RecommendationView>) -> Page {
+    /// Add recommendations (an empty list shows "none") and what their fixes remove from the
+    /// image together, each byte counted once ([`layerscope_core::total_bytes_saved`]).
+    pub fn recommendations(
+        mut self,
+        recs: Vec<RecommendationView>,
+        total_bytes_saved: u64,
+    ) -> Page {
         self.recommendations = Some(recs);
+        self.recommendations_total_bytes = Some(total_bytes_saved);
         self
     }
 
@@ -346,11 +357,7 @@ impl Page {
 
 fn analysis_cards(r: &Report) -> Vec<Card> {
     let t = &r.totals;
-    let waste_ratio = if t.size_bytes > 0 {
-        t.wasted_bytes as f64 / t.size_bytes as f64
-    } else {
-        0.0
-    };
+    let waste_ratio = layerscope_core::ratio(t.wasted_bytes, t.size_bytes).unwrap_or(0.0);
     let mut cards = vec![
         Card {
             id: "size".into(),
@@ -817,22 +824,27 @@ mod tests {
                     },
                 ],
             })
-            .recommendations(vec![
-                RecommendationView {
-                    code: "deleted-in-later-layer".into(),
-                    message: "Remove /data/blob.bin in the RUN that creates it".into(),
-                    line: Some(2),
-                    layer: Some(1),
-                    saving_bytes: Some(524_288),
-                },
-                RecommendationView {
-                    code: "metadata-copy-up".into(),
-                    message: "Write /data/big.bin once".into(),
-                    line: Some(14),
-                    layer: Some(5),
-                    saving_bytes: Some(1_048_576),
-                },
-            ])
+            .recommendations(
+                vec![
+                    RecommendationView {
+                        code: "deleted-in-later-layer".into(),
+                        message: "Remove /data/blob.bin in the RUN that creates it".into(),
+                        line: Some(2),
+                        layer: Some(1),
+                        saving_bytes: Some(524_288),
+                        overlaps: Vec::new(),
+                    },
+                    RecommendationView {
+                        code: "metadata-copy-up".into(),
+                        message: "Write /data/big.bin once".into(),
+                        line: Some(14),
+                        layer: Some(5),
+                        saving_bytes: Some(1_048_576),
+                        overlaps: Vec::new(),
+                    },
+                ],
+                1_572_864,
+            )
             .dockerfile(view)
             .section(TableSection {
                 id: "changes".into(),

@@ -2,13 +2,15 @@
 //! recommendations, the Dockerfile with bytes per step (and the steps a change rebuilds),
 //! the gate verdict, and `diff`'s tables.
 
+use super::grid::{Grid, Val};
 use super::html::{
-    Card, Column, ColumnKind, DockerfileView, GateRuleView, GateView, Page, RecommendationView,
-    StepView, TableSection, Tone,
+    Card, ColumnKind, DockerfileView, GateRuleView, GateView, Page, RecommendationView, StepView,
+    TableSection, Tone,
 };
 use super::human;
 use layerscope_core::{
     Attribution, ChangeOutcome, Dockerfile, Finding, GateOutcome, ImageDiff, RuleStatus,
+    format_signed_size,
 };
 
 /// Recommendation rows.
@@ -21,6 +23,7 @@ pub fn recommendations(findings: &[Finding]) -> Vec<RecommendationView> {
             line: f.line,
             layer: f.layer,
             saving_bytes: (f.bytes_saved > 0).then_some(f.bytes_saved),
+            overlaps: super::overlap_notes(f.bytes_saved, &f.overlaps),
         })
         .collect()
 }
@@ -91,7 +94,7 @@ pub fn gate(o: &GateOutcome) -> GateView {
             .iter()
             .filter(|r| r.status != RuleStatus::Skip)
             .map(|r| GateRuleView {
-                name: r.id.clone(),
+                name: r.id.to_string(),
                 passed: r.status == RuleStatus::Pass,
                 detail: r.message.clone(),
             })
@@ -101,43 +104,30 @@ pub fn gate(o: &GateOutcome) -> GateView {
 
 /// Every simulated change as a table.
 pub fn changes_table(changes: &[ChangeOutcome]) -> TableSection {
-    TableSection {
-        id: "changes".into(),
-        title: "Simulated changes".into(),
-        note: Some("Steps that lose their cache for each change, and what they rebuild and push again.".into()),
-        columns: vec![
-            col("change", "Change", ColumnKind::Path),
-            col("steps", "Steps rebuilt", ColumnKind::Number),
-            col("lines", "Lines", ColumnKind::Text),
-            col("rebuilt", "Rebuilt", ColumnKind::Bytes),
-            col("pushed", "Pushed again", ColumnKind::Bytes),
-        ],
-        rows: changes
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "change": c.build_arg.clone().map(|a| format!("build arg {a}")).or_else(|| c.path.clone()).unwrap_or_default(),
-                    "steps": c.rebuilt_steps.len(),
-                    "lines": c.rebuilt_steps.iter().map(|s| s.line.to_string()).collect::<Vec<_>>().join(", "),
-                    "rebuilt": c.rebuilt_bytes,
-                    "pushed": c.repushed_bytes,
-                })
-            })
-            .collect(),
-    }
-}
-
-pub(super) fn col(key: &str, label: &str, kind: ColumnKind) -> Column {
-    Column {
-        key: key.into(),
-        label: label.into(),
-        kind,
-    }
-}
-
-fn signed(v: i64) -> String {
-    let sign = if v < 0 { "-" } else { "+" };
-    format!("{sign}{}", human(v.unsigned_abs()))
+    Grid::new("changes", "Simulated changes")
+        .note("Steps that lose their cache for each change, and what they rebuild and push again.")
+        .column("change", "Change", ColumnKind::Path)
+        .column("steps", "Steps rebuilt", ColumnKind::Number)
+        .column("lines", "Lines", ColumnKind::Text)
+        .column("rebuilt", "Rebuilt", ColumnKind::Bytes)
+        .column("pushed", "Pushed again", ColumnKind::Bytes)
+        .rows(changes.iter().map(|c| {
+            let lines: Vec<String> = c.rebuilt_steps.iter().map(|s| s.line.to_string()).collect();
+            vec![
+                Val::Text(
+                    c.build_arg
+                        .clone()
+                        .map(|a| format!("build arg {a}"))
+                        .or_else(|| c.path.clone())
+                        .unwrap_or_default(),
+                ),
+                Val::count(c.rebuilt_steps.len()),
+                Val::Text(lines.join(", ")),
+                Val::Bytes(c.rebuilt_bytes),
+                Val::Bytes(c.repushed_bytes),
+            ]
+        }))
+        .section()
 }
 
 /// The `diff` page: cards and tables (no explorer: it compares two images).
@@ -156,7 +146,7 @@ pub fn diff_page(d: &ImageDiff) -> Page {
     let card = |id: &str, label: &str, v: i64, detail: String| Card {
         id: id.into(),
         label: label.into(),
-        value: signed(v),
+        value: format_signed_size(v),
         exact_bytes: Some(v.unsigned_abs()),
         detail,
         tone: tone(v),
@@ -200,55 +190,58 @@ pub fn diff_page(d: &ImageDiff) -> Page {
             meter: None,
         },
     ];
-    let layers = TableSection {
-        id: "layers".into(),
-        title: "Layers side by side".into(),
-        note: None,
-        columns: vec![
-            col("index", "#", ColumnKind::Layer),
-            col("status", "Status", ColumnKind::Text),
-            col("a_size", "A size", ColumnKind::Bytes),
-            col("b_size", "B size", ColumnKind::Bytes),
-            col("a", "A instruction", ColumnKind::Text),
-            col("b", "B instruction", ColumnKind::Text),
-        ],
-        rows: d
-            .layers
-            .iter()
-            .map(|l| {
-                serde_json::json!({
-                    "index": l.index, "status": l.status, "a_size": l.a_size_bytes, "b_size": l.b_size_bytes,
-                    "a": super::instruction(l.a_created_by.as_deref()), "b": super::instruction(l.b_created_by.as_deref()),
-                })
-            })
-            .collect(),
-    };
-    let files: Vec<serde_json::Value> = [("added", &d.files.added), ("removed", &d.files.removed), ("changed", &d.files.changed)]
-        .into_iter()
-        .flat_map(|(what, list)| {
-            list.iter().map(move |f| {
-                serde_json::json!({"path": f.path, "change": if f.what.is_empty() { what.to_string() } else { format!("{what} ({})", f.what.join(", ")) }, "delta": f.delta_bytes, "a": f.a_size_bytes, "b": f.b_size_bytes})
-            })
-        })
-        .collect();
-    let files = TableSection {
-        id: "files".into(),
-        title: "Files".into(),
-        note: Some(format!(
+    let layers = Grid::new("layers", "Layers side by side")
+        .column("index", "#", ColumnKind::Layer)
+        .column("status", "Status", ColumnKind::Text)
+        .column("a_size", "A size", ColumnKind::Bytes)
+        .column("b_size", "B size", ColumnKind::Bytes)
+        .column("a", "A instruction", ColumnKind::Text)
+        .column("b", "B instruction", ColumnKind::Text)
+        .rows(d.layers.iter().map(|l| {
+            vec![
+                Val::count(l.index),
+                Val::Text(l.status.clone()),
+                Val::bytes(l.a_size_bytes),
+                Val::bytes(l.b_size_bytes),
+                Val::Text(super::instruction(l.a_created_by.as_deref())),
+                Val::Text(super::instruction(l.b_created_by.as_deref())),
+            ]
+        }))
+        .section();
+    let lists = [
+        ("added", &d.files.added),
+        ("removed", &d.files.removed),
+        ("changed", &d.files.changed),
+    ];
+    let files = Grid::new("files", "Files")
+        .note(format!(
             "{} added, {} removed, {} changed",
             d.files.added.len(),
             d.files.removed.len(),
             d.files.changed.len()
-        )),
-        columns: vec![
-            col("path", "Path", ColumnKind::Path),
-            col("change", "Change", ColumnKind::Text),
-            col("delta", "Delta", ColumnKind::SignedBytes),
-            col("a", "A", ColumnKind::Bytes),
-            col("b", "B", ColumnKind::Bytes),
-        ],
-        rows: files,
-    };
+        ))
+        .column("path", "Path", ColumnKind::Path)
+        .column("change", "Change", ColumnKind::Text)
+        .column("delta", "Delta", ColumnKind::SignedBytes)
+        .column("a", "A", ColumnKind::Bytes)
+        .column("b", "B", ColumnKind::Bytes)
+        .rows(lists.into_iter().flat_map(|(what, list)| {
+            list.iter().map(move |f| {
+                let change = if f.what.is_empty() {
+                    what.to_string()
+                } else {
+                    format!("{what} ({})", f.what.join(", "))
+                };
+                vec![
+                    Val::Path(f.path.clone()),
+                    Val::Text(change),
+                    Val::Signed(f.delta_bytes),
+                    Val::bytes(f.a_size_bytes),
+                    Val::bytes(f.b_size_bytes),
+                ]
+            })
+        }))
+        .section();
     Page::new("diff", format!("{} vs {}", name(&d.a), name(&d.b)))
         .cards(cards)
         .section(layers)

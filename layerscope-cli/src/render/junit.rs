@@ -31,11 +31,7 @@ fn escape(s: &str, attribute: bool) -> String {
 pub fn check(o: &GateOutcome, r: &Report) -> String {
     let tests = o.rules.len();
     let failures = o.failed().count();
-    let skipped = o
-        .rules
-        .iter()
-        .filter(|r| r.status == RuleStatus::Skip)
-        .count();
+    let skipped = o.skipped().count();
     let counts = format!(r#"tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}""#);
     let name = r.image.reference.as_deref().unwrap_or(&r.image.source);
     let mut s = String::new();
@@ -75,7 +71,7 @@ pub fn check(o: &GateOutcome, r: &Report) -> String {
         let _ = write!(
             s,
             r#"    <testcase classname="layerscope.check" name="{}">"#,
-            escape(&rule.id, true)
+            escape(rule.id.as_str(), true)
         );
         match rule.status {
             RuleStatus::Pass => {
@@ -110,7 +106,7 @@ pub fn check(o: &GateOutcome, r: &Report) -> String {
                 let _ = write!(
                     s,
                     "\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    ",
-                    escape(&rule.id, true),
+                    escape(rule.id.as_str(), true),
                     escape(&rule.message, true),
                     escape(&body, false)
                 );

@@ -4,7 +4,7 @@
 //! their earlier comment instead of adding a new one.
 
 use super::gate::{measured, signed_bytes, signed_percent, threshold};
-use super::{human, instruction, percent};
+use super::{human, instruction, overlap_notes, percent};
 use layerscope_core::{
     GateOutcome, RecommendationAction, Report, RuleStatus, SizeChange, WasteEntry,
 };
@@ -68,11 +68,7 @@ pub fn check(o: &GateOutcome, r: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{MARKER}");
     let failed = o.failed().count();
-    let skipped = o
-        .rules
-        .iter()
-        .filter(|r| r.status == RuleStatus::Skip)
-        .count();
+    let skipped = o.skipped().count();
     let evaluated = o.rules.len() - skipped;
     if failed > 0 {
         let _ = writeln!(
@@ -331,9 +327,13 @@ fn recommendations(s: &mut String, o: &GateOutcome) {
             RecommendationAction::Deny => "⛔ deny",
             _ => "⚠️ warn",
         };
+        let mut message = text(&rec.message, 200);
+        for note in overlap_notes(rec.bytes_saved, &rec.overlaps) {
+            let _ = write!(message, "<br>{}", text(&note, 200));
+        }
         let _ = writeln!(
             s,
-            "| {icon} | `{}` | {} | {} | {} |",
+            "| {icon} | `{}` | {} | {} | {message} |",
             rec.code,
             rec.line.map_or("-".to_string(), |n| n.to_string()),
             if rec.bytes_saved > 0 {
@@ -341,7 +341,6 @@ fn recommendations(s: &mut String, o: &GateOutcome) {
             } else {
                 "-".to_string()
             },
-            text(&rec.message, 200)
         );
     }
     s.push('\n');

@@ -2,6 +2,7 @@
 
 pub mod fleet;
 pub mod gate;
+pub mod grid;
 pub mod html;
 pub mod html_views;
 pub mod json;
@@ -47,10 +48,9 @@ pub fn term_for(to_file: bool) -> Term {
     }
 }
 
-/// `1.5 MB`-style size (SI, as `docker images` prints), exact bytes stay in JSON.
-pub fn human(bytes: u64) -> String {
-    layerscope_core::format_size(bytes)
-}
+/// Sizes and percentages as every output prints them (the core's one units module):
+/// `human` = `1.5 MB` (SI, as `docker images` prints), `percent` = a ratio as `65.8%`.
+pub use layerscope_core::{format_percent as percent, format_size as human};
 
 /// `12,345,678`.
 pub fn grouped(n: u64) -> String {
@@ -63,11 +63,6 @@ pub fn grouped(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-/// A percentage with one decimal.
-pub fn percent(r: f64) -> String {
-    format!("{:.1}%", r * 100.0)
 }
 
 /// The first 12 hex digits of a digest.
@@ -104,6 +99,71 @@ fn shorten_content_hashes(s: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Where a finding points: `line N`, `layer N` or `image`.
+pub fn finding_place(line: Option<usize>, layer: Option<usize>) -> String {
+    match (line, layer) {
+        (Some(l), _) => format!("line {l}"),
+        (None, Some(l)) => format!("layer {l}"),
+        _ => "image".into(),
+    }
+}
+
+/// One sentence per finding whose saved bytes a finding shares (`bytes_saved`: the
+/// finding's own saving): `alternative to use-cache-mount (line 4): the same 93.0 kB`,
+/// `overlaps deleted-in-later-layer (layer 3): 50 B counted in both`.
+pub fn overlap_notes(bytes_saved: u64, overlaps: &[layerscope_core::Overlap]) -> Vec<String> {
+    overlaps
+        .iter()
+        .map(|o| {
+            let place = finding_place(o.line, o.layer);
+            let shared = if o.shared_bytes == bytes_saved {
+                format!("the same {}", human(o.shared_bytes))
+            } else {
+                format!("{} of it", human(o.shared_bytes))
+            };
+            match o.relation {
+                layerscope_core::Relation::Alternative => {
+                    format!("alternative to {} ({place}): {shared}", o.code)
+                }
+                _ => format!(
+                    "overlaps {} ({place}): {} counted in both",
+                    o.code,
+                    human(o.shared_bytes)
+                ),
+            }
+        })
+        .collect()
+}
+
+/// The line under a list of findings: what all fixes save together, each byte counted once,
+/// and the plain sum of the rows when they overlap. `None` when nothing saves image bytes.
+pub fn savings_total(total: u64, findings: &[layerscope_core::Finding]) -> Option<String> {
+    if total == 0 {
+        return None;
+    }
+    let image_rows: u64 = findings
+        .iter()
+        .filter(|f| !f.saved_items().is_empty())
+        .map(|f| f.bytes_saved)
+        .sum();
+    let mut line = if image_rows > total {
+        format!(
+            "All fixes together remove {} from the image, each byte counted once (the rows add up to {}: some findings overlap or are alternatives).",
+            human(total),
+            human(image_rows)
+        )
+    } else {
+        format!("All fixes together remove {} from the image.", human(total))
+    };
+    if findings
+        .iter()
+        .any(|f| f.per.is_some() && f.bytes_saved > 0)
+    {
+        line.push_str(" Savings per change (rebuilt bytes) are not part of it.");
+    }
+    Some(line)
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub fn check(o: &GateOutcome) -> Result<String> {
         rules.push(json!({
             "id": rule.id,
             "name": rule.id,
-            "shortDescription": { "text": describe_rule(&rule.id) },
+            "shortDescription": { "text": describe_rule(rule.id) },
             "defaultConfiguration": { "level": "error" },
         }));
         if rule.status != RuleStatus::Fail {

@@ -1,10 +1,14 @@
 //! Terminal tables (comfy-table): fit the terminal width, colour only on a terminal.
 
-use super::{Term, grouped, human, instruction, percent, short_digest};
+use super::{
+    Term, grouped, human, instruction, overlap_notes, percent, savings_total, short_digest,
+};
 use comfy_table::{
     Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, presets,
 };
-use layerscope_core::{ChurnReport, ImageDiff, Recommendations, Report, SimulationReport};
+use layerscope_core::{
+    ChurnReport, ImageDiff, Recommendations, Report, SimulationReport, format_signed_size,
+};
 use std::fmt::Write as _;
 
 pub(super) fn table(term: Term) -> Table {
@@ -363,6 +367,10 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
                 (None, Some(l)) => format!("layer {l}"),
                 _ => "image".into(),
             };
+            let mut text = ellipsize(&f.message, 90);
+            for note in overlap_notes(f.bytes_saved, &f.overlaps) {
+                let _ = write!(text, "\n{note}");
+            }
             rt.add_row(vec![
                 right(if f.bytes_saved > 0 {
                     human(f.bytes_saved)
@@ -371,10 +379,13 @@ pub fn analyze(r: &Report, top: usize, term: Term) -> String {
                 }),
                 Cell::new(f.code),
                 Cell::new(place),
-                Cell::new(ellipsize(&f.message, 90)),
+                Cell::new(text),
             ]);
         }
         let _ = writeln!(out, "{rt}");
+        if let Some(total) = savings_total(r.total_bytes_saved, &r.recommendations) {
+            let _ = writeln!(out, "{total}");
+        }
     }
     if let Some(f) = &r.filter {
         let _ = writeln!(out, "\n(lists filtered: {f}; totals are not)");
@@ -416,11 +427,6 @@ pub(super) fn ellipsize(s: &str, max: usize) -> String {
     out
 }
 
-fn signed_human(v: i64) -> String {
-    let sign = if v < 0 { "-" } else { "+" };
-    format!("{sign}{}", human(v.unsigned_abs()))
-}
-
 /// The `diff` table output.
 pub fn diff(d: &ImageDiff, top: usize, term: Term) -> String {
     let color = term.color;
@@ -439,23 +445,23 @@ pub fn diff(d: &ImageDiff, top: usize, term: Term) -> String {
     let _ = writeln!(
         out,
         "Size              {} ({} bytes)",
-        signed_human(d.size_delta_bytes),
+        format_signed_size(d.size_delta_bytes),
         d.size_delta_bytes
     );
     let _ = writeln!(
         out,
         "Compressed        {}",
-        signed_human(d.compressed_size_delta_bytes)
+        format_signed_size(d.compressed_size_delta_bytes)
     );
     let _ = writeln!(
         out,
         "Final filesystem  {}",
-        signed_human(d.final_size_delta_bytes)
+        format_signed_size(d.final_size_delta_bytes)
     );
     let _ = writeln!(
         out,
         "Waste             {}",
-        signed_human(d.wasted_delta_bytes)
+        format_signed_size(d.wasted_delta_bytes)
     );
     let _ = writeln!(
         out,
@@ -525,7 +531,7 @@ pub fn diff(d: &ImageDiff, top: usize, term: Term) -> String {
                 format!("{what} ({})", f.what.join(", "))
             };
             ft.add_row(vec![
-                right(signed_human(f.delta_bytes)),
+                right(format_signed_size(f.delta_bytes)),
                 Cell::new(detail),
                 Cell::new(&f.path),
             ]);
@@ -754,14 +760,21 @@ pub fn recommendations(
             } else {
                 ""
             };
+            let mut text = format!("{}{review}\nfix: {}", f.message, f.fix);
+            for note in overlap_notes(f.bytes_saved, &f.overlaps) {
+                let _ = write!(text, "\n{note}");
+            }
             t.add_row(vec![
                 right(saves),
                 Cell::new(format!("{}\n{sev}", f.code)),
                 Cell::new(place),
-                Cell::new(format!("{}{review}\nfix: {}", f.message, f.fix)),
+                Cell::new(text),
             ]);
         }
         let _ = writeln!(out, "{t}");
+        if let Some(total) = savings_total(r.total_bytes_saved, &r.recommendations) {
+            let _ = writeln!(out, "{total}");
+        }
     }
     if let (Some(old), Some(new)) = (&r.original_dockerfile, &r.proposed_dockerfile) {
         let name = dockerfile.map_or("Dockerfile".to_string(), |p| p.display().to_string());

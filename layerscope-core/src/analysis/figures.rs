@@ -9,6 +9,7 @@ use crate::history::HistoryAlignment;
 use crate::layer::{Compression, ContentId, EntryKind, LayerContents};
 use crate::source::HistoryEntry;
 use crate::tree::{ChangeKind, Tree, WasteKind};
+use crate::units::ratio;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -447,11 +448,6 @@ pub(super) fn apply_base(f: &mut ImageFigures, (base_n, source): (usize, &'stati
         user_wasted_bytes: user_wasted,
         user_wasted_ratio: ratio(user_wasted, user_size_bytes),
     };
-}
-
-/// `a / b`, `None` when `b` is 0 (never NaN).
-fn ratio(a: u64, b: u64) -> Option<f64> {
-    (b > 0).then(|| a as f64 / b as f64)
 }
 
 /// Visible files with identical content (size > 0), hardlinks to one inode counted once;

@@ -580,6 +580,11 @@ impl Analysis {
         });
     }
 
+    /// The target of every symbolic link of the final image, by path.
+    pub(crate) fn final_symlink_targets(&self) -> HashMap<String, String> {
+        symlink_targets(&self.layers, &self.tree)
+    }
+
     /// Every visible non-directory of the final image, in tree order.
     pub fn final_files(&self) -> Vec<FileRecord> {
         let visible = self.tree.visible(&self.layers);
@@ -793,6 +798,35 @@ fn created_by<'h>(
 ) -> Option<&'h str> {
     let idx = (*alignment.layer_entries.get(layer)?)?;
     history.get(idx)?.created_by.as_deref()
+}
+
+/// The target of every visible symbolic link of `tree` (merged from `layers`), by path. The
+/// entry that made a visible path is the last entry for that path in its layer (image-spec
+/// layer.md, "Changeset over existing files"), so each layer's symlinks are read last-wins.
+pub(crate) fn symlink_targets(layers: &[LayerContents], tree: &Tree) -> HashMap<String, String> {
+    let mut by_layer: HashMap<(usize, &str), &str> = HashMap::new();
+    for (l, layer) in layers.iter().enumerate() {
+        for e in layer
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Symlink)
+        {
+            by_layer.insert((l, layer.path(e)), layer.link(e).unwrap_or(""));
+        }
+    }
+    let mut out = HashMap::new();
+    if by_layer.is_empty() {
+        return out;
+    }
+    tree.for_each_visible(layers, false, |path, v| {
+        if v.kind == EntryKind::Symlink
+            && let Some(l) = v.layer
+            && let Some(target) = by_layer.get(&(l, path))
+        {
+            out.insert(path.to_string(), (*target).to_string());
+        }
+    });
+    out
 }
 
 /// One entry of the filesystem after a layer, as [`Analysis::for_each_entry`] visits it.

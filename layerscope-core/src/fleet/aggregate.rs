@@ -406,6 +406,7 @@ pub(super) fn build(
         duplicates,
         common_base: base,
         platforms,
+        platform_differences: Vec::new(),
         read: ReadStats::default(),
         warnings: Vec::new(),
     })

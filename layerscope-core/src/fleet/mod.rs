@@ -21,14 +21,18 @@
 
 mod aggregate;
 mod cache;
+mod platforms;
 mod report;
 mod summary;
 
 pub use report::{
     BaseDrift, BaseFamily, CommonBase, CommonFile, CrossLayerDuplicate, FLEET_SCHEMA_VERSION,
-    FleetImage, FleetLayer, FleetReport, FleetTotals, PlatformSummary, ReadStats,
+    FleetImage, FleetLayer, FleetReport, FleetTotals, PathDifference, PathState,
+    PlatformDifference, PlatformFiles, PlatformSummary, ReadStats,
 };
-pub use summary::{FileSummary, LayerSummary, SUMMARY_MAGIC, SUMMARY_VERSION, SummaryDefect};
+pub use summary::{
+    EntrySummary, FileSummary, LayerSummary, SUMMARY_MAGIC, SUMMARY_VERSION, SummaryDefect,
+};
 
 use crate::error::{Error, Result};
 use crate::layer::read_layer;
@@ -117,6 +121,9 @@ pub struct FleetMember {
     pub reference: String,
     /// The image.
     pub image: Image,
+    /// The multi-platform image this member is one platform of: members naming the same
+    /// one are compared path by path (`platform_differences`).
+    pub index: Option<String>,
 }
 
 impl FleetMember {
@@ -125,7 +132,14 @@ impl FleetMember {
         FleetMember {
             reference: reference.into(),
             image,
+            index: None,
         }
+    }
+
+    /// Mark this member as one platform of the multi-platform image `index`.
+    pub fn platform_of(mut self, index: impl Into<String>) -> FleetMember {
+        self.index = Some(index.into());
+        self
     }
 }
 
@@ -304,6 +318,8 @@ impl Fleet {
             top: options.top,
         };
         let mut report = aggregate::build(&input, digests, &store)?;
+        report.platform_differences =
+            platforms::compare(members, &slots, &image_layers, &store, options.top)?;
         report.read = read;
         report.warnings = warnings;
         Ok(report)

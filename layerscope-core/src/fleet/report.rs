@@ -32,6 +32,9 @@ pub struct FleetReport {
     pub common_base: CommonBase,
     /// Sizes per platform, when images were expanded by platform (`--platform all`).
     pub platforms: Vec<PlatformSummary>,
+    /// For each multi-platform image expanded by platform: what differs between its
+    /// platforms, path by path.
+    pub platform_differences: Vec<PlatformDifference>,
     /// How the layers were obtained in this run (cache hits, layers read). Not a property of
     /// the images: a second run over the same images differs here only.
     pub read: ReadStats,
@@ -233,4 +236,71 @@ pub struct ReadStats {
     pub corrupt_entries: usize,
     /// Blob bytes read.
     pub blob_bytes_read: u64,
+}
+
+/// What differs, path by path, between the platforms of one multi-platform image: their
+/// final filesystems (every layer applied, whiteouts included) compared.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct PlatformDifference {
+    /// The multi-platform image, as it was named.
+    pub reference: String,
+    /// Indexes in `images` of its platforms, in the order given.
+    pub images: Vec<usize>,
+    /// Each platform's final filesystem, in the same order.
+    pub platforms: Vec<PlatformFiles>,
+    /// Non-directory paths in at least one platform's final filesystem.
+    pub paths: u64,
+    /// Of those, paths every platform has with the same type, content and link target.
+    pub identical_paths: u64,
+    /// Paths missing from at least one platform.
+    pub partial_paths: u64,
+    /// Paths every platform has, not the same everywhere.
+    pub differing_paths: u64,
+    /// Partial and differing paths, the largest first (then by path), at most `top`.
+    pub differences: Vec<PathDifference>,
+}
+
+/// One platform's side of a [`PlatformDifference`].
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct PlatformFiles {
+    /// `os/arch[/variant]`.
+    pub platform: String,
+    /// Non-directory entries of its final filesystem.
+    pub files: u64,
+    /// Content bytes of its visible regular files.
+    pub size_bytes: u64,
+    /// Its paths that at least one other platform lacks.
+    pub partial_paths: u64,
+    /// Content bytes of those paths.
+    pub partial_bytes: u64,
+    /// Content bytes of its copies of the differing paths.
+    pub differing_bytes: u64,
+}
+
+/// One path that is not the same on every platform.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct PathDifference {
+    /// The path.
+    pub path: String,
+    /// `missing` (absent from at least one platform), else `type`, `content` or `link`.
+    pub change: String,
+    /// The path on each platform (same order as `platforms`), `null` where absent.
+    pub entries: Vec<Option<PathState>>,
+}
+
+/// A path as one platform has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PathState {
+    /// Entry type.
+    pub kind: crate::layer::EntryKind,
+    /// Content bytes (regular files; 0 otherwise, hardlinks included, as `analyze` counts).
+    pub size_bytes: u64,
+    /// `sha256:` of the content (regular files and hardlinks to them).
+    pub sha256: Option<String>,
+    /// Symlink target.
+    pub link_target: Option<String>,
 }

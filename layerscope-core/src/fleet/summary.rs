@@ -5,41 +5,55 @@
 //! config.md `rootfs.diff_ids`), so the same layer compressed differently in two images is
 //! summarised once.
 //!
-//! File format, version 1 (all integers little-endian):
+//! File format, version 2 (all integers little-endian):
 //!
 //! | offset | bytes | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `LSLAYER\n` |
-//! | 8 | 4 | format version (`1`) |
+//! | 8 | 4 | format version (`2`) |
 //! | 12 | 4 | flags (`0`; readers reject other values) |
 //! | 16 | 32 | DiffID (raw sha256) |
 //! | 48 | 8 | `tar_size`: bytes of the uncompressed tar |
 //! | 56 | 8 | `size_bytes`: sum of the regular files' content bytes |
 //! | 64 | 8 | `entries`: tar entries recorded (every kind) |
 //! | 72 | 8 | `n`: file records |
-//! | 80 | 8 | `names_len`: bytes of the path area |
-//! | 88 | 48 x n | records: sha256 (32), size (8), path offset (4), path length (4) |
-//! | ... | names_len | paths, UTF-8, concatenated (no separators) |
+//! | 80 | 8 | `names_len`: bytes of the name area |
+//! | 88 | 8 | `m`: extra contents |
+//! | 96 | 48 x n | file records: sha256 (32), size (8), path offset (4), path length (4) |
+//! | ... | 24 x entries | entry records, in tar order: kind (1), zero (3), path offset (4), path length (4), link offset (4), link length (4), content (4) |
+//! | ... | 40 x m | extra contents: sha256 (32), size (8) |
+//! | ... | names_len | paths and link targets, UTF-8, concatenated (no separators) |
 //! | end - 32 | 32 | sha256 of every byte before it |
 //!
-//! Records are the layer's regular files (hardlinks, which share a target's bytes, and
+//! File records are the layer's regular files (hardlinks, which share a target's bytes, and
 //! whiteouts, which ship none, are left out), sorted by (sha256, path), one per path (the
 //! last tar entry for a path wins, image-spec layer.md "Changeset over existing files").
-//! The trailing checksum makes a truncated or altered file detectable: a reader that finds a
-//! mismatch must read the layer again, never use the entry.
+//! Entry records are every tar entry in order, so that the layer's effect on the merged
+//! filesystem (whiteouts, opaque directories, links) can be replayed without the layer:
+//! kind is 0 file, 1 directory, 2 symlink, 3 hardlink, 4 character device, 5 block device,
+//! 6 fifo, 7 whiteout, 8 opaque marker; a link length of `u32::MAX` means no link; content
+//! is, for a regular file, the index of its file record (below `n`) or, for an entry that a
+//! later entry of the same path replaced, `n` plus an index in the extra contents; otherwise
+//! `u32::MAX`. The trailing checksum makes a truncated or altered file detectable: a reader
+//! that finds a mismatch must read the layer again, never use the entry.
 
 use crate::digest::{sha256_string, to_hex};
-use crate::layer::{EntryKind, LayerContents};
+use crate::layer::{Entry, EntryKind, LayerContents};
 use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
 
 /// Magic bytes opening every summary file.
 pub const SUMMARY_MAGIC: &[u8; 8] = b"LSLAYER\n";
 /// The summary file format version this build writes and reads.
-pub const SUMMARY_VERSION: u32 = 1;
+pub const SUMMARY_VERSION: u32 = 2;
 
-const HEADER_LEN: usize = 88;
+const HEADER_LEN: usize = 96;
 const RECORD_LEN: usize = 48;
+const ENTRY_LEN: usize = 24;
+const EXTRA_LEN: usize = 40;
 const TRAILER_LEN: usize = 32;
+/// "No link" and "no content" in an entry record.
+const NONE: u32 = u32::MAX;
 
 /// One regular file of a layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +79,51 @@ pub struct LayerSummary {
     pub entries: u64,
     /// Regular files, sorted by (sha256, path).
     pub files: Vec<FileSummary>,
+    /// Every tar entry, in tar order (`entries` of them).
+    pub tree: Vec<EntrySummary>,
+}
+
+/// One tar entry of a layer, as the merged filesystem needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrySummary {
+    /// What the entry makes.
+    pub kind: EntryKind,
+    /// Path inside the layer, cleaned; for a whiteout or opaque marker, the path it removes
+    /// or the directory it makes opaque.
+    pub path: String,
+    /// Symlink target, or the path a hardlink points at.
+    pub link: Option<String>,
+    /// For a regular file: content sha256 and size.
+    pub content: Option<([u8; 32], u64)>,
+}
+
+fn kind_code(k: EntryKind) -> u8 {
+    match k {
+        EntryKind::File => 0,
+        EntryKind::Dir => 1,
+        EntryKind::Symlink => 2,
+        EntryKind::Hardlink => 3,
+        EntryKind::CharDevice => 4,
+        EntryKind::BlockDevice => 5,
+        EntryKind::Fifo => 6,
+        EntryKind::Whiteout => 7,
+        EntryKind::Opaque => 8,
+    }
+}
+
+fn kind_of(code: u8) -> Option<EntryKind> {
+    Some(match code {
+        0 => EntryKind::File,
+        1 => EntryKind::Dir,
+        2 => EntryKind::Symlink,
+        3 => EntryKind::Hardlink,
+        4 => EntryKind::CharDevice,
+        5 => EntryKind::BlockDevice,
+        6 => EntryKind::Fifo,
+        7 => EntryKind::Whiteout,
+        8 => EntryKind::Opaque,
+        _ => return None,
+    })
 }
 
 /// Why a summary file could not be used.
@@ -107,13 +166,54 @@ impl LayerSummary {
             })
             .collect();
         files.sort_unstable_by(|a, b| a.sha256.cmp(&b.sha256).then_with(|| a.path.cmp(&b.path)));
+        let tree = c
+            .entries
+            .iter()
+            .map(|e| EntrySummary {
+                kind: e.kind,
+                path: c.path(e).to_string(),
+                link: c.link(e).map(str::to_string),
+                content: (e.kind == EntryKind::File).then_some((e.sha256, e.size)),
+            })
+            .collect();
         LayerSummary {
             diff_id: c.diff_id.clone(),
             tar_size: c.tar_size,
             size_bytes,
             entries: c.entries.len() as u64,
             files,
+            tree,
         }
+    }
+
+    /// The layer as the merged-filesystem code reads it (entries in tar order; modes,
+    /// owners and times are not kept and read as zero).
+    pub(crate) fn to_contents(&self) -> Option<LayerContents> {
+        let mut c = LayerContents::default();
+        c.diff_id = self.diff_id.clone();
+        c.tar_size = self.tar_size;
+        c.entries.reserve(self.tree.len());
+        for t in &self.tree {
+            let path = c.intern(&t.path)?;
+            let link = match &t.link {
+                Some(l) => Some(c.intern(l)?),
+                None => None,
+            };
+            let (sha256, size) = t.content.unwrap_or(([0; 32], 0));
+            c.entries.push(Entry {
+                path,
+                link,
+                kind: t.kind,
+                mode: 0,
+                uid: 0,
+                gid: 0,
+                mtime: 0,
+                size,
+                sha256,
+                xattrs: 0,
+            });
+        }
+        Some(c)
     }
 
     /// The file format above, as bytes.
@@ -124,12 +224,98 @@ impl LayerSummary {
         let raw = decode_digest(&self.diff_id).ok_or_else(|| {
             SummaryDefect(format!("DiffID {:?} is not sha256:<hex>", self.diff_id))
         })?;
-        let names_len: usize = self.files.iter().map(|f| f.path.len()).sum();
-        if u32::try_from(names_len).is_err() {
-            return Err(SummaryDefect("paths exceed 4 GiB".into()));
+        if self.tree.len() as u64 != self.entries {
+            return Err(SummaryDefect(format!(
+                "{} entry records for {} entries",
+                self.tree.len(),
+                self.entries
+            )));
         }
-        let mut out =
-            Vec::with_capacity(HEADER_LEN + RECORD_LEN * self.files.len() + names_len + 32);
+        let too_big = || SummaryDefect("names exceed 4 GiB".into());
+        // The name area: file paths first (in record order), then the other names once each.
+        let mut names = String::new();
+        let mut at: HashMap<&str, u32> = HashMap::new();
+        let mut file_index: HashMap<(&str, [u8; 32], u64), u32> = HashMap::new();
+        let mut offsets = Vec::with_capacity(self.files.len());
+        for (i, f) in self.files.iter().enumerate() {
+            let off = u32::try_from(names.len()).map_err(|_| too_big())?;
+            names.push_str(&f.path);
+            at.entry(&f.path).or_insert(off);
+            offsets.push(off);
+            file_index.insert((&f.path, f.sha256, f.size), i as u32);
+        }
+        fn intern<'s>(
+            at: &mut HashMap<&'s str, u32>,
+            names: &mut String,
+            s: &'s str,
+        ) -> Result<u32, SummaryDefect> {
+            if let Some(&o) = at.get(s) {
+                return Ok(o);
+            }
+            let off = u32::try_from(names.len())
+                .map_err(|_| SummaryDefect("names exceed 4 GiB".into()))?;
+            names.push_str(s);
+            at.insert(s, off);
+            Ok(off)
+        }
+        // The last entry of a path is the one its file record describes; earlier copies of
+        // the path go to the extra contents.
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, t) in self.tree.iter().enumerate() {
+            last.insert(&t.path, i);
+        }
+        let mut entries = Vec::with_capacity(self.tree.len() * ENTRY_LEN);
+        let mut extra: Vec<([u8; 32], u64)> = Vec::new();
+        let n = u32::try_from(self.files.len()).map_err(|_| too_big())?;
+        for (i, t) in self.tree.iter().enumerate() {
+            let path_off = intern(&mut at, &mut names, &t.path)?;
+            let (link_off, link_len) = match &t.link {
+                Some(l) => (
+                    intern(&mut at, &mut names, l)?,
+                    u32::try_from(l.len()).map_err(|_| too_big())?,
+                ),
+                None => (0, NONE),
+            };
+            let content = match (t.kind, t.content) {
+                (EntryKind::File, Some((sha, size))) => {
+                    let record = (last.get(t.path.as_str()) == Some(&i))
+                        .then(|| file_index.get(&(t.path.as_str(), sha, size)))
+                        .flatten();
+                    match record {
+                        Some(&r) => r,
+                        None => {
+                            extra.push((sha, size));
+                            n.checked_add(u32::try_from(extra.len() - 1).map_err(|_| too_big())?)
+                                .filter(|&c| c != NONE)
+                                .ok_or_else(too_big)?
+                        }
+                    }
+                }
+                (EntryKind::File, None) => {
+                    return Err(SummaryDefect(format!(
+                        "entry {i} ({:?}) is a regular file without content",
+                        t.path
+                    )));
+                }
+                _ => NONE,
+            };
+            entries.push(kind_code(t.kind));
+            entries.extend_from_slice(&[0, 0, 0]);
+            entries.extend_from_slice(&path_off.to_le_bytes());
+            entries.extend_from_slice(&(t.path.len() as u32).to_le_bytes());
+            entries.extend_from_slice(&link_off.to_le_bytes());
+            entries.extend_from_slice(&link_len.to_le_bytes());
+            entries.extend_from_slice(&content.to_le_bytes());
+        }
+        u32::try_from(names.len()).map_err(|_| too_big())?;
+        let mut out = Vec::with_capacity(
+            HEADER_LEN
+                + RECORD_LEN * self.files.len()
+                + entries.len()
+                + EXTRA_LEN * extra.len()
+                + names.len()
+                + TRAILER_LEN,
+        );
         out.extend_from_slice(SUMMARY_MAGIC);
         out.extend_from_slice(&SUMMARY_VERSION.to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
@@ -139,22 +325,23 @@ impl LayerSummary {
             self.size_bytes,
             self.entries,
             self.files.len() as u64,
-            names_len as u64,
+            names.len() as u64,
+            extra.len() as u64,
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        let mut offset = 0u32;
-        for f in &self.files {
+        for (f, off) in self.files.iter().zip(&offsets) {
             out.extend_from_slice(&f.sha256);
             out.extend_from_slice(&f.size.to_le_bytes());
-            out.extend_from_slice(&offset.to_le_bytes());
-            let len = f.path.len() as u32;
-            out.extend_from_slice(&len.to_le_bytes());
-            offset += len;
+            out.extend_from_slice(&off.to_le_bytes());
+            out.extend_from_slice(&(f.path.len() as u32).to_le_bytes());
         }
-        for f in &self.files {
-            out.extend_from_slice(f.path.as_bytes());
+        out.extend_from_slice(&entries);
+        for (sha, size) in &extra {
+            out.extend_from_slice(sha);
+            out.extend_from_slice(&size.to_le_bytes());
         }
+        out.extend_from_slice(names.as_bytes());
         let sum: [u8; 32] = Sha256::digest(&out).into();
         out.extend_from_slice(&sum);
         Ok(out)
@@ -175,12 +362,16 @@ impl LayerSummary {
                 path: path.to_string(),
             });
         }
+        let tree = (0..view.entries as usize)
+            .map(|i| view.entry(i))
+            .collect::<Result<_, _>>()?;
         Ok(LayerSummary {
             diff_id: view.diff_id(),
             tar_size: view.tar_size,
             size_bytes: view.size_bytes,
             entries: view.entries,
             files,
+            tree,
         })
     }
 }
@@ -194,6 +385,8 @@ pub(crate) struct SummaryView<'a> {
     pub(crate) size_bytes: u64,
     pub(crate) entries: u64,
     records: &'a [u8],
+    tree: &'a [u8],
+    extra: &'a [u8],
     names: &'a [u8],
 }
 
@@ -238,23 +431,38 @@ impl<'a> SummaryView<'a> {
         }
         let n = u64_at(bytes, 72);
         let names_len = u64_at(bytes, 80);
-        let records_len = n
-            .checked_mul(RECORD_LEN as u64)
-            .and_then(|r| r.checked_add(names_len))
-            .and_then(|r| r.checked_add(HEADER_LEN as u64));
-        if records_len != Some(body.len() as u64) {
-            return bad("record count and path area do not match the file length");
+        let m = u64_at(bytes, 88);
+        let entries = u64_at(bytes, 64);
+        let sections = [
+            (n, RECORD_LEN as u64),
+            (entries, ENTRY_LEN as u64),
+            (m, EXTRA_LEN as u64),
+        ];
+        let expected = sections
+            .iter()
+            .try_fold(HEADER_LEN as u64 + names_len, |acc, (count, len)| {
+                count.checked_mul(*len).and_then(|b| acc.checked_add(b))
+            });
+        if expected != Some(body.len() as u64) {
+            return bad("record counts and name area do not match the file length");
         }
-        let split = HEADER_LEN + n as usize * RECORD_LEN;
+        if names_len > u64::from(u32::MAX) || n + m >= u64::from(NONE) {
+            return bad("more names or contents than the records can address");
+        }
+        let files_end = HEADER_LEN + n as usize * RECORD_LEN;
+        let tree_end = files_end + entries as usize * ENTRY_LEN;
+        let extra_end = tree_end + m as usize * EXTRA_LEN;
         let mut diff_id = [0u8; 32];
         diff_id.copy_from_slice(&bytes[16..48]);
         Ok(SummaryView {
             diff_id,
             tar_size: u64_at(bytes, 48),
             size_bytes: u64_at(bytes, 56),
-            entries: u64_at(bytes, 64),
-            records: &body[HEADER_LEN..split],
-            names: &body[split..],
+            entries,
+            records: &body[HEADER_LEN..files_end],
+            tree: &body[files_end..tree_end],
+            extra: &body[tree_end..extra_end],
+            names: &body[extra_end..],
         })
     }
 
@@ -264,6 +472,66 @@ impl<'a> SummaryView<'a> {
 
     pub(crate) fn len(&self) -> usize {
         self.records.len() / RECORD_LEN
+    }
+
+    fn name(&self, off: u32, len: u32, what: &str) -> Result<&'a str, SummaryDefect> {
+        let (off, len) = (off as usize, len as usize);
+        let name = self
+            .names
+            .get(off..off + len)
+            .ok_or_else(|| SummaryDefect(format!("{what}: name outside the name area")))?;
+        std::str::from_utf8(name).map_err(|_| SummaryDefect(format!("{what}: name is not UTF-8")))
+    }
+
+    /// Entry `i`, in tar order.
+    pub(crate) fn entry(&self, i: usize) -> Result<EntrySummary, SummaryDefect> {
+        let what = format!("entry {i}");
+        let at = i * ENTRY_LEN;
+        let r = self
+            .tree
+            .get(at..at + ENTRY_LEN)
+            .ok_or_else(|| SummaryDefect(format!("{what} is out of range")))?;
+        let kind = kind_of(r[0])
+            .filter(|_| r[1..4] == [0, 0, 0])
+            .ok_or_else(|| SummaryDefect(format!("{what}: unknown kind {}", r[0])))?;
+        let path = self.name(u32_at(r, 4), u32_at(r, 8), &what)?.to_string();
+        let link = match u32_at(r, 16) {
+            NONE => None,
+            len => Some(self.name(u32_at(r, 12), len, &what)?.to_string()),
+        };
+        let content = match (kind, u32_at(r, 20)) {
+            (_, NONE) if kind != EntryKind::File => None,
+            (EntryKind::File, c) if (c as usize) < self.len() => {
+                let (sha, size, file) = self.record(c as usize)?;
+                if file != path {
+                    return Err(SummaryDefect(format!(
+                        "{what} ({path:?}) points at the file record of {file:?}"
+                    )));
+                }
+                Some((sha, size))
+            }
+            (EntryKind::File, c) => {
+                let x = (c as usize - self.len()) * EXTRA_LEN;
+                let e = self
+                    .extra
+                    .get(x..x + EXTRA_LEN)
+                    .ok_or_else(|| SummaryDefect(format!("{what}: content out of range")))?;
+                let mut sha = [0u8; 32];
+                sha.copy_from_slice(&e[..32]);
+                Some((sha, u64_at(e, 32)))
+            }
+            _ => {
+                return Err(SummaryDefect(format!(
+                    "{what}: content on an entry that is not a regular file"
+                )));
+            }
+        };
+        Ok(EntrySummary {
+            kind,
+            path,
+            link,
+            content,
+        })
     }
 
     /// Record `i`: content sha256, size, path.
@@ -276,14 +544,7 @@ impl<'a> SummaryView<'a> {
         let mut sha = [0u8; 32];
         sha.copy_from_slice(&r[..32]);
         let size = u64_at(r, 32);
-        let off = u32_at(r, 40) as usize;
-        let len = u32_at(r, 44) as usize;
-        let name = self
-            .names
-            .get(off..off + len)
-            .ok_or_else(|| SummaryDefect(format!("record {i}: path outside the path area")))?;
-        let path = std::str::from_utf8(name)
-            .map_err(|_| SummaryDefect(format!("record {i}: path is not UTF-8")))?;
+        let path = self.name(u32_at(r, 40), u32_at(r, 44), &format!("record {i}"))?;
         Ok((sha, size, path))
     }
 }
@@ -339,6 +600,83 @@ mod tests {
         assert_eq!(s.entries, 8);
     }
 
+    /// Replaying a layer from its summary's entry records gives the merged filesystem the
+    /// layer itself gives: whiteouts, opaque directories, symlinks, hardlinks (one to a copy
+    /// of a path that a later entry replaced) and a directory replaced by a symlink.
+    #[test]
+    fn entries_replay_the_merged_filesystem() {
+        let layers = [
+            LayerBuilder::new()
+                .dir("etc")
+                .file("etc/a", b"first")
+                .file("etc/gone", b"deleted later")
+                .file("var/cache/x", b"hidden by opaque")
+                .file("opt/d/y", b"under a dir that becomes a symlink")
+                .symlink("etc/l", "a")
+                .tar(),
+            LayerBuilder::new()
+                .file("etc/a", b"old")
+                .hardlink("etc/keep", "etc/a")
+                .file("etc/a", b"new")
+                .whiteout("etc/gone")
+                .opaque("var/cache")
+                .file("var/cache/z", b"z")
+                .symlink("opt/d", "/elsewhere")
+                .symlink("etc/l", "keep")
+                .tar(),
+        ];
+        let direct: Vec<LayerContents> = layers
+            .iter()
+            .map(|t| read_layer(&t[..], None).unwrap())
+            .collect();
+        let replayed: Vec<LayerContents> = direct
+            .iter()
+            .map(|c| {
+                let bytes = LayerSummary::from_contents(c).encode().unwrap();
+                LayerSummary::decode(&bytes).unwrap().to_contents().unwrap()
+            })
+            .collect();
+        let view = |layers: &[LayerContents]| {
+            let tree = crate::tree::Tree::merge(layers);
+            let links = crate::analysis::symlink_targets(layers, &tree);
+            let files: Vec<(String, EntryKind, u64, [u8; 32])> = tree
+                .listing(layers, true)
+                .into_iter()
+                .map(|v| (v.path, v.kind, v.size, v.sha256))
+                .collect();
+            let mut links: Vec<(String, String)> = links.into_iter().collect();
+            links.sort();
+            (files, links)
+        };
+        let (files, links) = view(&replayed);
+        assert_eq!((&files, &links), (&view(&direct).0, &view(&direct).1));
+        let paths: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "etc",
+                "etc/a",
+                "etc/keep",
+                "etc/l",
+                "opt",
+                "opt/d",
+                "var",
+                "var/cache",
+                "var/cache/z"
+            ]
+        );
+        // etc/keep still holds the replaced copy of etc/a.
+        let keep = files.iter().find(|f| f.0 == "etc/keep").unwrap();
+        assert_eq!(keep.3, <[u8; 32]>::from(Sha256::digest(b"old")));
+        assert_eq!(
+            links,
+            [
+                ("etc/l".to_string(), "keep".to_string()),
+                ("opt/d".to_string(), "/elsewhere".to_string())
+            ]
+        );
+    }
+
     #[test]
     fn round_trip() {
         let s = summary();
@@ -365,11 +703,11 @@ mod tests {
     #[test]
     fn other_versions_are_refused_by_name() {
         let mut b = summary().encode().unwrap();
-        b[8] = 2;
+        b[8] = 3;
         let n = b.len();
         let sum: [u8; 32] = Sha256::digest(&b[..n - 32]).into();
         b[n - 32..].copy_from_slice(&sum);
         let e = LayerSummary::decode(&b).unwrap_err();
-        assert!(e.0.contains("version 2"), "{e}");
+        assert!(e.0.contains("version 3"), "{e}");
     }
 }

@@ -174,10 +174,13 @@ fn cache_miss_then_hit_then_corrupt_entry_is_read_again() {
     assert_eq!(without_read(&cold), without_read(&warm));
 
     // Flip one byte of app1's entry: it fails its checksum, is read again and rewritten.
-    let entry = cache.path().join("v1/sha256").join(format!(
-        "{}.lsum",
-        &cold.layers[1].diff_id["sha256:".len()..]
-    ));
+    let entry = cache
+        .path()
+        .join(format!("v{}/sha256", SUMMARY_VERSION))
+        .join(format!(
+            "{}.lsum",
+            &cold.layers[1].diff_id["sha256:".len()..]
+        ));
     let mut bytes = std::fs::read(&entry).unwrap();
     bytes[100] ^= 0x40;
     std::fs::write(&entry, &bytes).unwrap();
@@ -224,7 +227,7 @@ fn summaries_made_elsewhere_are_merged_without_reading_layers() {
     let made = Fleet::run(&members, &opts).unwrap();
     // Workers' output, gathered flat into one directory.
     let flat = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(cache.path().join("v1/sha256")).unwrap() {
+    for e in std::fs::read_dir(cache.path().join(format!("v{}/sha256", SUMMARY_VERSION))).unwrap() {
         let e = e.unwrap();
         std::fs::copy(e.path(), flat.path().join(e.file_name())).unwrap();
     }

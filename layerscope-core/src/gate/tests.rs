@@ -1,6 +1,7 @@
 //! Gate unit tests on in-memory images built by the test kit.
 
 use super::*;
+use crate::recommend::{FindingCode, Severity};
 use crate::report::{CheckReport, Report};
 use crate::testkit::{Hist, ImageBuilder, LayerBuilder, Layout};
 use crate::version::CHECK_SCHEMA_VERSION;
@@ -86,10 +87,12 @@ fn gate(toml: &str) -> Gate {
     Gate::new(GateConfig::from_toml(toml, "test.toml").unwrap()).unwrap()
 }
 
+/// The result of the rule named `id` (the name as a config or a CI log spells it).
 fn rule<'o>(o: &'o GateOutcome, id: &str) -> &'o RuleResult {
+    let want: RuleId = id.parse().unwrap_or_else(|_| panic!("{id} names no rule"));
     o.rules
         .iter()
-        .find(|r| r.id == id)
+        .find(|r| r.id == want)
         .unwrap_or_else(|| panic!("no rule {id} in {:?}", o.rules))
 }
 
@@ -844,4 +847,79 @@ fn unknown_recommendation_codes_are_refused_with_their_line() {
         let t = format!("[recommendations]\n{} = \"warn\"\n", c.code);
         assert!(GateConfig::from_toml(&t, "t.toml").is_ok(), "{}", c.code);
     }
+}
+
+/// Every rule name is unique and reads back as its rule; each is a key the config accepts
+/// (`[rules]`, or `[rules.max-waste]` for `max-waste.*`), so config keys and result ids
+/// cannot drift apart.
+#[test]
+fn rule_names_are_unique_round_trip_and_are_config_keys() {
+    let mut seen = std::collections::BTreeSet::new();
+    for id in RuleId::all() {
+        let name = id.as_str();
+        assert!(seen.insert(name), "{name} names two rules");
+        assert_eq!(name.parse::<RuleId>(), Ok(id), "{name}");
+        assert_eq!(id.to_string(), name);
+        assert_eq!(serde_json::to_value(id).unwrap(), name);
+        assert_eq!(
+            serde_json::from_value::<RuleId>(serde_json::Value::from(name)).unwrap(),
+            id
+        );
+        assert!(!describe_rule(id).is_empty());
+        let toml = match (id, name.split_once('.')) {
+            (RuleId::Recommendations, _) => continue,
+            (RuleId::DenyPaths, _) => "[rules]\ndeny-paths = [\"/x\"]\n".to_string(),
+            (_, Some((table, key))) => format!("[rules.{table}]\n{key} = 1\n"),
+            (_, None) => format!("[rules]\n{name} = 1\n"),
+        };
+        GateConfig::from_toml(&toml, "t.toml").unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    assert_eq!(seen.len(), 23);
+    assert!("max-waste-deleted".parse::<RuleId>().is_err());
+}
+
+/// Every finding code (`layerscope recommend --list-codes`) has a name of its own that reads
+/// back as that code (text and serde), so a `[recommendations]` key names exactly one code.
+#[test]
+fn finding_codes_are_unique_and_round_trip() {
+    let mut names = std::collections::BTreeSet::new();
+    let mut codes = std::collections::BTreeSet::new();
+    for c in crate::CODES {
+        let name = c.code.as_str();
+        assert!(names.insert(name), "{name} names two codes");
+        assert!(codes.insert(c.code), "{name} is listed twice");
+        assert_eq!(name.parse::<FindingCode>(), Ok(c.code), "{name}");
+        assert_eq!(c.code.to_string(), name);
+        assert_eq!(serde_json::to_value(c.code).unwrap(), name);
+        assert_eq!(
+            serde_json::from_value::<FindingCode>(serde_json::Value::from(name)).unwrap(),
+            c.code
+        );
+        // No finding code is also a rule id: a name means one thing in configs and CI logs.
+        assert!(name.parse::<RuleId>().is_err(), "{name} is also a rule");
+    }
+    assert_eq!(names.len(), 14);
+    assert!("Cleanup-In-Same-Layer".parse::<FindingCode>().is_err());
+}
+
+/// The image the module's doctest opens, `layerscope-core/testdata/overwritten.tar`, is this
+/// test-kit image: `a` (1,000 bytes) shipped by layer 0 and replaced by 10 bytes in layer 1,
+/// so 1,000 bytes are wasted and 10 are visible. Regenerate it with
+/// `LAYERSCOPE_WRITE_TESTDATA=1 cargo test -p layerscope-core --lib doc_image`.
+#[test]
+fn doc_image_is_the_test_kit_image() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/overwritten.tar");
+    let built = tiny().archive(Layout::DockerClassic);
+    if std::env::var_os("LAYERSCOPE_WRITE_TESTDATA").is_some() {
+        std::fs::write(&path, &built).unwrap();
+    }
+    let committed = std::fs::read(&path).unwrap();
+    assert!(
+        committed == built,
+        "{} differs from the test kit's image",
+        path.display()
+    );
+    let a = analyse(&tiny(), 0);
+    assert_eq!(a.figures.totals.wasted_bytes, 1000);
+    assert_eq!(a.figures.totals.final_size_bytes, 10);
 }

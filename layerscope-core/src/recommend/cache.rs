@@ -20,7 +20,7 @@ use super::rewrite;
 use crate::Result;
 use crate::context::{Churn, ContextEntryKind};
 use crate::dockerfile::{CommandForm, Dockerfile, EvaluatedInstruction, InstructionKind};
-use crate::size::format_size as human;
+use crate::units::format_size as human;
 
 /// Dependency manifests and lockfiles by ecosystem, with words that betray the install step.
 const ECOSYSTEMS: &[(&str, &[&str], &[&str])] = &[

@@ -2,7 +2,9 @@
 //! (table, JSON, HTML, the gate) reads it.
 
 use super::code::{FindingCode, Severity};
+use super::savings::{Overlap, SavedItem};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// One recommendation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +45,14 @@ pub struct Finding {
     /// True when the rewrite could change what the build does and needs a human look.
     #[serde(default)]
     pub needs_review: bool,
+    /// The other findings whose saved bytes intersect this one's (overlapping fixes, or
+    /// alternatives for the same bytes), in list order; empty when its bytes are its own.
+    #[serde(default)]
+    pub overlaps: Vec<Overlap>,
+    /// The bytes the fix removes from the image, file by file (empty for findings that save
+    /// no image bytes). Not serialised: [`Finding::evidence`] names the first paths.
+    #[serde(skip)]
+    saved: Arc<[SavedItem]>,
 }
 
 fn info() -> Severity {
@@ -66,6 +76,8 @@ impl Finding {
             after_bytes_per_change: None,
             per: None,
             needs_review: false,
+            overlaps: Vec::new(),
+            saved: Arc::from(Vec::new()),
         }
     }
     /// On Dockerfile line `line`.
@@ -77,6 +89,23 @@ impl Finding {
     pub fn bytes_saved(mut self, bytes: u64) -> Finding {
         self.bytes_saved = bytes;
         self
+    }
+    /// Removing these bytes from the image (what [`super::total_bytes_saved`] and the
+    /// overlap marks are computed from).
+    pub fn with_saved_items(mut self, items: Vec<SavedItem>) -> Finding {
+        self.saved = Arc::from(items);
+        self
+    }
+    /// Saving the same bytes as `other` (an alternative fix for them).
+    pub(super) fn with_saved_items_of(mut self, other: &Finding) -> Finding {
+        self.saved = Arc::clone(&other.saved);
+        self
+    }
+    /// The bytes the fix removes from the image, file by file: their sum is
+    /// [`Finding::bytes_saved`] for findings about image bytes, and empty for the others
+    /// (cache findings save bytes rebuilt per change, not bytes of the image).
+    pub fn saved_items(&self) -> &[SavedItem] {
+        &self.saved
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! - cleanup-in-same-layer: a package manager's cache or lists under one of `CACHE_DIRS`,
 //!   kept in the layer that wrote them (deleting them in a later step does not shrink the
-//!   image: the bytes stay in the earlier layer, OCI image spec, image-layer.md,
+//!   image: the bytes stay in the earlier layer, OCI image spec, layer.md,
 //!   "Whiteouts");
 //! - use-cache-mount: the same bytes, for a `RUN` that could mount the cache instead
 //!   (`RUN --mount=type=cache`, Dockerfile reference), an alternative to cleaning up;
@@ -12,9 +12,10 @@
 
 use super::FindingCode;
 use super::finding::{Finding, finding};
+use super::savings::SavedItem;
 use crate::analysis::Analysis;
 use crate::dockerfile::{Dockerfile, InstructionKind, MountType};
-use crate::size::format_size as human;
+use crate::units::format_size as human;
 use std::collections::BTreeMap;
 
 /// Cache directories package managers leave behind, with the manager's name.
@@ -72,21 +73,28 @@ pub(super) fn findings(
     line_of_layer: &dyn Fn(usize) -> Option<usize>,
     out: &mut Vec<Finding>,
 ) {
-    let mut caches: BTreeMap<(usize, &str, &str), u64> = BTreeMap::new();
-    let mut tools: (u64, Vec<String>) = (0, Vec::new());
+    let mut caches: BTreeMap<(usize, &str, &str), (u64, Vec<SavedItem>)> = BTreeMap::new();
+    let mut tools: (u64, Vec<String>, Vec<SavedItem>) = (0, Vec::new(), Vec::new());
     a.for_each_final_file(|path, size, layer| {
         let Some(layer) = layer else { return };
         if let Some((prefix, name)) = CACHE_DIRS.iter().find(|(p, _)| path.starts_with(p)) {
-            *caches.entry((layer, prefix, name)).or_default() += size;
+            let c = caches.entry((layer, prefix, name)).or_default();
+            c.0 += size;
+            if size > 0 {
+                c.1.push(SavedItem::new(layer, path, size));
+            }
         }
         if is_build_tool(path) {
             tools.0 += size;
             if tools.1.len() < 20 {
                 tools.1.push(path.to_string());
             }
+            if size > 0 {
+                tools.2.push(SavedItem::new(layer, path, size));
+            }
         }
     });
-    for ((layer, prefix, name), bytes) in caches {
+    for ((layer, prefix, name), (bytes, items)) in caches {
         if bytes == 0 {
             continue;
         }
@@ -103,7 +111,7 @@ pub(super) fn findings(
             format!("remove /{prefix} in the same RUN that fills it (or mount it as a cache)"),
         );
         f.evidence = vec![format!("{prefix} {bytes} bytes")];
-        out.push(f);
+        out.push(f.with_saved_items(items));
     }
     if tools.0 > 0 {
         let mut f = finding(
@@ -115,7 +123,7 @@ pub(super) fn findings(
             "build in a builder stage and COPY --from only the artefacts into a minimal final stage".into(),
         );
         f.evidence = tools.1;
-        out.push(f);
+        out.push(f.with_saved_items(tools.2));
     }
 }
 
@@ -155,7 +163,7 @@ pub(super) fn cache_mounts(df: &Dockerfile, out: &mut Vec<Finding>) {
                 ),
             );
             c.evidence = f.evidence.clone();
-            mounts.push(c);
+            mounts.push(c.with_saved_items_of(f));
         }
     }
     out.extend(mounts);

@@ -11,9 +11,11 @@
 //!   make rebuilds cheaper);
 //! - [`rewrite`]: the text edits behind the proposed Dockerfile;
 //! - [`evaluate`]: how cache findings are priced, by simulating the Dockerfile before and
-//!   after a rewrite ([`crate::simulate`]).
+//!   after a rewrite ([`crate::simulate`]);
+//! - [`savings`]: the bytes each fix removes, file by file; which findings overlap or are
+//!   alternatives, and what all fixes save together with each byte counted once.
 //!
-//! [`recommend`] runs the families in that order and sorts the findings.
+//! [`recommend`] runs the families in that order, sorts the findings and marks overlaps.
 
 mod cache;
 mod code;
@@ -22,10 +24,14 @@ mod finding;
 mod hygiene;
 mod leftovers;
 mod rewrite;
+mod savings;
+#[cfg(test)]
+mod tests;
 mod waste;
 
 pub use code::{CODES, CodeInfo, FindingCode, Severity};
 pub use finding::Finding;
+pub use savings::{Overlap, Relation, SavedItem, total_bytes_saved};
 
 use crate::Result;
 use crate::analysis::Analysis;
@@ -44,6 +50,11 @@ pub struct Recommendations {
     pub schema_version: u32,
     /// Findings, most bytes saved first, then by code and line.
     pub recommendations: Vec<Finding>,
+    /// What applying every fix removes from the image, each byte counted once (the union of
+    /// the findings' [`Finding::saved_items`]): less than the sum of `bytes_saved` when
+    /// findings overlap or are alternatives. Savings per change (cache findings) are not
+    /// image bytes and are not included.
+    pub total_bytes_saved: u64,
     /// The Dockerfile with the cache rewrites applied.
     pub proposed_dockerfile: Option<String>,
     /// The Dockerfile as given (to diff against).
@@ -128,8 +139,10 @@ pub fn recommend(input: &RecommendInput<'_>) -> Result<Recommendations> {
             .then(a.line.cmp(&b.line))
             .then(a.layer.cmp(&b.layer))
     });
+    savings::mark_overlaps(&mut out);
     Ok(Recommendations {
         schema_version: SCHEMA_VERSION,
+        total_bytes_saved: total_bytes_saved(&out),
         recommendations: out,
         proposed_dockerfile: proposed,
         original_dockerfile: input.dockerfile_text.map(str::to_string),

@@ -1,6 +1,6 @@
 //! Waste findings: bytes a layer ships that a later layer hides, so the image carries them
 //! and no container sees them (the whiteout and overwrite rules of the OCI image spec,
-//! image-layer.md, "Whiteouts" and "Changeset over existing files"). Each hidden copy is one
+//! layer.md, "Whiteouts" and "Changeset over existing files"). Each hidden copy is one
 //! waste item of [`ImageFigures::waste`], with the layer that added it and the one that hid
 //! it.
 //!
@@ -11,9 +11,10 @@
 
 use super::FindingCode;
 use super::finding::{Finding, finding};
+use super::savings::SavedItem;
 use crate::analysis::ImageFigures;
-use crate::size::format_size as human;
 use crate::tree::WasteKind;
+use crate::units::format_size as human;
 use std::collections::BTreeMap;
 
 /// One finding per kind of waste and layer that hid the bytes: that layer's step is what
@@ -23,7 +24,7 @@ pub(super) fn findings(
     line_of_layer: &dyn Fn(usize) -> Option<usize>,
     out: &mut Vec<Finding>,
 ) {
-    type Group = (u64, Vec<String>, Vec<usize>);
+    type Group = (u64, Vec<SavedItem>, Vec<usize>);
     let mut groups: BTreeMap<(WasteKind, usize), Group> = BTreeMap::new();
     for w in &r.waste {
         let kind = if w.kind == WasteKind::HiddenByOpaque {
@@ -33,12 +34,12 @@ pub(super) fn findings(
         };
         let g = groups.entry((kind, w.hidden_by_layer)).or_default();
         g.0 += w.bytes;
-        g.1.push(w.path.clone());
+        g.1.push(SavedItem::new(w.added_by_layer, w.path.clone(), w.bytes));
         if !g.2.contains(&w.added_by_layer) {
             g.2.push(w.added_by_layer);
         }
     }
-    for ((kind, hidden), (bytes, paths, mut added)) in groups {
+    for ((kind, hidden), (bytes, items, mut added)) in groups {
         added.sort_unstable();
         let added = added
             .iter()
@@ -74,7 +75,7 @@ pub(super) fn findings(
                 "write the final content once, in one step".to_string(),
             ),
         };
-        let n = paths.len();
+        let n = items.len();
         let mut f = finding(
             code,
             line_of_layer(hidden),
@@ -84,12 +85,18 @@ pub(super) fn findings(
                 "layer {hidden} {what} {n} file{} ({}) that layer(s) {added} added: {}{}",
                 if n == 1 { "" } else { "s" },
                 human(bytes),
-                paths.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                items
+                    .iter()
+                    .take(3)
+                    .map(|i| i.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 if n > 3 { ", ..." } else { "" }
             ),
             fix,
         );
-        f.evidence = paths.into_iter().take(20).collect();
+        f.evidence = items.iter().take(20).map(|i| i.path.clone()).collect();
+        let f = f.with_saved_items(items);
         out.push(f);
     }
 }

@@ -310,7 +310,7 @@ fn toc_entry_visible(toc: &Toc, isize: u32) -> Result<bool, String> {
             } else {
                 0
             };
-            known = piece + pad;
+            known = piece.saturating_add(pad);
         }
     }
     let trailing = match last_payload {
@@ -331,7 +331,7 @@ fn toc_entry_visible(toc: &Toc, isize: u32) -> Result<bool, String> {
                 e.name
             ));
         }
-        known += 512;
+        known = known.saturating_add(512);
     }
     let end_blocks = u64::from(isize.wrapping_sub((known % (1 << 32)) as u32));
     match end_blocks {
@@ -582,6 +582,41 @@ mod tests {
             crate::digest::to_hex(&c.content_sha256(1).unwrap())[..8],
             *"ba7816bf"
         );
+    }
+
+    #[test]
+    fn end_blocks_before_the_toc_are_told_from_the_last_member_size() {
+        // The last payload: 11,189 bytes (padded to 11,264), then one plain header.
+        let toc: Toc = serde_json::from_str(
+            r#"{"version":1,"entries":[
+            {"name":"a","type":"reg","size":11189,"digest":"sha256:00"},
+            {"name":"d/","type":"dir"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(toc_entry_visible(&toc, 11_264 + 512), Ok(true));
+        assert_eq!(toc_entry_visible(&toc, 11_264 + 512 + 1024), Ok(false));
+        assert!(toc_entry_visible(&toc, 11_264 + 512 + 100).is_err());
+        assert!(toc_entry_visible(&toc, 11_264).is_err());
+        // A trailing header that may span several blocks: not certain.
+        let long: Toc = serde_json::from_str(&format!(
+            r#"{{"version":1,"entries":[{{"name":"{}","type":"dir"}}]}}"#,
+            "x".repeat(150)
+        ))
+        .unwrap();
+        assert!(
+            toc_entry_visible(&long, 1536)
+                .unwrap_err()
+                .contains("several blocks")
+        );
+        // A chunked file: the last chunk (1,000 of 3,000 bytes) is the last member.
+        let chunked: Toc = serde_json::from_str(
+            r#"{"version":1,"entries":[
+            {"name":"big","type":"reg","size":3000,"chunkSize":2000,"digest":"sha256:00"},
+            {"name":"big","type":"chunk","chunkOffset":2000,"chunkSize":1000}]}"#,
+        )
+        .unwrap();
+        assert_eq!(toc_entry_visible(&chunked, 1000 + 72), Ok(true));
+        assert_eq!(toc_entry_visible(&chunked, 1000 + 72 + 1024), Ok(false));
     }
 
     #[test]

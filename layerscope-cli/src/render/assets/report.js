@@ -1222,8 +1222,9 @@
   function renderRecommendations(root) {
     var recs = D.recommendations;
     if (!recs) return;
-    var saving = recs.reduce(function (s, r) { return s + (r.saving_bytes || 0); }, 0);
-    var p = panel('recommendations', 'Recommendations', recs.length ? plural(recs.length, 'finding') + (saving ? ', up to ' + human(saving) + ' to save' : '') : null);
+    // Each byte counted once: findings that overlap or are alternatives share bytes.
+    var saving = D.recommendations_total_bytes || 0;
+    var p = panel('recommendations', 'Recommendations', recs.length ? plural(recs.length, 'finding') + (saving ? ', ' + human(saving) + ' to save together' : '') : null);
     if (!recs.length) p.body.appendChild(el('div', { class: 'empty' }, 'Nothing to recommend.'));
     else {
       p.body.appendChild(dataTable({
@@ -1232,7 +1233,7 @@
           { key: 'code', label: 'Code', render: function (r) { return el('td', { class: 'mono' }, r.code); } },
           { key: 'line', label: 'Line', type: 'num' },
           { key: 'layer', label: 'Layer', type: 'layer' },
-          { key: 'message', label: 'Recommendation' }
+          { key: 'message', label: 'Recommendation', render: function (r) { return el('td', null, r.message, (r.overlaps || []).map(function (o) { return el('div', { class: 'sub' }, o); })); } }
         ]
       }));
     }
