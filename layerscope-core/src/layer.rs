@@ -155,6 +155,15 @@ pub(crate) struct LayerContents {
     sha256_identity: bool,
 }
 
+/// The content sha256 of a (layer, entry) source, for layers that kept every file's sha256
+/// (read with the default [`LayerOptions`], or built from a listing): a lookup, zero for no
+/// source. Fleet's summaries are built this way.
+pub(crate) fn kept_sha256(layers: &[LayerContents], source: Option<(u32, u32)>) -> [u8; 32] {
+    source
+        .and_then(|(l, e)| layers.get(l as usize)?.content_sha256(e).ok())
+        .unwrap_or_default()
+}
+
 /// A plain layer tar stored in a file: the open file and the tar's first byte in it.
 #[derive(Debug, Clone)]
 pub(crate) struct Reread {
