@@ -128,32 +128,37 @@ ensure_dive() {
 
 # ------------------------------------------------------------------------------- measuring
 
-# timed OUTFILE ERRFILE CMD...: runs CMD under GNU time; sets T_WALL (s), T_RSS (KB), T_RC.
+# timed OUTFILE ERRFILE CMD...: runs CMD under GNU time; sets T_WALL (s), T_RSS (KB),
+# T_CPU (user + system s: what the work costs whatever else runs on the machine), T_RC.
 timed() {
-    local out=$1 err=$2 tf
+    local out=$1 err=$2 tf usr sys
     shift 2
     tf=$(mktemp "$WORK/logs/time.XXXXXX")
     T_RC=0
-    "$TIME" -f '%e %M' -o "$tf" "$@" >"$out" 2>"$err" || T_RC=$?
+    "$TIME" -f '%e %M %U %S' -o "$tf" "$@" >"$out" 2>"$err" || T_RC=$?
     # GNU time prepends "Command exited with non-zero status N" on failure: keep the last line
-    read -r T_WALL T_RSS < <(tail -n 1 "$tf") || true
+    read -r T_WALL T_RSS usr sys < <(tail -n 1 "$tf") || true
     rm -f "$tf"
     [[ ${T_WALL:-} =~ ^[0-9.]+$ ]] || T_WALL=nan
     [[ ${T_RSS:-} =~ ^[0-9]+$ ]] || T_RSS=0
+    T_CPU=$(awk -v u="${usr:-nan}" -v s="${sys:-nan}" 'BEGIN { printf "%.2f", u + s }')
     return 0
 }
 
-# best_of OUTFILE ERRFILE CMD...: RUNS runs; B_WALL = min wall, B_RSS = max RSS, B_RC = last
-# non-zero exit status (0 if all succeeded).
+# best_of OUTFILE ERRFILE CMD...: RUNS runs; B_WALL = min wall, B_CPU = min user+system,
+# B_RSS = max RSS, B_RC = last non-zero exit status (0 if all succeeded).
 best_of() {
     local out=$1 err=$2 i
     shift 2
-    B_WALL="" B_RSS=0 B_RC=0
+    B_WALL="" B_CPU="" B_RSS=0 B_RC=0
     for ((i = 0; i < RUNS; i++)); do
         timed "$out" "$err" "$@"
         ((T_RC == 0)) || B_RC=$T_RC
         if [[ -z $B_WALL ]] || awk -v a="$T_WALL" -v b="$B_WALL" 'BEGIN { exit !(a < b) }'; then
             B_WALL=$T_WALL
+        fi
+        if [[ -z $B_CPU ]] || awk -v a="$T_CPU" -v b="$B_CPU" 'BEGIN { exit !(a < b) }'; then
+            B_CPU=$T_CPU
         fi
         if ((T_RSS > B_RSS)); then B_RSS=$T_RSS; fi
     done
@@ -206,7 +211,7 @@ done
 ((NO_DIVE)) || echo "dive: $DIVE ($("$DIVE" --version 2>/dev/null || echo 'no --version')), timeout ${DIVE_TIMEOUT}s"
 echo "runs per layerscope/openssl/gunzip measurement: $RUNS (best wall time, highest RSS)"
 
-declare -A LS_WALL=() LS_RSS=() LS_NOTE=() DV_WALL=() DV_RSS=() DV_NOTE=() DV_EFF=() DV_WASTE=() DV_UWP=() SSL=() GUNZIP=()
+declare -A LS_WALL=() LS_CPU=() SSL_CPU=() LS_RSS=() LS_NOTE=() DV_WALL=() DV_RSS=() DV_NOTE=() DV_EFF=() DV_WASTE=() DV_UWP=() SSL=() GUNZIP=()
 NOTES=()
 
 for p in "${PRESETS[@]}"; do
@@ -217,8 +222,8 @@ for p in "${PRESETS[@]}"; do
 
     best_of /dev/null "$L.openssl.err" openssl dgst -sha256 "$img"
     ((B_RC == 0)) || die "openssl dgst failed on $img (see $L.openssl.err)"
-    SSL[$p]=$B_WALL
-    echo "openssl dgst -sha256: ${B_WALL} s"
+    SSL[$p]=$B_WALL SSL_CPU[$p]=$B_CPU
+    echo "openssl dgst -sha256: ${B_WALL} s (cpu ${B_CPU} s)"
 
     if [[ $(meta "$img" format) == oci-gzip ]]; then
         blobs="$WORK/$p.blobs"
@@ -238,7 +243,7 @@ for p in "${PRESETS[@]}"; do
 
     if ((!NO_LS)); then
         best_of "$L.layerscope.json" "$L.layerscope.err" "$LS_BIN" analyze "$img" --format json
-        LS_WALL[$p]=$B_WALL LS_RSS[$p]=$B_RSS
+        LS_WALL[$p]=$B_WALL LS_CPU[$p]=$B_CPU LS_RSS[$p]=$B_RSS
         if ((B_RC != 0)); then
             LS_NOTE[$p]="exit $B_RC"
             NOTES+=("$p: layerscope exited $B_RC: $(tail -n 3 "$L.layerscope.err" | tr '\n' ' ')")
@@ -246,7 +251,7 @@ for p in "${PRESETS[@]}"; do
             LS_NOTE[$p]="bad json"
             NOTES+=("$p: layerscope output is not valid JSON (see $L.layerscope.json)")
         fi
-        echo "layerscope analyze --format json: ${B_WALL} s, $(mb "$B_RSS") MB${LS_NOTE[$p]:+ (${LS_NOTE[$p]})}"
+        echo "layerscope analyze --format json: ${B_WALL} s (cpu ${B_CPU} s), $(mb "$B_RSS") MB${LS_NOTE[$p]:+ (${LS_NOTE[$p]})}"
     fi
 
     if ((!NO_DIVE)); then
@@ -277,21 +282,23 @@ done
 # ----------------------------------------------------------------------------------- table
 
 RES="$WORK/results-$(date +%Y%m%d-%H%M%S).tsv"
-printf 'image\tsize_mb\tfiles\twhiteouts\tls_s\tls_mb\tdive_s\tdive_mb\tdive_status\tratio\topenssl_s\tgunzip_s\tdive_efficiency\n' >"$RES"
+printf 'image\tsize_mb\tfiles\twhiteouts\tls_s\tls_mb\tdive_s\tdive_mb\tdive_status\tratio\topenssl_s\tgunzip_s\tdive_efficiency\tls_cpu_s\topenssl_cpu_s\tls_over_openssl\n' >"$RES"
 
 echo
-echo "== results (size = image tar on disk; wall seconds / peak RSS MB)"
-fmt='%-13s %8s %7s %9s | %8s %6s | %-18s %6s | %8s | %8s %8s\n'
+echo "== results (size = image tar on disk; wall seconds / peak RSS MB; cpu = user + system s)"
+echo "   dive/ls = dive wall / layerscope wall; ls/ssl = layerscope wall / one-core openssl wall"
+fmt='%-13s %8s %7s %9s | %8s %7s %6s | %-18s %6s | %8s | %8s %7s %8s\n'
 # shellcheck disable=SC2059 # one format for header and rows
-printf "$fmt" image size files whiteouts "ls s" "ls MB" "dive s" "dv MB" dive/ls "openssl" "gunzip"
-printf '%s\n' "-----------------------------------------------------------------------------------------------------------"
+printf "$fmt" image size files whiteouts "ls s" "ls cpu" "ls MB" "dive s" "dv MB" dive/ls "openssl" "ls/ssl" "gunzip"
+printf '%s\n' "-------------------------------------------------------------------------------------------------------------------------"
 for p in "${PRESETS[@]}"; do
     img="$WORK/$p.tar"
     size="$(awk -v b="$(meta "$img" image_bytes)" 'BEGIN { printf "%.0f MB", b / 1e6 }')"
     files=$(meta "$img" files) wh=$(meta "$img" whiteouts)
-    ls_s=- ls_mb=- dv_s=- dv_mb=- ratio=-
+    ls_s=- ls_cpu=- ls_mb=- dv_s=- dv_mb=- ratio=- ssl_ratio=-
     if [[ -n ${LS_WALL[$p]:-} ]]; then
-        ls_s=${LS_WALL[$p]} ls_mb=$(mb "${LS_RSS[$p]}")
+        ls_s=${LS_WALL[$p]} ls_cpu=${LS_CPU[$p]} ls_mb=$(mb "${LS_RSS[$p]}")
+        ssl_ratio=$(awk -v l="${LS_WALL[$p]}" -v o="${SSL[$p]}" 'BEGIN { if (o < 0.01) o = 0.01; printf "%.2fx", l / o }')
         [[ -n ${LS_NOTE[$p]:-} ]] && ls_s="${ls_s}!"
     fi
     if [[ -n ${DV_WALL[$p]:-} ]]; then
@@ -306,11 +313,11 @@ for p in "${PRESETS[@]}"; do
         [[ ${DV_NOTE[$p]:-} == timeout* ]] && ratio=">$ratio"
     fi
     # shellcheck disable=SC2059
-    printf "$fmt" "$p" "$size" "$files" "$wh" "$ls_s" "$ls_mb" "$dv_s" "$dv_mb" "$ratio" "${SSL[$p]}" "${GUNZIP[$p]:--}"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "${size% MB}" "$files" "$wh" \
+    printf "$fmt" "$p" "$size" "$files" "$wh" "$ls_s" "$ls_cpu" "$ls_mb" "$dv_s" "$dv_mb" "$ratio" "${SSL[$p]}" "$ssl_ratio" "${GUNZIP[$p]:--}"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "${size% MB}" "$files" "$wh" \
         "${LS_WALL[$p]:-}" "${LS_RSS[$p]:+$(mb "${LS_RSS[$p]}")}" "${DV_WALL[$p]:-}" \
         "${DV_RSS[$p]:+$(mb "${DV_RSS[$p]}")}" "${DV_NOTE[$p]:-ok}" "$ratio" "${SSL[$p]}" \
-        "${GUNZIP[$p]:-}" "${DV_EFF[$p]:-}" >>"$RES"
+        "${GUNZIP[$p]:-}" "${DV_EFF[$p]:-}" "${LS_CPU[$p]:-}" "${SSL_CPU[$p]}" "$ssl_ratio" >>"$RES"
 done
 if ((${#LS_NOTE[@]})); then echo "(! = layerscope failed or printed invalid JSON; see notes)"; fi
 

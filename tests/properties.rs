@@ -16,6 +16,7 @@
 use layerscope::testkit::{Blob, ImageBuilder, LayerBuilder, Layout};
 use layerscope::{Analysis, AnalysisOptions, EntryKind, Image, Report, WasteKind};
 use proptest::prelude::*;
+use sha2::Digest as _;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -446,6 +447,31 @@ proptest! {
             r.totals.final_files,
             want.len() as u64
         );
+
+        // Every content sha256 shown equals sha256 computed directly over the model's bytes.
+        for f in a.final_files() {
+            if let Some((Node::File { inode, .. }, _)) = model.view.get(&f.path) {
+                let direct = sha2::Sha256::digest(&model.inodes[*inode].0);
+                let hex: String = direct.iter().map(|b| format!("{b:02x}")).collect();
+                let want = format!("sha256:{hex}");
+                prop_assert_eq!(f.sha256.as_deref(), Some(want.as_str()));
+            }
+        }
+        // Content sha256 read again on demand gives the same report and listings, byte for
+        // byte, as every file hashed in the stream.
+        let image = Image::open(&p).unwrap();
+        let lazy = Analysis::run(&image, &AnalysisOptions::default().content_sha256_on_demand(true))
+            .unwrap();
+        let json = |r: &Report| serde_json::to_string(r).unwrap();
+        prop_assert_eq!(json(&lazy.report()), json(&r));
+        let records = |a: &Analysis, layer: Option<usize>| {
+            serde_json::to_string(&a.tree_view(layer, false)).unwrap()
+        };
+        prop_assert_eq!(records(&lazy, None), records(&a, None));
+        for n in 0..layers.len() {
+            prop_assert_eq!(records(&lazy, Some(n)), records(&a, Some(n)));
+        }
+        prop_assert!(lazy.content_digest_error().is_ok());
     }
 
     /// docker save (classic and Docker 25+), podman's docker-archive, oci-archive with gzip

@@ -1,18 +1,39 @@
 //! Stream one layer blob, once: blob digest and size, compression sniffed from magic bytes
 //! (never from the name or media type), DiffID of the uncompressed tar, and a compact record
-//! of every tar entry with the sha256 of its content. Nothing is extracted or kept but the
-//! records: memory grows with the number of entries, not their bytes.
+//! of every tar entry with a 128-bit content identity (xxh3) and, inline or on demand, the
+//! sha256 of its content. Nothing is extracted or kept but the records: memory grows with the
+//! number of entries, not their bytes.
+//!
+//! Content identity and content sha256 (see "the pipeline" below for the cost):
+//! - every comparison of file contents (modified or metadata-only, duplicates, "same content"
+//!   waste) uses [`ContentId`], the XXH3-128 hash of the bytes (xxHash spec, XXH3 128-bit
+//!   variant: <https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md>). Two different
+//!   contents collide with probability about 2^-128 per pair; with n files in an image the
+//!   chance of any collision is about n^2 / 2^129 (for n = 10^7: 1.5 x 10^-25). XXH3 is not a
+//!   cryptographic hash: a crafted collision can make two files *group* together, never change
+//!   a digest that is shown, since every sha256 that an output shows is computed from the
+//!   bytes (below), so a displayed equality can be confirmed by its sha256;
+//! - the DiffID and the blob digest stay sha256, computed over every byte and verified;
+//! - a file's sha256 is either computed in the stream for every file (compressed blobs,
+//!   streams that cannot be read twice, and callers that need every file's sha256, such as
+//!   fleet summaries), or, for a plain tar stored in a file, computed later for the files an
+//!   output shows, by reading their byte range again ([`LayerContents::content_sha256`]). The
+//!   bytes read again are checked against the identity, so a file changed in between fails
+//!   instead of giving a digest of other bytes.
 
 use crate::digest::sha256_string;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::fs::File;
 use std::io::{self, BufRead, Read, Seek, SeekFrom};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};
 use std::thread;
+use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 /// How a layer blob is compressed, decided from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -71,6 +92,24 @@ pub(crate) struct Name {
     len: u32,
 }
 
+/// The identity of a file's content: XXH3-128 of its bytes (see the module notes for why
+/// this is enough to compare contents and is never shown as a digest).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct ContentId(pub(crate) [u8; 16]);
+
+impl ContentId {
+    fn of(bytes: &[u8]) -> ContentId {
+        ContentId(xxh3_128(bytes).to_le_bytes())
+    }
+
+    /// The identity of a content known only by its sha256 (a table of contents).
+    pub(crate) fn from_sha256(sha: &[u8; 32]) -> ContentId {
+        let mut id = [0u8; 16];
+        id.copy_from_slice(sha.get(..16).unwrap_or(&[0; 16]));
+        ContentId(id)
+    }
+}
+
 /// One tar entry, compactly. Paths live in the layer's name arena.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
@@ -82,7 +121,10 @@ pub(crate) struct Entry {
     pub(crate) gid: u32,
     pub(crate) mtime: u64,
     pub(crate) size: u64,
-    pub(crate) sha256: [u8; 32],
+    /// Content identity of a regular file (zero for other kinds).
+    pub(crate) id: ContentId,
+    /// Where a regular file's content starts in the uncompressed tar.
+    pub(crate) offset: u64,
     /// A hash of the entry's xattrs (0 when none), so that xattr-only changes are seen.
     pub(crate) xattrs: u64,
 }
@@ -101,6 +143,90 @@ pub(crate) struct LayerContents {
     pub(crate) clamped_paths: u64,
     /// Entries of types that do not make files (tar volume labels, unknown types): skipped.
     pub(crate) skipped_entries: u64,
+    /// Content sha256 per entry, when computed in the stream (empty otherwise).
+    shas: Vec<[u8; 32]>,
+    /// Content sha256 of the files whose stored bytes are not their content (GNU sparse),
+    /// by entry index, when `shas` is empty.
+    known: Vec<(u32, [u8; 32])>,
+    /// Where the plain tar can be read again, when `shas` is empty.
+    reread: Option<Reread>,
+    /// Identities are sha256 prefixes (a layer known from a listing, and every layer of an
+    /// image that has one), not XXH3: checked when re-reading.
+    sha256_identity: bool,
+}
+
+/// The content sha256 of a (layer, entry) source, for layers that kept every file's sha256
+/// (read with the default [`LayerOptions`], or built from a listing): a lookup, zero for no
+/// source. Fleet's summaries are built this way.
+pub(crate) fn kept_sha256(layers: &[LayerContents], source: Option<(u32, u32)>) -> [u8; 32] {
+    source
+        .and_then(|(l, e)| layers.get(l as usize)?.content_sha256(e).ok())
+        .unwrap_or_default()
+}
+
+/// A plain layer tar stored in a file: the open file and the tar's first byte in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Reread {
+    pub(crate) file: Arc<File>,
+    pub(crate) start: u64,
+    /// The file, for messages.
+    pub(crate) path: PathBuf,
+}
+
+/// Read exactly `buf.len()` bytes at `offset` without moving a shared cursor.
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let Some(rest) = buf.get_mut(done..) else {
+                break;
+            };
+            let n = std::os::windows::fs::FileExt::seek_read(file, rest, offset + done as u64)?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a byte range of a shared file with positioned reads (no shared cursor), so that the
+/// same open file serves the first pass and later content re-reads.
+pub(crate) struct RangeReader {
+    file: Arc<File>,
+    pos: u64,
+    end: u64,
+}
+
+impl RangeReader {
+    pub(crate) fn new(file: Arc<File>, start: u64, len: u64) -> RangeReader {
+        RangeReader {
+            file,
+            pos: start,
+            end: start.saturating_add(len),
+        }
+    }
+}
+
+impl Read for RangeReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = (self.end.saturating_sub(self.pos)).min(buf.len() as u64) as usize;
+        let Some(to) = buf.get_mut(..want).filter(|b| !b.is_empty()) else {
+            return Ok(0);
+        };
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(&*self.file, to, self.pos)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(&*self.file, to, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
 
 impl LayerContents {
@@ -124,6 +250,102 @@ impl LayerContents {
         start.checked_add(len)?;
         self.names.push_str(s);
         Some(Name { start, len })
+    }
+
+    /// Is every file's content sha256 known without reading anything again?
+    pub(crate) fn has_inline_sha256(&self) -> bool {
+        self.reread.is_none()
+    }
+
+    /// The sha256 of entry `i`'s content: from the stream when it was computed there, else
+    /// from its byte range read again (checked against the content identity). Zero for
+    /// entries that are not regular files.
+    pub(crate) fn content_sha256(&self, i: u32) -> Result<[u8; 32], LayerFailure> {
+        let Some(e) = self.entries.get(i as usize) else {
+            return Ok([0; 32]);
+        };
+        if e.kind != EntryKind::File {
+            return Ok([0; 32]);
+        }
+        if let Some(s) = self.shas.get(i as usize) {
+            return Ok(*s);
+        }
+        if e.size == 0 {
+            return Ok(SHA256_EMPTY);
+        }
+        if let Ok(k) = self.known.binary_search_by_key(&i, |(j, _)| *j) {
+            return Ok(self.known.get(k).map_or([0; 32], |(_, s)| *s));
+        }
+        let path = self.path(e);
+        let Some(r) = &self.reread else {
+            return Err(LayerFailure::at(
+                Some(path),
+                "no content digest was kept for this file",
+            ));
+        };
+        let mut sha = Sha256::new();
+        let mut id = Xxh3::new();
+        let mut buf = vec![0u8; CHUNK.min(e.size as usize)];
+        let mut at = r.start.saturating_add(e.offset);
+        let mut left = e.size;
+        while left > 0 {
+            let n = left.min(buf.len() as u64) as usize;
+            let Some(part) = buf.get_mut(..n) else { break };
+            read_exact_at(&r.file, part, at).map_err(|err| {
+                LayerFailure::at(
+                    Some(path),
+                    format!(
+                        "cannot read the content again from {} at byte {at}: {err}",
+                        r.path.display()
+                    ),
+                )
+            })?;
+            sha.update(&*part);
+            id.update(part);
+            at += n as u64;
+            left -= n as u64;
+        }
+        let sha: [u8; 32] = sha.finalize().into();
+        let again = if self.sha256_identity {
+            ContentId::from_sha256(&sha)
+        } else {
+            ContentId(id.digest128().to_le_bytes())
+        };
+        if again != e.id {
+            return Err(LayerFailure::at(
+                Some(path),
+                format!(
+                    "the content read again from {} differs from what was read first: the file \
+                     changed while it was analysed",
+                    r.path.display()
+                ),
+            ));
+        }
+        Ok(sha)
+    }
+
+    /// Take every file's identity from its content sha256 (its first 16 bytes), so that a
+    /// layer known from a listing (which gives sha256 values, not bytes) and layers read
+    /// byte by byte compare alike. Reads again the files whose sha256 was not kept.
+    pub(crate) fn use_sha256_identity(&mut self) -> Result<(), LayerFailure> {
+        let mut ids = Vec::with_capacity(self.entries.len());
+        for (i, e) in self.entries.iter().enumerate() {
+            ids.push(if e.kind == EntryKind::File {
+                ContentId::from_sha256(&self.content_sha256(i as u32)?)
+            } else {
+                ContentId::default()
+            });
+        }
+        for (e, id) in self.entries.iter_mut().zip(ids) {
+            e.id = id;
+        }
+        self.sha256_identity = true;
+        Ok(())
+    }
+
+    /// Are the identities taken from sha256 values (see [`LayerContents::use_sha256_identity`])?
+    pub(crate) fn has_sha256_identity(&self) -> bool {
+        self.sha256_identity
     }
 
     /// Add an entry described by a listing (a table of contents) rather than a tar header:
@@ -152,6 +374,15 @@ impl LayerContents {
         let (Some(path), Some(link)) = (path, link.map_or(Some(None), |l| l.map(Some))) else {
             return Err("layer names exceed 4 GiB".into());
         };
+        // A listing gives the content's sha256, not its bytes: the identity is taken from
+        // the sha256 (see `LayerContents::use_sha256_identity`), and the sha256 is kept.
+        self.sha256_identity = true;
+        self.shas.resize(self.entries.len(), [0; 32]);
+        self.shas.push(if kind == EntryKind::File {
+            sha256
+        } else {
+            [0; 32]
+        });
         self.entries.push(Entry {
             path,
             link,
@@ -161,7 +392,12 @@ impl LayerContents {
             gid,
             mtime,
             size,
-            sha256,
+            id: if kind == EntryKind::File {
+                ContentId::from_sha256(&sha256)
+            } else {
+                ContentId::default()
+            },
+            offset: 0,
             xattrs,
         });
         Ok(())
@@ -169,7 +405,11 @@ impl LayerContents {
 
     /// Append another pass's entries (and its counts) after these.
     pub(crate) fn append(&mut self, other: &LayerContents) -> Result<(), String> {
-        for e in &other.entries {
+        for (i, e) in other.entries.iter().enumerate() {
+            // `other` was read with every content sha256 in the stream (a registry stream).
+            let sha256 = other
+                .content_sha256(i as u32)
+                .map_err(|f| format!("{}: {}", f.entry.unwrap_or_default(), f.reason))?;
             self.push_listed(
                 other.path(e),
                 e.kind,
@@ -179,7 +419,7 @@ impl LayerContents {
                 e.gid,
                 e.mtime,
                 e.size,
-                e.sha256,
+                sha256,
                 e.xattrs,
             )?;
         }
@@ -358,6 +598,10 @@ pub(crate) struct LayerOptions {
     pub(crate) zstd_window_log_max: u32,
     /// Hash on helper threads (true) or on the reading thread.
     pub(crate) threads: bool,
+    /// Where the blob can be read again. With it, a plain (uncompressed) tar gets no content
+    /// sha256 in the stream: [`LayerContents::content_sha256`] reads the files it is asked
+    /// for again. Without it (the default), every file's sha256 is computed in the stream.
+    pub(crate) reread: Option<Reread>,
 }
 
 impl Default for LayerOptions {
@@ -366,6 +610,7 @@ impl Default for LayerOptions {
             progress: None,
             zstd_window_log_max: ZSTD_WINDOW_LOG_LIMIT,
             threads: true,
+            reread: None,
         }
     }
 }
@@ -386,16 +631,19 @@ pub(crate) fn read_layer(
 
 // ------------------------------------------------------------------------------ the pipeline
 //
-// One layer costs at least two sha256 passes over its bytes: the DiffID is the sha256 of the
-// whole uncompressed tar (image-spec config.md `rootfs.diff_ids`), and each file's content
-// has its own sha256 (shown in the report and the JSON). SHA-256 is sequential, so neither
-// pass can be split; they can run side by side. The reading thread reads (and decompresses)
-// the blob into fixed-size chunks and walks the tar headers; the chunks are shared, not
-// copied, with one thread hashing the stream (the DiffID, which for a plain tar is also the
-// blob digest) and one hashing file contents; a compressed blob's own digest has a third.
-// The tar crate skips content by seeking, which here only moves through the chunks, so the
-// walk never copies file bytes. A fixed pool of chunks bounds memory per layer, and makes
-// the reader wait when a hasher falls behind. Any `Read` works: nothing is re-opened.
+// The DiffID is the sha256 of the whole uncompressed tar (image-spec config.md
+// `rootfs.diff_ids`): one sequential pass that cannot be split, and the floor of the work.
+// Each regular file also gets its content identity (XXH3-128, about ten times faster than
+// sha256 per core) and, when its sha256 has to be computed in the stream (see the module
+// notes), a second sha256 pass over the file bytes. The passes run side by side: the reading
+// thread reads (and decompresses) the blob into fixed-size chunks and walks the tar headers;
+// the chunks are shared, not copied, with one thread hashing the stream (the DiffID, which
+// for a plain tar is also the blob digest) and one hashing file contents; a compressed blob's
+// own digest has a third. The tar crate skips content by seeking, which here only moves
+// through the chunks, so the walk never copies file bytes. A fixed pool of chunks bounds
+// memory per layer, and makes the reader wait when a hasher falls behind. Any `Read` works:
+// nothing is re-opened in the stream; only a plain tar stored in a file is read again later,
+// for the sha256 of the files an output shows.
 
 /// Bytes per chunk, and chunks per pool (memory per layer: 2 pools x 8 x 256 KiB at most).
 const CHUNK: usize = 256 * 1024;
@@ -556,47 +804,77 @@ struct Segment {
     last: bool,
 }
 
-/// Per-file sha256 over segments that arrive in stream order.
-#[derive(Default)]
+/// What the content hasher learned about one file: its identity, and its sha256 when asked.
+type ContentDone = (u32, ContentId, Option<[u8; 32]>);
+
+/// Per-file identity (and sha256, when `sha` is set) over segments that arrive in stream
+/// order.
 struct ContentHasher {
-    current: Option<(u32, Sha256)>,
-    done: Vec<(u32, [u8; 32])>,
+    sha: bool,
+    current: Option<(u32, Xxh3, Option<Sha256>)>,
+    done: Vec<ContentDone>,
 }
 
 impl ContentHasher {
+    fn new(sha: bool) -> ContentHasher {
+        ContentHasher {
+            sha,
+            current: None,
+            done: Vec::new(),
+        }
+    }
+
     fn feed(&mut self, s: &Segment) {
         let bytes = s.chunk.bytes().get(s.start..s.end).unwrap_or(&[]);
-        let (entry, mut h) = match self.current.take() {
-            Some((e, h)) if e == s.entry => (e, h),
-            _ => (s.entry, Sha256::new()),
+        let current = match self.current.take() {
+            Some(c) if c.0 == s.entry => Some(c),
+            _ => None,
         };
-        h.update(bytes);
-        if s.last {
-            self.done.push((entry, h.finalize().into()));
-        } else {
-            self.current = Some((entry, h));
+        match current {
+            // A whole file in one segment (most files): one-shot hashes, no streaming state.
+            None if s.last => {
+                let sha = self.sha.then(|| Sha256::digest(bytes).into());
+                self.done.push((s.entry, ContentId::of(bytes), sha));
+            }
+            current => {
+                let (entry, mut id, mut sha) =
+                    current.unwrap_or_else(|| (s.entry, Xxh3::new(), self.sha.then(Sha256::new)));
+                id.update(bytes);
+                if let Some(h) = sha.as_mut() {
+                    h.update(bytes);
+                }
+                if s.last {
+                    self.done.push((
+                        entry,
+                        ContentId(id.digest128().to_le_bytes()),
+                        sha.map(|h| h.finalize().into()),
+                    ));
+                } else {
+                    self.current = Some((entry, id, sha));
+                }
+            }
         }
     }
 }
 
 /// File contents to hash, on a helper thread (in batches) or inline.
 enum ContentHash<'s> {
-    Inline(ContentHasher),
+    Inline(Box<ContentHasher>),
     Thread {
         batch: Vec<Segment>,
         tx: mpsc::Sender<Vec<Segment>>,
-        handle: thread::ScopedJoinHandle<'s, Vec<(u32, [u8; 32])>>,
+        handle: thread::ScopedJoinHandle<'s, Vec<ContentDone>>,
     },
 }
 
 impl<'s> ContentHash<'s> {
-    fn new<'e>(scope: &'s thread::Scope<'s, 'e>, threads: bool) -> ContentHash<'s> {
+    fn new<'e>(scope: &'s thread::Scope<'s, 'e>, threads: bool, sha: bool) -> ContentHash<'s> {
         if !threads {
-            return ContentHash::Inline(ContentHasher::default());
+            return ContentHash::Inline(Box::new(ContentHasher::new(sha)));
         }
         let (tx, rx) = mpsc::channel::<Vec<Segment>>();
         let handle = scope.spawn(move || {
-            let mut hasher = ContentHasher::default();
+            let mut hasher = ContentHasher::new(sha);
             for batch in rx {
                 for s in &batch {
                     hasher.feed(s);
@@ -633,7 +911,7 @@ impl<'s> ContentHash<'s> {
         }
     }
 
-    fn finish(mut self) -> Result<Vec<(u32, [u8; 32])>, LayerFailure> {
+    fn finish(mut self) -> Result<Vec<ContentDone>, LayerFailure> {
         self.flush();
         match self {
             ContentHash::Inline(h) => Ok(h.done),
@@ -944,12 +1222,13 @@ pub(crate) fn read_layer_with(
                     cur_start: 0,
                     off: 0,
                     diff_id,
-                    content: ContentHash::new(scope, threads),
+                    content: ContentHash::new(scope, threads, options.reread.is_none()),
                     claims: Rc::clone(&claims),
                     missed: false,
                 };
                 let stream = walk(stream, &claims, &mut contents)?;
                 let (hash, size) = stream.diff_id.finish()?;
+                contents.reread.clone_from(&options.reread);
                 apply_content(&mut contents, stream.content.finish()?);
                 contents.diff_id = sha256_string(&hash);
                 contents.tar_size = size;
@@ -1040,7 +1319,7 @@ fn decompressed<'s, 'e, D: Read>(
         cur_start: 0,
         off: 0,
         diff_id: StreamHash::new(scope, threads),
-        content: ContentHash::new(scope, threads),
+        content: ContentHash::new(scope, threads, true),
         claims: Rc::clone(claims),
         missed: false,
     };
@@ -1056,10 +1335,29 @@ fn decompressed<'s, 'e, D: Read>(
     Ok((hash, size, src))
 }
 
-fn apply_content(contents: &mut LayerContents, hashes: Vec<(u32, [u8; 32])>) {
-    for (i, h) in hashes {
+/// Record what the content hasher learned: identities, and (when the stream computed them)
+/// every file's sha256, empty and sparse files included.
+fn apply_content(contents: &mut LayerContents, hashes: Vec<ContentDone>) {
+    let inline = contents.reread.is_none();
+    if inline {
+        contents.shas = vec![[0; 32]; contents.entries.len()];
+        for (e, s) in contents.entries.iter().zip(contents.shas.iter_mut()) {
+            if e.kind == EntryKind::File && e.size == 0 {
+                *s = SHA256_EMPTY;
+            }
+        }
+        for (i, sha) in std::mem::take(&mut contents.known) {
+            if let Some(s) = contents.shas.get_mut(i as usize) {
+                *s = sha;
+            }
+        }
+    }
+    for (i, id, sha) in hashes {
         if let Some(e) = contents.entries.get_mut(i as usize) {
-            e.sha256 = h;
+            e.id = id;
+        }
+        if let (Some(sha), Some(s)) = (sha, contents.shas.get_mut(i as usize)) {
+            *s = sha;
         }
     }
 }
@@ -1158,12 +1456,14 @@ fn walk<'s, R: Read>(
             let index = u32::try_from(contents.entries.len())
                 .map_err(|_| at("more than 2^32 entries in one layer".into()))?;
             let mut size = 0u64;
-            let mut sha256 = [0u8; 32];
+            let mut id = ContentId::default();
+            let mut offset = 0u64;
             if kind == EntryKind::File {
                 if entry_type == tar::EntryType::GNUSparse {
                     // The stored bytes of a sparse file are not its content: read it through
                     // the tar crate, which fills the holes, and hash here (rare).
                     let mut h = Sha256::new();
+                    let mut x = Xxh3::new();
                     let mut buf = vec![0u8; 64 * 1024];
                     loop {
                         let n = entry
@@ -1173,20 +1473,22 @@ fn walk<'s, R: Read>(
                             break;
                         };
                         h.update(chunk);
+                        x.update(chunk);
                         size += n as u64;
                     }
-                    sha256 = h.finalize().into();
+                    id = ContentId(x.digest128().to_le_bytes());
+                    contents.known.push((index, h.finalize().into()));
                 } else {
                     size = entry.size();
+                    offset = entry.raw_file_position();
                     if size == 0 {
-                        sha256 = SHA256_EMPTY;
+                        id = ContentId::of(&[]);
                     } else {
                         // Hashed by the content hasher as the stream passes these bytes.
-                        let start = entry.raw_file_position();
                         claims.borrow_mut().push_back(Claim {
                             entry: index,
-                            start,
-                            end: start.saturating_add(size),
+                            start: offset,
+                            end: offset.saturating_add(size),
                             started: false,
                         });
                     }
@@ -1212,7 +1514,8 @@ fn walk<'s, R: Read>(
                 gid: gid as u32,
                 mtime,
                 size,
-                sha256,
+                id,
+                offset,
                 xattrs,
             });
         }
@@ -1295,7 +1598,11 @@ mod tests {
         );
         let f = &plain.entries[0];
         assert_eq!(f.size, 5);
-        assert_eq!(sha256_string(&f.sha256), crate::digest::sha256_of(b"hello"));
+        assert_eq!(
+            sha256_string(&plain.content_sha256(0).unwrap()),
+            crate::digest::sha256_of(b"hello")
+        );
+        assert_eq!(f.id, ContentId::of(b"hello"));
     }
 
     #[test]
@@ -1407,19 +1714,107 @@ mod tests {
                 assert_eq!(c.blob_size, blob.len() as u64);
                 assert_eq!(c.blob_digest, crate::digest::sha256_of(&blob));
                 assert_eq!(c.blob_digest == c.diff_id, !compressed);
-                let got: Vec<(&str, u64, String)> = c
-                    .entries
-                    .iter()
-                    .filter(|e| e.kind == EntryKind::File)
-                    .map(|e| (c.path(e), e.size, sha256_string(&e.sha256)))
-                    .collect();
-                let want: Vec<(&str, u64, String)> = files
-                    .iter()
-                    .map(|(p, d)| (p.as_str(), d.len() as u64, crate::digest::sha256_of(d)))
-                    .collect();
-                assert_eq!(got, want, "threads {threads}");
+                assert_eq!(file_digests(&c), want_digests(&files), "threads {threads}");
             }
         }
+        // A plain tar stored in a file: no content sha256 in the stream; each is read again
+        // on demand and equals the direct one, identities included.
+        let mut stored = tempfile::NamedTempFile::new().unwrap();
+        let pad = b"outer archive bytes before the layer";
+        std::io::Write::write_all(&mut stored, pad).unwrap();
+        std::io::Write::write_all(&mut stored, &tar).unwrap();
+        for threads in [true, false] {
+            let file = Arc::new(File::open(stored.path()).unwrap());
+            let options = LayerOptions {
+                threads,
+                reread: Some(Reread {
+                    file: Arc::clone(&file),
+                    start: pad.len() as u64,
+                    path: stored.path().to_path_buf(),
+                }),
+                ..LayerOptions::default()
+            };
+            let reader = RangeReader::new(file, pad.len() as u64, tar.len() as u64);
+            let c = read_layer_with(reader, &options).unwrap();
+            assert!(!c.has_inline_sha256());
+            assert!(c.shas.is_empty());
+            assert_eq!(c.diff_id, direct_diff_id);
+            assert_eq!(file_digests(&c), want_digests(&files), "threads {threads}");
+        }
+    }
+
+    /// (path, size, sha256, identity) of every regular file, the sha256 via `content_sha256`.
+    fn file_digests(c: &LayerContents) -> Vec<(String, u64, String, ContentId)> {
+        c.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind == EntryKind::File)
+            .map(|(i, e)| {
+                (
+                    c.path(e).to_string(),
+                    e.size,
+                    sha256_string(&c.content_sha256(i as u32).unwrap()),
+                    e.id,
+                )
+            })
+            .collect()
+    }
+
+    fn want_digests(files: &[(String, Vec<u8>)]) -> Vec<(String, u64, String, ContentId)> {
+        files
+            .iter()
+            .map(|(p, d)| {
+                (
+                    p.clone(),
+                    d.len() as u64,
+                    crate::digest::sha256_of(d),
+                    ContentId::of(d),
+                )
+            })
+            .collect()
+    }
+
+    /// Content read again that is not what the stream passed (the file changed in between)
+    /// fails naming the entry, instead of giving the digest of other bytes.
+    #[test]
+    fn content_read_again_is_checked_against_the_identity() {
+        let tar = LayerBuilder::new()
+            .file("etc/a", b"first content")
+            .file("etc/b", &pseudo_random(CHUNK + 3, 1))
+            .tar();
+        let mut stored = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut stored, &tar).unwrap();
+        let file = Arc::new(File::open(stored.path()).unwrap());
+        let options = LayerOptions {
+            reread: Some(Reread {
+                file: Arc::clone(&file),
+                start: 0,
+                path: stored.path().to_path_buf(),
+            }),
+            ..LayerOptions::default()
+        };
+        let c = read_layer_with(RangeReader::new(file, 0, tar.len() as u64), &options).unwrap();
+        let at = c.entries[0].offset as usize;
+        let mut changed = tar.clone();
+        changed[at] ^= 0xff;
+        std::fs::write(stored.path(), &changed).unwrap();
+        let err = c.content_sha256(0).unwrap_err();
+        assert_eq!(err.entry.as_deref(), Some("etc/a"));
+        assert!(err.reason.contains("changed"), "{}", err.reason);
+        // The other file is untouched and still reads.
+        assert_eq!(
+            sha256_string(&c.content_sha256(1).unwrap()),
+            crate::digest::sha256_of(&pseudo_random(CHUNK + 3, 1))
+        );
+        // Cut short: the read fails and says where.
+        std::fs::write(stored.path(), &tar[..600]).unwrap();
+        let err = c.content_sha256(1).unwrap_err();
+        assert_eq!(err.entry.as_deref(), Some("etc/b"));
+        assert!(
+            err.reason.contains("cannot read the content again"),
+            "{}",
+            err.reason
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! the number of entries, whatever the number of whiteouts (dive rebuilds a merged tree per
 //! directory whiteout).
 
-use crate::layer::{Entry, EntryKind, LayerContents};
+use crate::layer::{ContentId, Entry, EntryKind, LayerContents};
 use std::collections::HashMap;
 
 const NONE: u32 = u32::MAX;
@@ -69,7 +69,8 @@ pub(crate) struct HiddenCopy {
     /// The node whose removal hid the copy (see [`Tree::path_of`]).
     pub(crate) node: u32,
     pub(crate) bytes: u64,
-    pub(crate) sha256: [u8; 32],
+    /// The (layer, entry) whose content the copy is.
+    pub(crate) source: (u32, u32),
     pub(crate) added_by: usize,
     pub(crate) hidden_by: usize,
     pub(crate) kind: WasteKind,
@@ -86,7 +87,8 @@ pub(crate) struct Visible {
     /// Inode id when the entry holds file content (regular file or hardlink to one).
     pub(crate) inode: Option<u32>,
     pub(crate) size: u64,
-    pub(crate) sha256: [u8; 32],
+    /// The (layer, entry) whose content this is, when it has content.
+    pub(crate) source: Option<(u32, u32)>,
     pub(crate) mode: u32,
     pub(crate) uid: u32,
     pub(crate) gid: u32,
@@ -123,8 +125,10 @@ struct Node {
 #[derive(Debug, Clone)]
 pub(crate) struct Inode {
     pub(crate) size: u64,
-    pub(crate) sha256: [u8; 32],
+    pub(crate) id: ContentId,
     pub(crate) layer: u32,
+    /// The entry (in `layer`) that made the inode: where its content lies.
+    pub(crate) entry: u32,
     pub(crate) refs: u32,
 }
 
@@ -147,7 +151,7 @@ struct Prev {
     layer: u32,
     entry: u32,
     kind: EntryKind,
-    inode_sha: Option<[u8; 32]>,
+    inode_id: Option<ContentId>,
 }
 
 impl std::fmt::Debug for Tree {
@@ -310,11 +314,12 @@ impl Tree {
         };
         ino.refs = ino.refs.saturating_sub(1);
         if ino.refs == 0 {
-            let (bytes, sha256, added_by) = (ino.size, ino.sha256, ino.layer as usize);
+            let (bytes, added_by) = (ino.size, ino.layer as usize);
+            let source = (ino.layer, ino.entry);
             self.hidden.push(HiddenCopy {
                 node,
                 bytes,
-                sha256,
+                source,
                 added_by,
                 hidden_by,
                 kind,
@@ -555,8 +560,7 @@ impl Tree {
                         let old_inode = self.nodes.get(id as usize).map_or(NONE, |n| n.inode);
                         if old_inode != NONE && old_inode != inode {
                             let same = kind == EntryKind::File
-                                && self.inodes.get(old_inode as usize).map(|i| i.sha256)
-                                    == Some(e.sha256);
+                                && self.inodes.get(old_inode as usize).map(|i| i.id) == Some(e.id);
                             let waste = if same {
                                 WasteKind::MetadataCopyUp
                             } else {
@@ -586,7 +590,7 @@ impl Tree {
                             layer: NONE,
                             entry: NONE,
                             kind,
-                            inode_sha: None,
+                            inode_id: None,
                         },
                     );
                     order.push(id);
@@ -620,7 +624,7 @@ impl Tree {
                     None => ChangeKind::MetadataOnly,
                     Some((ol, oe)) => {
                         let same_content = match node.kind {
-                            EntryKind::File => prev.inode_sha == Some(e.sha256),
+                            EntryKind::File => prev.inode_id == Some(e.id),
                             EntryKind::Symlink | EntryKind::Hardlink => {
                                 ol.link(oe) == layer.link(e)
                             }
@@ -651,14 +655,14 @@ impl Tree {
                 layer: n.layer,
                 entry: n.entry,
                 kind: n.kind,
-                inode_sha: self.inodes.get(n.inode as usize).map(|i| i.sha256),
+                inode_id: self.inodes.get(n.inode as usize).map(|i| i.id),
             },
             None => Prev {
                 existed: false,
                 layer: NONE,
                 entry: NONE,
                 kind: EntryKind::Dir,
-                inode_sha: None,
+                inode_id: None,
             },
         }
     }
@@ -668,7 +672,7 @@ impl Tree {
     fn resolve_entry(
         &mut self,
         li: usize,
-        _ei: usize,
+        ei: usize,
         e: &Entry,
         layer: &LayerContents,
         lc: &mut LayerChanges,
@@ -678,8 +682,9 @@ impl Tree {
                 let id = self.inodes.len() as u32;
                 self.inodes.push(Inode {
                     size: e.size,
-                    sha256: e.sha256,
+                    id: e.id,
                     layer: li as u32,
+                    entry: ei as u32,
                     refs: 1,
                 });
                 (EntryKind::File, id)
@@ -752,9 +757,9 @@ impl Tree {
                     (e.mode, e.uid, e.gid, e.mtime, e.xattrs != 0)
                 });
             let inode = (n.inode != NONE).then_some(n.inode);
-            let (size, sha256) = inode
+            let (size, source) = inode
                 .and_then(|i| self.inodes.get(i as usize))
-                .map_or((0, [0; 32]), |i| (i.size, i.sha256));
+                .map_or((0, None), |i| (i.size, Some((i.layer, i.entry))));
             let record = Visible {
                 node: id,
                 path: String::new(),
@@ -762,7 +767,7 @@ impl Tree {
                 layer: (n.layer != NONE).then_some(n.layer as usize),
                 inode,
                 size,
-                sha256,
+                source,
                 mode,
                 uid,
                 gid,

@@ -90,6 +90,12 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     if let Some(c) = &args.context {
         options = options.context(c);
     }
+    // The table and JSON show the sha256 of a few files (waste, duplicates, largest): they
+    // are read again for it rather than hashing every file twice. The HTML page lists every
+    // file of every layer, which the stream hashes best.
+    if args.format != ReportFormat::Html {
+        options.analysis = options.analysis.content_sha256_on_demand(true);
+    }
 
     let pipeline = run_pipeline(options, args.image.no_progress)?;
     let findings = pipeline.recommendations(None)?.recommendations;
@@ -107,6 +113,9 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     {
         report.set_push_sizes(&layerscope_core::push_sizes(image)?);
     }
+    // A file read again for its sha256 that failed (the image changed meanwhile) fails here,
+    // before anything is written.
+    analysis.content_digest_error()?;
 
     let text = match args.format {
         ReportFormat::Json => {

@@ -6,7 +6,7 @@
 use super::{LayerMeta, created_by};
 use crate::digest::to_hex;
 use crate::history::HistoryAlignment;
-use crate::layer::{Compression, EntryKind, LayerContents};
+use crate::layer::{Compression, ContentId, EntryKind, LayerContents};
 use crate::source::HistoryEntry;
 use crate::tree::{ChangeKind, Tree, WasteKind};
 use crate::units::ratio;
@@ -256,14 +256,37 @@ pub(super) struct Parts<'a> {
     pub base: (usize, &'static str),
 }
 
+/// Where the content of each waste item and duplicate group lies, (layer, entry), in the
+/// order of `ImageFigures::waste` and `duplicates`: their `sha256` is filled from these by
+/// [`fill_sha256`] (read again on demand, in parallel, when the layers did not keep it).
+pub(super) struct ContentSources {
+    pub waste: Vec<(u32, u32)>,
+    pub duplicates: Vec<(u32, u32)>,
+}
+
+/// Fill the `sha256` of waste items and duplicate groups (digests in their order).
+pub(super) fn fill_sha256(f: &mut ImageFigures, waste: &[[u8; 32]], duplicates: &[[u8; 32]]) {
+    for (w, s) in f.waste.iter_mut().zip(waste) {
+        w.sha256 = format!("sha256:{}", to_hex(s));
+    }
+    for (g, s) in f.duplicates.iter_mut().zip(duplicates) {
+        g.sha256 = format!("sha256:{}", to_hex(s));
+    }
+}
+
 /// Measure the figures of a merged image: one pass over the hidden copies, one over the
-/// layers' entries and one over the final view.
-pub(super) fn measure(p: Parts<'_>, image: ImageInfo, warnings: Vec<String>) -> ImageFigures {
+/// layers' entries and one over the final view. Contents are compared by identity; the
+/// `sha256` strings are left empty for [`fill_sha256`].
+pub(super) fn measure(
+    p: Parts<'_>,
+    image: ImageInfo,
+    warnings: Vec<String>,
+) -> (ImageFigures, ContentSources) {
     let n = p.layers.len();
     let mut per_layer_introduced = vec![0u64; n];
     let mut per_layer_hides = vec![0u64; n];
     let mut by_kind: BTreeMap<WasteKind, u64> = BTreeMap::new();
-    let mut waste: Vec<WasteItem> = Vec::with_capacity(p.tree.hidden.len());
+    let mut waste: Vec<(WasteItem, (u32, u32))> = Vec::with_capacity(p.tree.hidden.len());
     for h in &p.tree.hidden {
         if let Some(x) = per_layer_introduced.get_mut(h.added_by) {
             *x += h.bytes;
@@ -272,23 +295,27 @@ pub(super) fn measure(p: Parts<'_>, image: ImageInfo, warnings: Vec<String>) -> 
             *x += h.bytes;
         }
         *by_kind.entry(h.kind).or_default() += h.bytes;
-        waste.push(WasteItem {
-            path: p.tree.path_of(h.node),
-            bytes: h.bytes,
-            kind: h.kind,
-            added_by_layer: h.added_by,
-            added_by: created_by(p.alignment, p.history, h.added_by).map(str::to_string),
-            hidden_by_layer: h.hidden_by,
-            hidden_by: created_by(p.alignment, p.history, h.hidden_by).map(str::to_string),
-            sha256: format!("sha256:{}", to_hex(&h.sha256)),
-        });
+        waste.push((
+            WasteItem {
+                path: p.tree.path_of(h.node),
+                bytes: h.bytes,
+                kind: h.kind,
+                added_by_layer: h.added_by,
+                added_by: created_by(p.alignment, p.history, h.added_by).map(str::to_string),
+                hidden_by_layer: h.hidden_by,
+                hidden_by: created_by(p.alignment, p.history, h.hidden_by).map(str::to_string),
+                sha256: String::new(),
+            },
+            h.source,
+        ));
     }
-    waste.sort_by(|a, b| {
+    waste.sort_by(|(a, _), (b, _)| {
         b.bytes
             .cmp(&a.bytes)
             .then_with(|| a.path.cmp(&b.path))
             .then(a.added_by_layer.cmp(&b.added_by_layer))
     });
+    let (waste, waste_sources): (Vec<WasteItem>, Vec<(u32, u32)>) = waste.into_iter().unzip();
 
     let mut layers = Vec::with_capacity(n);
     for (i, (c, m)) in p.layers.iter().zip(p.layer_meta).enumerate() {
@@ -353,7 +380,8 @@ pub(super) fn measure(p: Parts<'_>, image: ImageInfo, warnings: Vec<String>) -> 
     let final_size_bytes = p.tree.visible_bytes();
     let size_bytes: u64 = layers.iter().map(|l| l.size_bytes).sum();
     let compressed_size_bytes: u64 = layers.iter().map(|l| l.compressed_size_bytes).sum();
-    let duplicates = duplicate_groups(with_content, p.tree);
+    let (duplicates, duplicate_sources): (Vec<DuplicateGroup>, Vec<(u32, u32)>) =
+        duplicate_groups(with_content, p.tree).into_iter().unzip();
     let duplicate_bytes = duplicates.iter().map(|g| g.wasted_bytes).sum();
     let empty_layer_entries = p.history.iter().filter(|h| h.empty_layer).count();
     let mut figures = ImageFigures {
@@ -391,7 +419,13 @@ pub(super) fn measure(p: Parts<'_>, image: ImageInfo, warnings: Vec<String>) -> 
         warnings,
     };
     apply_base(&mut figures, p.base);
-    figures
+    (
+        figures,
+        ContentSources {
+            waste: waste_sources,
+            duplicates: duplicate_sources,
+        },
+    )
 }
 
 /// Split the figures at the base image's top layer: the `base` flag of each layer and the
@@ -418,18 +452,19 @@ pub(super) fn apply_base(f: &mut ImageFigures, (base_n, source): (usize, &'stati
 
 /// Visible files with identical content (size > 0), hardlinks to one inode counted once;
 /// paths are spelled out only for the groups that have duplicates. `files` holds (inode,
-/// node) pairs: sorting them by the inode's hash keeps memory at 8 bytes a file.
-fn duplicate_groups(mut files: Vec<(u32, u32)>, tree: &Tree) -> Vec<DuplicateGroup> {
-    let sha = |inode: u32| {
+/// node) pairs: sorting them by the inode's content identity keeps memory at 8 bytes a
+/// file. Each group comes with the (layer, entry) of its first inode's content.
+fn duplicate_groups(mut files: Vec<(u32, u32)>, tree: &Tree) -> Vec<(DuplicateGroup, (u32, u32))> {
+    let id = |inode: u32| {
         tree.inodes
             .get(inode as usize)
-            .map_or([0u8; 32], |i| i.sha256)
+            .map_or(ContentId::default(), |i| i.id)
     };
-    files.sort_unstable_by(|a, b| sha(a.0).cmp(&sha(b.0)).then(a.0.cmp(&b.0)));
+    files.sort_unstable_by(|a, b| id(a.0).cmp(&id(b.0)).then(a.0.cmp(&b.0)));
     let mut out = Vec::new();
-    for group in files.chunk_by(|a, b| sha(a.0) == sha(b.0)) {
+    for group in files.chunk_by(|a, b| id(a.0) == id(b.0)) {
         let mut inodes: Vec<u32> = group.iter().map(|m| m.0).collect();
-        inodes.dedup(); // sorted by (hash, inode) above
+        inodes.dedup(); // sorted by (identity, inode) above
         let Some(first) = inodes.first().and_then(|i| tree.inodes.get(*i as usize)) else {
             continue;
         };
@@ -438,14 +473,17 @@ fn duplicate_groups(mut files: Vec<(u32, u32)>, tree: &Tree) -> Vec<DuplicateGro
         }
         let mut paths: Vec<String> = group.iter().map(|m| tree.path_of(m.1)).collect();
         paths.sort();
-        out.push(DuplicateGroup {
-            sha256: format!("sha256:{}", to_hex(&first.sha256)),
-            size_bytes: first.size,
-            wasted_bytes: first.size * (inodes.len() as u64 - 1),
-            paths,
-        });
+        out.push((
+            DuplicateGroup {
+                sha256: String::new(),
+                size_bytes: first.size,
+                wasted_bytes: first.size * (inodes.len() as u64 - 1),
+                paths,
+            },
+            (first.layer, first.entry),
+        ));
     }
-    out.sort_by(|a, b| {
+    out.sort_by(|(a, _), (b, _)| {
         b.wasted_bytes
             .cmp(&a.wasted_bytes)
             .then_with(|| a.paths.cmp(&b.paths))

@@ -6,7 +6,9 @@ use crate::digest::to_hex;
 use crate::error::{Error, Result};
 use crate::filter::FileFilter;
 use crate::history::{HistoryAlignment, align_history};
-use crate::layer::{EntryKind, LayerContents, LayerOptions, read_layer_with};
+use crate::layer::{
+    EntryKind, LayerContents, LayerFailure, LayerOptions, RangeReader, Reread, read_layer_with,
+};
 use crate::source::{Image, LayerAvailability};
 use crate::tree::{ChangeKind, Tree};
 use rayon::prelude::*;
@@ -36,6 +38,13 @@ pub struct AnalysisOptions {
     /// machine (what `zstd --long=31` writes). A decoder holds up to this many bytes (no more
     /// than the layer's size) while it reads a layer.
     pub zstd_window_log_max: Option<u32>,
+    /// Compute a file's content sha256 only when an output shows it, by reading its bytes
+    /// again, for layers stored as plain tars in a file (docker-archive, oci-archive, OCI
+    /// directory); other layers get every file's sha256 as they stream. Contents are compared
+    /// by a 128-bit identity either way (see `layer.rs`). Off by default: then every file's
+    /// sha256 is computed while reading, and [`Analysis::content_digest_error`] is always
+    /// `Ok`.
+    pub content_sha256_on_demand: bool,
 }
 
 impl AnalysisOptions {
@@ -57,6 +66,12 @@ impl AnalysisOptions {
     /// Accept zstd windows up to 2^`log` bytes (10 to 31, checked by [`Analysis::run`]).
     pub fn zstd_window_log_max(mut self, log: u32) -> Self {
         self.zstd_window_log_max = Some(log);
+        self
+    }
+    /// Compute content sha256 values only for the files an output shows (see
+    /// [`AnalysisOptions::content_sha256_on_demand`]).
+    pub fn content_sha256_on_demand(mut self, yes: bool) -> Self {
+        self.content_sha256_on_demand = yes;
         self
     }
 }
@@ -101,13 +116,37 @@ fn read_layers(image: &Image, options: &AnalysisOptions) -> Result<Vec<Result<La
         if let Some(c) = image.prefetched_layer(l.index) {
             return Ok(c.clone());
         }
-        let Some((reader, _)) = image.open_layer(l)? else {
-            return Ok(LayerContents::missing(l.digest.as_deref()));
+        // A layer stored in a file is read through one open handle that is kept, so that
+        // the files an output shows can be read again for their sha256.
+        let stored = options
+            .content_sha256_on_demand
+            .then(|| image.layer_file_range(l))
+            .flatten()
+            .and_then(|(path, offset, size)| {
+                let file = Arc::new(std::fs::File::open(&path).ok()?);
+                Some((path, offset, size, file))
+            });
+        let (reader, reread): (Box<dyn std::io::Read + Send>, _) = match stored {
+            Some((path, offset, size, file)) => (
+                Box::new(RangeReader::new(Arc::clone(&file), offset, size)),
+                Some(Reread {
+                    file,
+                    start: offset,
+                    path,
+                }),
+            ),
+            None => {
+                let Some((reader, _)) = image.open_layer(l)? else {
+                    return Ok(LayerContents::missing(l.digest.as_deref()));
+                };
+                (reader, None)
+            }
         };
         let layer_options = LayerOptions {
             progress: options.progress.clone(),
             zstd_window_log_max: log_max,
             threads: hint(l).is_none_or(|s| s >= INLINE_HASH_BELOW),
+            reread,
         };
         read_layer_with(reader, &layer_options).map_err(|f| Error::Layer {
             image: image.path().to_path_buf(),
@@ -172,6 +211,12 @@ pub struct Analysis {
     base: (usize, &'static str),
     /// Index of the first history entry of this build, when the history says (buildah).
     first_own_history: Option<usize>,
+    /// The image, for messages.
+    image_path: std::path::PathBuf,
+    /// Content sha256 values read again on demand, by (layer, entry).
+    sha_cache: Mutex<HashMap<(u32, u32), [u8; 32]>>,
+    /// The first failure to read a file's content again after `run` (on demand only).
+    content_error: Mutex<Option<Error>>,
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +239,24 @@ impl Analysis {
         let mut layers = Vec::with_capacity(results.len());
         for r in results {
             layers.push(r?);
+        }
+        // A layer known from a table of contents has sha256 values, not bytes: then every
+        // layer's contents are compared by their sha256 (layer.rs, `use_sha256_identity`).
+        if layers.iter().any(LayerContents::has_sha256_identity) {
+            for (i, c) in layers.iter_mut().enumerate() {
+                if !c.has_sha256_identity() {
+                    c.use_sha256_identity().map_err(|f| Error::Layer {
+                        image: image.path().to_path_buf(),
+                        index: i,
+                        digest: c.blob_digest.clone(),
+                        entry: f
+                            .entry
+                            .map(|e| format!(", entry {e:?}"))
+                            .unwrap_or_default(),
+                        reason: f.reason,
+                    })?;
+                }
+            }
         }
         let mut warnings: Vec<String> = image.warnings().to_vec();
         let mut layer_meta = Vec::with_capacity(refs.len());
@@ -305,7 +368,7 @@ impl Analysis {
             }
         }
         let history = config.history.clone();
-        let figures = figures::measure(
+        let (figures, sources) = figures::measure(
             figures::Parts {
                 layers: &layers,
                 layer_meta: &layer_meta,
@@ -317,7 +380,7 @@ impl Analysis {
             info,
             warnings,
         );
-        Ok(Analysis {
+        let mut analysis = Analysis {
             figures,
             layers,
             layer_meta,
@@ -326,7 +389,144 @@ impl Analysis {
             history,
             base,
             first_own_history,
-        })
+            image_path: image.path().to_path_buf(),
+            sha_cache: Mutex::new(HashMap::new()),
+            content_error: Mutex::new(None),
+        };
+        analysis.resolve_sha256(sources.waste.iter().chain(&sources.duplicates).copied())?;
+        let sha = |list: &[(u32, u32)]| -> Vec<[u8; 32]> {
+            list.iter().map(|s| analysis.sha256_of(*s)).collect()
+        };
+        let (waste_sha, duplicate_sha) = (sha(&sources.waste), sha(&sources.duplicates));
+        figures::fill_sha256(&mut analysis.figures, &waste_sha, &duplicate_sha);
+        analysis.content_digest_error()?;
+        Ok(analysis)
+    }
+
+    /// A layer failure as the crate's error.
+    fn layer_error(&self, layer: u32, f: LayerFailure) -> Error {
+        Error::Layer {
+            image: self.image_path.clone(),
+            index: layer as usize,
+            digest: self
+                .layers
+                .get(layer as usize)
+                .map(|c| c.blob_digest.clone())
+                .unwrap_or_default(),
+            entry: f
+                .entry
+                .map(|e| format!(", entry {e:?}"))
+                .unwrap_or_default(),
+            reason: f.reason,
+        }
+    }
+
+    /// Read again, in parallel, the contents of these (layer, entry) sources whose sha256 the
+    /// layers did not keep, into the cache. In file order, so that reads move forward.
+    fn resolve_sha256(&self, sources: impl Iterator<Item = (u32, u32)>) -> Result<()> {
+        let mut todo: Vec<(u32, u32)> = sources
+            .filter(|(l, _)| {
+                self.layers
+                    .get(*l as usize)
+                    .is_some_and(|c| !c.has_inline_sha256())
+            })
+            .collect();
+        todo.sort_unstable();
+        todo.dedup();
+        {
+            let cache = self
+                .sha_cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            todo.retain(|s| !cache.contains_key(s));
+        }
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let got = todo
+            .par_iter()
+            .map(|&(l, e)| {
+                let layer = self.layers.get(l as usize);
+                layer
+                    .map_or(Ok([0; 32]), |c| c.content_sha256(e))
+                    .map(|sha| ((l, e), sha))
+                    .map_err(|f| self.layer_error(l, f))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.sha_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(got);
+        Ok(())
+    }
+
+    /// As [`Analysis::resolve_sha256`], for listings: a failure is kept for
+    /// [`Analysis::content_digest_error`].
+    fn prefetch_sha256(&self, sources: impl Iterator<Item = (u32, u32)>) {
+        if let Err(e) = self.resolve_sha256(sources) {
+            self.note_content_error(e);
+        }
+    }
+
+    fn note_content_error(&self, e: Error) {
+        let mut slot = self
+            .content_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+    }
+
+    /// The content sha256 of a (layer, entry) source (zero for entries without content).
+    fn sha256_of(&self, (l, e): (u32, u32)) -> [u8; 32] {
+        let Some(c) = self.layers.get(l as usize) else {
+            return [0; 32];
+        };
+        if c.has_inline_sha256() {
+            // Kept from the stream: no read, no failure.
+            return c.content_sha256(e).unwrap_or([0; 32]);
+        }
+        if let Some(s) = self
+            .sha_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(l, e))
+        {
+            return *s;
+        }
+        match c.content_sha256(e) {
+            Ok(s) => {
+                self.sha_cache
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert((l, e), s);
+                s
+            }
+            Err(f) => {
+                self.note_content_error(self.layer_error(l, f));
+                [0; 32]
+            }
+        }
+    }
+
+    /// With [`AnalysisOptions::content_sha256_on_demand`], the listings and reports made
+    /// after [`Analysis::run`] read the files they show again for their sha256; a read that
+    /// failed (the image file changed or became unreadable meanwhile) left a zero digest in
+    /// that output and is reported here, once. Check it before writing such an output.
+    ///
+    /// # Errors
+    /// The first such failure, naming the layer and entry.
+    pub fn content_digest_error(&self) -> Result<()> {
+        match self
+            .content_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// The image's figures: per layer, totals, base split, every waste item and duplicate
@@ -390,10 +590,11 @@ impl Analysis {
 
     /// Every visible non-directory of the final image, in tree order.
     pub fn final_files(&self) -> Vec<FileRecord> {
-        self.tree
-            .visible(&self.layers)
+        let visible = self.tree.visible(&self.layers);
+        self.prefetch_sha256(visible.iter().filter_map(|v| v.source));
+        visible
             .into_iter()
-            .map(|v| file_record(v, None))
+            .map(|v| self.file_record(v, None))
             .collect()
     }
 
@@ -474,11 +675,11 @@ impl Analysis {
         let n = match layer {
             Some(n) => n.min(self.layers.len().saturating_sub(1)),
             None => {
-                let mut v: Vec<FileRecord> = self
-                    .tree
-                    .listing(&self.layers, true)
+                let listing = self.tree.listing(&self.layers, true);
+                self.prefetch_sha256(listing.iter().filter_map(|v| v.source));
+                let mut v: Vec<FileRecord> = listing
                     .into_iter()
-                    .map(|v| file_record(v, None))
+                    .map(|v| self.file_record(v, None))
                     .collect();
                 v.sort_by(|a, b| tree_order(&a.path, &b.path));
                 return v;
@@ -501,13 +702,18 @@ impl Analysis {
             .filter(|c| c.kind != ChangeKind::Deleted)
             .map(|c| (c.node, c.kind))
             .collect();
-        let mut out: Vec<FileRecord> = tree
+        let listing: Vec<(crate::tree::Visible, Option<ChangeKind>)> = tree
             .listing(&self.layers, true)
             .into_iter()
             .filter_map(|v| {
                 let mark = marks.get(&v.node).copied();
-                (!changes_only || mark.is_some()).then(|| file_record(v, mark))
+                (!changes_only || mark.is_some()).then_some((v, mark))
             })
+            .collect();
+        self.prefetch_sha256(listing.iter().filter_map(|(v, _)| v.source));
+        let mut out: Vec<FileRecord> = listing
+            .into_iter()
+            .map(|(v, mark)| self.file_record(v, mark))
             .collect();
         out.extend(
             changes
@@ -541,9 +747,9 @@ impl Analysis {
     /// The largest visible files (at most `want`) that `filter` keeps, largest first, then
     /// by path.
     pub(crate) fn largest_files(&self, want: usize, filter: &FileFilter) -> Vec<FileRecord> {
-        let mut largest: Vec<FileRecord> = Vec::new();
+        let mut largest: Vec<crate::tree::Visible> = Vec::new();
         if want == 0 {
-            return largest;
+            return Vec::new();
         }
         let mut floor = 0u64;
         self.tree.for_each_visible(&self.layers, false, |path, v| {
@@ -551,31 +757,24 @@ impl Analysis {
                 && (largest.len() < want || v.size >= floor)
                 && filter.matches(path, v.size)
             {
-                largest.push(file_record(
-                    crate::tree::Visible {
-                        path: path.to_string(),
-                        ..v
-                    },
-                    None,
-                ));
+                largest.push(crate::tree::Visible {
+                    path: path.to_string(),
+                    ..v
+                });
                 if largest.len() >= 2 * want.max(16) {
-                    largest.sort_by(|a, b| {
-                        b.size_bytes
-                            .cmp(&a.size_bytes)
-                            .then_with(|| a.path.cmp(&b.path))
-                    });
+                    largest.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
                     largest.truncate(want);
-                    floor = largest.last().map_or(0, |f| f.size_bytes);
+                    floor = largest.last().map_or(0, |f| f.size);
                 }
             }
         });
-        largest.sort_by(|a, b| {
-            b.size_bytes
-                .cmp(&a.size_bytes)
-                .then_with(|| a.path.cmp(&b.path))
-        });
+        largest.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
         largest.truncate(want);
+        self.prefetch_sha256(largest.iter().filter_map(|v| v.source));
         largest
+            .into_iter()
+            .map(|v| self.file_record(v, None))
+            .collect()
     }
 
     /// The config history, and which entry each layer came from.
@@ -660,20 +859,26 @@ pub struct TreeEntry<'a> {
     pub change: Option<ChangeKind>,
 }
 
-fn file_record(v: crate::tree::Visible, change: Option<ChangeKind>) -> FileRecord {
-    let is_content = v.inode.is_some() && matches!(v.kind, EntryKind::File | EntryKind::Hardlink);
-    FileRecord {
-        path: v.path,
-        kind: v.kind,
-        size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
-        layer: v.layer,
-        sha256: is_content.then(|| format!("sha256:{}", to_hex(&v.sha256))),
-        mode: v.mode,
-        uid: v.uid,
-        gid: v.gid,
-        mtime: v.mtime,
-        has_xattrs: v.has_xattrs,
-        change,
+impl Analysis {
+    fn file_record(&self, v: crate::tree::Visible, change: Option<ChangeKind>) -> FileRecord {
+        let is_content =
+            v.inode.is_some() && matches!(v.kind, EntryKind::File | EntryKind::Hardlink);
+        FileRecord {
+            path: v.path,
+            kind: v.kind,
+            size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
+            layer: v.layer,
+            sha256: is_content.then(|| {
+                let sha = v.source.map_or([0; 32], |s| self.sha256_of(s));
+                format!("sha256:{}", to_hex(&sha))
+            }),
+            mode: v.mode,
+            uid: v.uid,
+            gid: v.gid,
+            mtime: v.mtime,
+            has_xattrs: v.has_xattrs,
+            change,
+        }
     }
 }
 

@@ -96,7 +96,8 @@ fn final_view(layers: &[LayerContents]) -> BTreeMap<String, PathState> {
             let state = PathState {
                 kind: v.kind,
                 size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
-                sha256: content.then(|| sha256_string(&v.sha256)),
+                sha256: content
+                    .then(|| sha256_string(&crate::layer::kept_sha256(layers, v.source))),
                 link_target: links.remove(&v.path),
             };
             (v.path, state)

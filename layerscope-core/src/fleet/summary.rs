@@ -38,7 +38,7 @@
 //! that finds a mismatch must read the layer again, never use the entry.
 
 use crate::digest::{sha256_string, to_hex};
-use crate::layer::{Entry, EntryKind, LayerContents};
+use crate::layer::{EntryKind, LayerContents};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 
@@ -142,12 +142,15 @@ impl LayerSummary {
         // Last entry for a path wins within one layer.
         let mut by_path: hashbrown::HashMap<&str, (u64, [u8; 32])> = hashbrown::HashMap::new();
         let mut size_bytes = 0u64;
-        for e in &c.entries {
+        for (i, e) in c.entries.iter().enumerate() {
             let path = c.path(e);
             match e.kind {
                 EntryKind::File => {
                     size_bytes += e.size;
-                    by_path.insert(path, (e.size, e.sha256));
+                    // Fleet reads layers with every content sha256 computed in the stream
+                    // (`read_layer`), so this is a lookup that cannot fail.
+                    let sha = c.content_sha256(i as u32).unwrap_or_default();
+                    by_path.insert(path, (e.size, sha));
                 }
                 _ => {
                     by_path.remove(path);
@@ -166,11 +169,14 @@ impl LayerSummary {
         let tree = c
             .entries
             .iter()
-            .map(|e| EntrySummary {
+            .enumerate()
+            .map(|(i, e)| EntrySummary {
                 kind: e.kind,
                 path: c.path(e).to_string(),
                 link: c.link(e).map(str::to_string),
-                content: (e.kind == EntryKind::File).then_some((e.sha256, e.size)),
+                // Fleet reads layers with every content sha256 kept: a lookup.
+                content: (e.kind == EntryKind::File)
+                    .then(|| (c.content_sha256(i as u32).unwrap_or_default(), e.size)),
             })
             .collect();
         LayerSummary {
@@ -191,24 +197,21 @@ impl LayerSummary {
         c.tar_size = self.tar_size;
         c.entries.reserve(self.tree.len());
         for t in &self.tree {
-            let path = c.intern(&t.path)?;
-            let link = match &t.link {
-                Some(l) => Some(c.intern(l)?),
-                None => None,
-            };
+            // A summary keeps sha256 values, not bytes: the entries compare by them.
             let (sha256, size) = t.content.unwrap_or(([0; 32], 0));
-            c.entries.push(Entry {
-                path,
-                link,
-                kind: t.kind,
-                mode: 0,
-                uid: 0,
-                gid: 0,
-                mtime: 0,
+            c.push_listed(
+                &t.path,
+                t.kind,
+                t.link.as_deref(),
+                0,
+                0,
+                0,
+                0,
                 size,
                 sha256,
-                xattrs: 0,
-            });
+                0,
+            )
+            .ok()?;
         }
         Some(c)
     }
@@ -639,7 +642,10 @@ mod tests {
             let files: Vec<(String, EntryKind, u64, [u8; 32])> = tree
                 .listing(layers, true)
                 .into_iter()
-                .map(|v| (v.path, v.kind, v.size, v.sha256))
+                .map(|v| {
+                    let sha = crate::layer::kept_sha256(layers, v.source);
+                    (v.path, v.kind, v.size, sha)
+                })
                 .collect();
             let mut links: Vec<(String, String)> = links.into_iter().collect();
             links.sort();

@@ -439,6 +439,21 @@ impl Image {
             .flatten()
     }
 
+    /// Where a layer's blob lies in a plain file on disk, (file, offset, size), when it does
+    /// (docker-archive, oci-archive, OCI directory; not registries, daemons, or a layer
+    /// read as its stream passed): such a layer can be read again at its offsets.
+    pub(crate) fn layer_file_range(
+        &self,
+        layer: &LayerRef,
+    ) -> Option<(std::path::PathBuf, u64, u64)> {
+        if layer.availability == LayerAvailability::MissingForeign
+            || self.prefetched.contains_key(&layer.index)
+        {
+            return None;
+        }
+        self.store.file_range(&layer.member)
+    }
+
     /// Open a layer's blob for streaming. `Ok(None)` for an absent foreign layer.
     pub(crate) fn open_layer(
         &self,

@@ -233,6 +233,22 @@ impl Store {
         }
     }
 
+    /// Where a member's bytes lie in a plain file on disk: (file, offset, size), for the
+    /// stores that have one (a directory, or a tar archive on disk or spooled to one).
+    pub(crate) fn file_range(&self, name: &str) -> Option<(PathBuf, u64, u64)> {
+        match self {
+            Store::Dir(root) => {
+                let path = Self::dir_path(root, name)?;
+                let meta = std::fs::metadata(&path).ok()?;
+                meta.is_file().then_some((path, 0, meta.len()))
+            }
+            Store::Tar { file, .. } => self
+                .resolve(name)
+                .map(|(offset, size)| (file.clone(), offset, size)),
+            Store::Remote(_) | Store::Memory { .. } => None,
+        }
+    }
+
     /// Open a member for streaming. `Ok(None)` when it does not exist.
     pub(crate) fn open(
         &self,

@@ -204,7 +204,8 @@ fn estargz(
             toc_entry.path(entry)
         ));
     }
-    let actual = crate::digest::to_hex(&entry.sha256);
+    let sha = toc_entry.content_sha256(0).map_err(|f| f.reason)?;
+    let actual = crate::digest::to_hex(&sha);
     if actual != want {
         return Err(format!(
             "TOC digest mismatch: {ESTARGZ_TOC_DIGEST} says {toc_digest}, the TOC is \
@@ -576,9 +577,9 @@ mod tests {
         assert_eq!(c.entries[1].uid, 1000);
         assert_ne!(c.entries[1].xattrs, 0);
         assert_eq!(c.link(&c.entries[2]), Some("a/f"));
-        assert_eq!(c.entries[4].sha256, SHA256_EMPTY);
+        assert_eq!(c.content_sha256(4).unwrap(), SHA256_EMPTY);
         assert_eq!(
-            crate::digest::to_hex(&c.entries[1].sha256)[..8],
+            crate::digest::to_hex(&c.content_sha256(1).unwrap())[..8],
             *"ba7816bf"
         );
     }
