@@ -254,6 +254,7 @@ impl Analysis {
                             .map(|e| format!(", entry {e:?}"))
                             .unwrap_or_default(),
                         reason: f.reason,
+                        source: None,
                     })?;
                 }
             }
@@ -418,6 +419,7 @@ impl Analysis {
                 .map(|e| format!(", entry {e:?}"))
                 .unwrap_or_default(),
             reason: f.reason,
+            source: None,
         }
     }
 
