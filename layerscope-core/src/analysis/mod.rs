@@ -609,64 +609,49 @@ impl Analysis {
     /// top layer.
     pub fn for_each_entry(&self, layer: usize, mut f: impl FnMut(TreeEntry<'_>)) {
         let n = layer.min(self.layers.len().saturating_sub(1));
-        let partial;
-        let tree = if n + 1 == self.layers.len() {
-            &self.tree
-        } else {
-            partial = Tree::merge(self.layers.get(..=n).unwrap_or(&[]));
-            &partial
-        };
-        let changes = tree
-            .layers
-            .get(n)
-            .map(|l| l.changes.as_slice())
-            .unwrap_or(&[]);
-        let marks: HashMap<u32, ChangeKind> = changes
-            .iter()
-            .filter(|c| c.kind != ChangeKind::Deleted)
-            .map(|c| (c.node, c.kind))
-            .collect();
-        let mut deleted: Vec<(String, EntryKind, u64)> = changes
-            .iter()
-            .filter(|c| c.kind == ChangeKind::Deleted)
-            .map(|c| (tree.path_of(c.node), c.entry_kind, c.removed_bytes))
-            .collect();
-        deleted.sort_by(|a, b| tree_order(&a.0, &b.0));
-        let mut pending = deleted.iter().peekable();
-        fn deletion(d: &(String, EntryKind, u64), layer: usize) -> TreeEntry<'_> {
-            TreeEntry {
-                path: &d.0,
-                kind: d.1,
-                size_bytes: d.2,
-                layer: Some(layer),
-                mode: 0,
-                uid: 0,
-                gid: 0,
-                mtime: 0,
-                has_xattrs: false,
-                change: Some(ChangeKind::Deleted),
+        self.with_layer_tree(n, |tree, changes, marks| {
+            let mut deleted: Vec<(String, EntryKind, u64)> = changes
+                .iter()
+                .filter(|c| c.kind == ChangeKind::Deleted)
+                .map(|c| (tree.path_of(c.node), c.entry_kind, c.removed_bytes))
+                .collect();
+            deleted.sort_by(|a, b| tree_order(&a.0, &b.0));
+            let mut pending = deleted.iter().peekable();
+            fn deletion(d: &(String, EntryKind, u64), layer: usize) -> TreeEntry<'_> {
+                TreeEntry {
+                    path: &d.0,
+                    kind: d.1,
+                    size_bytes: d.2,
+                    layer: Some(layer),
+                    mode: 0,
+                    uid: 0,
+                    gid: 0,
+                    mtime: 0,
+                    has_xattrs: false,
+                    change: Some(ChangeKind::Deleted),
+                }
             }
-        }
-        tree.for_each_visible(&self.layers, true, |path, v| {
-            while let Some(d) = pending.next_if(|d| tree_order(&d.0, path).is_le()) {
+            tree.for_each_visible(&self.layers, true, |path, v| {
+                while let Some(d) = pending.next_if(|d| tree_order(&d.0, path).is_le()) {
+                    f(deletion(d, n));
+                }
+                f(TreeEntry {
+                    path,
+                    kind: v.kind,
+                    size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
+                    layer: v.layer,
+                    mode: v.mode,
+                    uid: v.uid,
+                    gid: v.gid,
+                    mtime: v.mtime,
+                    has_xattrs: v.has_xattrs,
+                    change: marks.get(&v.node).copied(),
+                });
+            });
+            for d in pending {
                 f(deletion(d, n));
             }
-            f(TreeEntry {
-                path,
-                kind: v.kind,
-                size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
-                layer: v.layer,
-                mode: v.mode,
-                uid: v.uid,
-                gid: v.gid,
-                mtime: v.mtime,
-                has_xattrs: v.has_xattrs,
-                change: marks.get(&v.node).copied(),
-            });
-        });
-        for d in pending {
-            f(deletion(d, n));
-        }
+        })
     }
 
     /// The filesystem as it stands after `layer` (the final image when `None`), directories
@@ -687,6 +672,51 @@ impl Analysis {
                 return v;
             }
         };
+        self.with_layer_tree(n, |tree, changes, marks| {
+            let listing: Vec<(crate::tree::Visible, Option<ChangeKind>)> = tree
+                .listing(&self.layers, true)
+                .into_iter()
+                .filter_map(|v| {
+                    let mark = marks.get(&v.node).copied();
+                    (!changes_only || mark.is_some()).then_some((v, mark))
+                })
+                .collect();
+            self.prefetch_sha256(listing.iter().filter_map(|(v, _)| v.source));
+            let mut out: Vec<FileRecord> = listing
+                .into_iter()
+                .map(|(v, mark)| self.file_record(v, mark))
+                .collect();
+            out.extend(
+                changes
+                    .iter()
+                    .filter(|c| c.kind == ChangeKind::Deleted)
+                    .map(|c| FileRecord {
+                        path: tree.path_of(c.node),
+                        kind: c.entry_kind,
+                        size_bytes: c.removed_bytes,
+                        layer: Some(n),
+                        sha256: None,
+                        mode: 0,
+                        uid: 0,
+                        gid: 0,
+                        mtime: 0,
+                        has_xattrs: false,
+                        change: Some(ChangeKind::Deleted),
+                    }),
+            );
+            out.sort_by(|a, b| tree_order(&a.path, &b.path).then(a.change.cmp(&b.change)));
+            out
+        })
+    }
+
+    /// The filesystem after layer `n` (the analysis's own tree for the top layer, a merge of
+    /// the layers up to `n` otherwise), that layer's changes, and the change marker of each
+    /// node it added or modified (deletions excluded), handed to `f`.
+    fn with_layer_tree<R>(
+        &self,
+        n: usize,
+        f: impl FnOnce(&Tree, &[crate::tree::Change], HashMap<u32, ChangeKind>) -> R,
+    ) -> R {
         let partial;
         let tree = if n + 1 == self.layers.len() {
             &self.tree
@@ -704,39 +734,7 @@ impl Analysis {
             .filter(|c| c.kind != ChangeKind::Deleted)
             .map(|c| (c.node, c.kind))
             .collect();
-        let listing: Vec<(crate::tree::Visible, Option<ChangeKind>)> = tree
-            .listing(&self.layers, true)
-            .into_iter()
-            .filter_map(|v| {
-                let mark = marks.get(&v.node).copied();
-                (!changes_only || mark.is_some()).then_some((v, mark))
-            })
-            .collect();
-        self.prefetch_sha256(listing.iter().filter_map(|(v, _)| v.source));
-        let mut out: Vec<FileRecord> = listing
-            .into_iter()
-            .map(|(v, mark)| self.file_record(v, mark))
-            .collect();
-        out.extend(
-            changes
-                .iter()
-                .filter(|c| c.kind == ChangeKind::Deleted)
-                .map(|c| FileRecord {
-                    path: tree.path_of(c.node),
-                    kind: c.entry_kind,
-                    size_bytes: c.removed_bytes,
-                    layer: Some(n),
-                    sha256: None,
-                    mode: 0,
-                    uid: 0,
-                    gid: 0,
-                    mtime: 0,
-                    has_xattrs: false,
-                    change: Some(ChangeKind::Deleted),
-                }),
-        );
-        out.sort_by(|a, b| tree_order(&a.path, &b.path).then(a.change.cmp(&b.change)));
-        out
+        f(tree, changes, marks)
     }
 
     /// The figures dive 0.13.1 prints for this image (efficiency, wastedBytes,
