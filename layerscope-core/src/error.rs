@@ -265,12 +265,6 @@ impl<E> Hinted<E> {
     pub(crate) fn new(cause: E, hint: &'static str) -> Self {
         Hinted { cause, hint }
     }
-
-    /// The wrapped error.
-    #[allow(dead_code)]
-    pub(crate) fn cause(&self) -> &E {
-        &self.cause
-    }
 }
 
 impl<E: std::fmt::Display> std::fmt::Display for Hinted<E> {
