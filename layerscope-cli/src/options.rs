@@ -176,6 +176,24 @@ pub(crate) fn build_args(args: &[(String, String)]) -> BTreeMap<String, String> 
     args.iter().cloned().collect()
 }
 
+/// The build inputs shared by the commands that read a Dockerfile: `--build-arg`, `-f` and
+/// `--context`, added to `options`.
+pub(crate) fn with_build_inputs(
+    options: PipelineOptions,
+    with_build_args: &[(String, String)],
+    dockerfile: Option<&Path>,
+    context: Option<&Path>,
+) -> PipelineOptions {
+    let mut options = options.build_args(build_args(with_build_args));
+    if let Some(df) = dockerfile {
+        options = options.dockerfile(df);
+    }
+    if let Some(c) = context {
+        options = options.context(c);
+    }
+    options
+}
+
 /// A page of HTML on a terminal helps nobody: ask for a file before reading anything.
 pub(crate) fn check_html_destination(html: bool, output: Option<&Path>) -> Result<()> {
     if html && output.is_none() && std::io::stdout().is_terminal() {

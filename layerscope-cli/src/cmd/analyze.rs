@@ -2,8 +2,8 @@
 //! the lists, the recommendations; as tables, JSON or one HTML page.
 
 use crate::options::{
-    ImageArgs, ListArgs, ReportFormat, build_args, check_html_destination, parse_kv, run_pipeline,
-    write_output,
+    ImageArgs, ListArgs, ReportFormat, check_html_destination, parse_kv, run_pipeline,
+    with_build_inputs, write_output,
 };
 use crate::render;
 use anyhow::Result;
@@ -80,16 +80,12 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     if let Some(n) = top {
         report_options = report_options.top(n);
     }
-    let mut options = args
-        .image
-        .options()
-        .build_args(build_args(&args.with_build_args));
-    if let Some(df) = &args.dockerfile {
-        options = options.dockerfile(df);
-    }
-    if let Some(c) = &args.context {
-        options = options.context(c);
-    }
+    let mut options = with_build_inputs(
+        args.image.options(),
+        &args.with_build_args,
+        args.dockerfile.as_deref(),
+        args.context.as_deref(),
+    );
     // The table and JSON show the sha256 of a few files (waste, duplicates, largest): they
     // are read again for it rather than hashing every file twice. The HTML page lists every
     // file of every layer, which the stream hashes best.

@@ -1,6 +1,6 @@
 //! `layerscope explore`: arguments -> inputs -> the interactive explorer (layerscope_cli::explore).
 
-use crate::options::{ImageArgs, build_args, parse_kv, run_pipeline};
+use crate::options::{ImageArgs, parse_kv, run_pipeline, with_build_inputs};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,16 +25,12 @@ pub(crate) struct ExploreArgs {
 pub(crate) fn run(args: ExploreArgs) -> Result<ExitCode> {
     // Refuse before reading anything: a pipe or a file cannot show an interactive screen.
     layerscope_cli::explore::require_terminal()?;
-    let mut options = args
-        .image
-        .options()
-        .build_args(build_args(&args.with_build_args));
-    if let Some(df) = &args.dockerfile {
-        options = options.dockerfile(df);
-    }
-    if let Some(c) = &args.context {
-        options = options.context(c);
-    }
+    let options = with_build_inputs(
+        args.image.options(),
+        &args.with_build_args,
+        args.dockerfile.as_deref(),
+        args.context.as_deref(),
+    );
     let pipeline = run_pipeline(options, args.image.no_progress)?;
     let extract_dir = std::env::current_dir().context("cannot read the current directory")?;
     layerscope_cli::explore::run(pipeline, extract_dir)?;

@@ -54,17 +54,15 @@ pub(crate) fn run(args: RecommendArgs) -> Result<ExitCode> {
     if args.git_history.is_some() && args.dockerfile.is_none() {
         anyhow::bail!("--git-history needs --dockerfile (and its context)");
     }
-    let mut options = match &args.image {
-        Some(image) => image_options(image, args.platform.as_deref()),
-        None => PipelineOptions::default(),
-    };
-    options = options.build_args(crate::options::build_args(&args.with_build_args));
-    if let Some(df) = &args.dockerfile {
-        options = options.dockerfile(df);
-    }
-    if let Some(c) = &args.context {
-        options = options.context(c);
-    }
+    let options = crate::options::with_build_inputs(
+        match &args.image {
+            Some(image) => image_options(image, args.platform.as_deref()),
+            None => PipelineOptions::default(),
+        },
+        &args.with_build_args,
+        args.dockerfile.as_deref(),
+        args.context.as_deref(),
+    );
     let pipeline = run_pipeline(options, false)?;
     let churn = match (args.git_history, pipeline.context()) {
         (Some(n), Some(ctx)) => Some(layerscope_core::git_churn(ctx.dir(), n)?),

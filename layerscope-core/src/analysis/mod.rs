@@ -148,20 +148,9 @@ fn read_layers(image: &Image, options: &AnalysisOptions) -> Result<Vec<Result<La
             threads: hint(l).is_none_or(|s| s >= INLINE_HASH_BELOW),
             reread,
         };
-        read_layer_with(reader, &layer_options).map_err(|f| Error::Layer {
-            image: image.path().to_path_buf(),
-            index: l.index,
-            digest: l
-                .digest
-                .clone()
-                .or_else(|| l.diff_id.clone())
-                .unwrap_or_default(),
-            entry: f
-                .entry
-                .map(|e| format!(", entry {e:?}"))
-                .unwrap_or_default(),
-            reason: f.reason,
-            source: None,
+        read_layer_with(reader, &layer_options).map_err(|f| {
+            let digest = l.digest.clone().or_else(|| l.diff_id.clone());
+            layer_failure(image.path(), l.index, digest.unwrap_or_default(), f)
         })
     };
     let slots: Vec<Mutex<Option<Result<LayerContents>>>> =
@@ -406,21 +395,16 @@ impl Analysis {
 
     /// A layer failure as the crate's error.
     fn layer_error(&self, layer: u32, f: LayerFailure) -> Error {
-        Error::Layer {
-            image: self.image_path.clone(),
-            index: layer as usize,
-            digest: self
-                .layers
-                .get(layer as usize)
-                .map(|c| c.blob_digest.clone())
-                .unwrap_or_default(),
-            entry: f
-                .entry
-                .map(|e| format!(", entry {e:?}"))
-                .unwrap_or_default(),
-            reason: f.reason,
-            source: None,
-        }
+        let digest = self
+            .layers
+            .get(layer as usize)
+            .map(|c| c.blob_digest.clone());
+        layer_failure(
+            &self.image_path,
+            layer as usize,
+            digest.unwrap_or_default(),
+            f,
+        )
     }
 
     /// Read again, in parallel, the contents of these (layer, entry) sources whose sha256 the
@@ -790,6 +774,21 @@ impl Analysis {
     /// How many bottom layers are the base image.
     pub(crate) fn base_layers(&self) -> usize {
         self.base.0
+    }
+}
+
+/// A layer reader's failure as the crate's error, naming the image, the layer and the entry.
+fn layer_failure(image: &std::path::Path, index: usize, digest: String, f: LayerFailure) -> Error {
+    Error::Layer {
+        image: image.to_path_buf(),
+        index,
+        digest,
+        entry: f
+            .entry
+            .map(|e| format!(", entry {e:?}"))
+            .unwrap_or_default(),
+        reason: f.reason,
+        source: None,
     }
 }
 
