@@ -14,7 +14,7 @@
 //! names it lost in the layer that hid it (which one is the implementation's choice).
 
 use layerscope::testkit::{Blob, ImageBuilder, LayerBuilder, Layout};
-use layerscope::{Analysis, AnalysisOptions, EntryKind, Image, Report, WasteKind};
+use layerscope::{Analysis, AnalysisOptions, ContentSha256, EntryKind, Image, Report, WasteKind};
 use proptest::prelude::*;
 use sha2::Digest as _;
 use std::collections::BTreeMap;
@@ -460,7 +460,7 @@ proptest! {
         // Content sha256 read again on demand gives the same report and listings, byte for
         // byte, as every file hashed in the stream.
         let image = Image::open(&p).unwrap();
-        let lazy = Analysis::run(&image, &AnalysisOptions::default().content_sha256_on_demand(true))
+        let lazy = Analysis::run(&image, &AnalysisOptions::default().content_sha256(ContentSha256::OnDemand))
             .unwrap();
         let json = |r: &Report| serde_json::to_string(r).unwrap();
         prop_assert_eq!(json(&lazy.report()), json(&r));

@@ -602,6 +602,10 @@ pub(crate) struct LayerOptions {
     /// sha256 in the stream: [`LayerContents::content_sha256`] reads the files it is asked
     /// for again. Without it (the default), every file's sha256 is computed in the stream.
     pub(crate) reread: Option<Reread>,
+    /// Whether files get a content sha256 at all (in the stream, or by reading them again
+    /// with `reread`). Without it only the content identity is computed, and
+    /// [`LayerContents::content_sha256`] fails for files with content.
+    pub(crate) content_sha256: bool,
 }
 
 impl Default for LayerOptions {
@@ -611,6 +615,7 @@ impl Default for LayerOptions {
             zstd_window_log_max: ZSTD_WINDOW_LOG_LIMIT,
             threads: true,
             reread: None,
+            content_sha256: true,
         }
     }
 }
@@ -1222,14 +1227,21 @@ pub(crate) fn read_layer_with(
                     cur_start: 0,
                     off: 0,
                     diff_id,
-                    content: ContentHash::new(scope, threads, options.reread.is_none()),
+                    content: ContentHash::new(
+                        scope,
+                        threads,
+                        options.content_sha256 && options.reread.is_none(),
+                    ),
                     claims: Rc::clone(&claims),
                     missed: false,
                 };
                 let stream = walk(stream, &claims, &mut contents)?;
                 let (hash, size) = stream.diff_id.finish()?;
-                contents.reread.clone_from(&options.reread);
-                apply_content(&mut contents, stream.content.finish()?);
+                if options.content_sha256 {
+                    contents.reread.clone_from(&options.reread);
+                }
+                let streamed = options.content_sha256 && contents.reread.is_none();
+                apply_content(&mut contents, stream.content.finish()?, streamed);
                 contents.diff_id = sha256_string(&hash);
                 contents.tar_size = size;
                 contents.blob_digest = contents.diff_id.clone();
@@ -1251,8 +1263,15 @@ pub(crate) fn read_layer_with(
                         inner: flate2::bufread::MultiGzDecoder::new(blob),
                         tag: "gzip",
                     };
-                    let (h, n, dec) =
-                        decompressed(scope, threads, dec, tar_pool, &claims, &mut contents)?;
+                    let (h, n, dec) = decompressed(
+                        scope,
+                        threads,
+                        options.content_sha256,
+                        dec,
+                        tar_pool,
+                        &claims,
+                        &mut contents,
+                    )?;
                     (h, n, dec.inner.into_inner())
                 } else {
                     let log_max = options.zstd_window_log_max;
@@ -1264,8 +1283,15 @@ pub(crate) fn read_layer_with(
                         inner: zstd,
                         log_max,
                     };
-                    let (h, n, dec) =
-                        decompressed(scope, threads, dec, tar_pool, &claims, &mut contents)?;
+                    let (h, n, dec) = decompressed(
+                        scope,
+                        threads,
+                        options.content_sha256,
+                        dec,
+                        tar_pool,
+                        &claims,
+                        &mut contents,
+                    )?;
                     (h, n, dec.inner.finish())
                 };
                 contents.diff_id = sha256_string(&hash);
@@ -1303,10 +1329,13 @@ impl<R: Read> Read for ZstdLimit<R> {
     }
 }
 
-/// Walk the decompressed tar of a compressed blob; the DiffID, tar size and the decoder back.
+/// Walk the decompressed tar of a compressed blob (every file's sha256 in the stream when
+/// `sha` is set); the DiffID, tar size and the decoder back.
+#[allow(clippy::too_many_arguments)]
 fn decompressed<'s, 'e, D: Read>(
     scope: &'s thread::Scope<'s, 'e>,
     threads: bool,
+    sha: bool,
     dec: D,
     pool: Arc<Pool>,
     claims: &Rc<RefCell<VecDeque<Claim>>>,
@@ -1319,7 +1348,7 @@ fn decompressed<'s, 'e, D: Read>(
         cur_start: 0,
         off: 0,
         diff_id: StreamHash::new(scope, threads),
-        content: ContentHash::new(scope, threads, true),
+        content: ContentHash::new(scope, threads, sha),
         claims: Rc::clone(claims),
         missed: false,
     };
@@ -1331,15 +1360,14 @@ fn decompressed<'s, 'e, D: Read>(
         ..
     } = stream;
     let (hash, size) = diff_id.finish()?;
-    apply_content(contents, content.finish()?);
+    apply_content(contents, content.finish()?, sha);
     Ok((hash, size, src))
 }
 
-/// Record what the content hasher learned: identities, and (when the stream computed them)
-/// every file's sha256, empty and sparse files included.
-fn apply_content(contents: &mut LayerContents, hashes: Vec<ContentDone>) {
-    let inline = contents.reread.is_none();
-    if inline {
+/// Record what the content hasher learned: identities, and (when the stream computed them,
+/// `streamed`) every file's sha256, empty and sparse files included.
+fn apply_content(contents: &mut LayerContents, hashes: Vec<ContentDone>, streamed: bool) {
+    if streamed {
         contents.shas = vec![[0; 32]; contents.entries.len()];
         for (e, s) in contents.entries.iter().zip(contents.shas.iter_mut()) {
             if e.kind == EntryKind::File && e.size == 0 {

@@ -292,7 +292,7 @@ pub use crate::{
     pipeline::{Pipeline, PipelineOptions, PipelineParts},
     // The figures, measured once (analysis), and the differences between two images.
     analysis::{
-        Analysis, AnalysisOptions, BaseSplit, DuplicateGroup, FileRecord, HistoryInfo,
+        Analysis, AnalysisOptions, BaseSplit, ContentSha256, DuplicateGroup, FileRecord, HistoryInfo,
         ImageFigures, ImageInfo, LayerReport, Totals, TreeEntry, WasteItem,
     },
     compat::{DiveFigures, DiveInefficientFile},

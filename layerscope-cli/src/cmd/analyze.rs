@@ -8,7 +8,7 @@ use crate::options::{
 use crate::render;
 use anyhow::Result;
 use clap::ValueEnum;
-use layerscope_core::ReportOptions;
+use layerscope_core::{ContentSha256, ReportOptions};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,12 +86,15 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         args.dockerfile.as_deref(),
         args.context.as_deref(),
     );
-    // The table and JSON show the sha256 of a few files (waste, duplicates, largest): they
-    // are read again for it rather than hashing every file twice. The HTML page lists every
-    // file of every layer, which the stream hashes best.
-    if args.format != ReportFormat::Html {
-        options.analysis = options.analysis.content_sha256_on_demand(true);
-    }
+    // The table shows no content digest: none is computed. The JSON shows the sha256 of a
+    // few files (waste, duplicates, largest): they are read again for it rather than hashing
+    // every file twice. The HTML page lists every file of every layer, which the stream
+    // hashes best.
+    options.analysis = options.analysis.content_sha256(match args.format {
+        ReportFormat::Table => ContentSha256::Omitted,
+        ReportFormat::Json => ContentSha256::OnDemand,
+        ReportFormat::Html => ContentSha256::Streamed,
+    });
 
     let pipeline = run_pipeline(options, args.image.no_progress)?;
     let findings = pipeline.recommendations(None)?.recommendations;

@@ -6,7 +6,7 @@ use crate::options::{ImageArgs, run_pipeline, write_output};
 use crate::render;
 use anyhow::{Context, Result, bail};
 use clap::{ArgMatches, ValueEnum};
-use layerscope_core::{Baseline, CheckReport, Gate, GateConfig, ReportOptions};
+use layerscope_core::{Baseline, CheckReport, ContentSha256, Gate, GateConfig, ReportOptions};
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
@@ -190,6 +190,18 @@ pub(crate) fn run(args: CheckArgs, matches: Option<&ArgMatches>) -> Result<ExitC
         .map(|p| Baseline::load(p).with_context(|| format!("--baseline {}", p.display())))
         .transpose()?;
     let mut options = args.image.options();
+    // Content digests only for the outputs that show them: the JSON report (a few files,
+    // read again) and the HTML page (every file, hashed in the stream).
+    options.analysis =
+        options
+            .analysis
+            .content_sha256(if outputs.iter().any(|(f, _)| *f == CheckFormat::Html) {
+                ContentSha256::Streamed
+            } else if outputs.iter().any(|(f, _)| *f == CheckFormat::Json) {
+                ContentSha256::OnDemand
+            } else {
+                ContentSha256::Omitted
+            });
     if let Some(df) = dockerfile_path(args.dockerfile.as_deref(), &config) {
         options = options.dockerfile(df);
     }

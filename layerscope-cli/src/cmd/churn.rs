@@ -4,6 +4,7 @@
 use crate::options::{BuildArgs, Format, run_pipeline, write_output};
 use crate::render;
 use anyhow::Result;
+use layerscope_core::ContentSha256;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,7 +27,12 @@ pub(crate) fn run(args: ChurnArgs) -> Result<ExitCode> {
     if args.git_history == 0 {
         anyhow::bail!("--git-history must be at least 1");
     }
-    let pipeline = run_pipeline(args.build.options(), false)?;
+    let mut options = args.build.options();
+    options.analysis = options.analysis.content_sha256(match args.format {
+        Format::Table => ContentSha256::Omitted,
+        Format::Json => ContentSha256::OnDemand,
+    });
+    let pipeline = run_pipeline(options, false)?;
     let Some(context) = pipeline.context() else {
         anyhow::bail!("internal error: the Dockerfile was not read");
     };

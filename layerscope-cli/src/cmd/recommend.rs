@@ -4,7 +4,7 @@
 use crate::options::{Format, image_options, parse_kv, run_pipeline, write_output};
 use crate::render;
 use anyhow::{Context, Result};
-use layerscope_core::PipelineOptions;
+use layerscope_core::{ContentSha256, PipelineOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,7 +54,7 @@ pub(crate) fn run(args: RecommendArgs) -> Result<ExitCode> {
     if args.git_history.is_some() && args.dockerfile.is_none() {
         anyhow::bail!("--git-history needs --dockerfile (and its context)");
     }
-    let options = crate::options::with_build_inputs(
+    let mut options = crate::options::with_build_inputs(
         match &args.image {
             Some(image) => image_options(image, args.platform.as_deref()),
             None => PipelineOptions::default(),
@@ -63,6 +63,8 @@ pub(crate) fn run(args: RecommendArgs) -> Result<ExitCode> {
         args.dockerfile.as_deref(),
         args.context.as_deref(),
     );
+    // Findings show sizes and paths, never a content digest.
+    options.analysis = options.analysis.content_sha256(ContentSha256::Omitted);
     let pipeline = run_pipeline(options, false)?;
     let churn = match (args.git_history, pipeline.context()) {
         (Some(n), Some(ctx)) => Some(layerscope_core::git_churn(ctx.dir(), n)?),

@@ -6,7 +6,7 @@ use crate::options::{
 };
 use crate::render;
 use anyhow::Result;
-use layerscope_core::{BuildContext, Change};
+use layerscope_core::{BuildContext, Change, ContentSha256};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,7 +45,14 @@ pub(crate) fn run(args: SimulateArgs) -> Result<ExitCode> {
         );
     }
     check_html_destination(args.format == ReportFormat::Html, args.output.as_deref())?;
-    let pipeline = run_pipeline(args.build.options(), false)?;
+    let mut options = args.build.options();
+    // Content digests only where an output shows them: the HTML page lists every file.
+    options.analysis = options.analysis.content_sha256(match args.format {
+        ReportFormat::Table => ContentSha256::Omitted,
+        ReportFormat::Json => ContentSha256::OnDemand,
+        ReportFormat::Html => ContentSha256::Streamed,
+    });
+    let pipeline = run_pipeline(options, false)?;
     let (Some(dockerfile), Some(context)) = (pipeline.dockerfile(), pipeline.context()) else {
         anyhow::bail!("internal error: the Dockerfile was not read");
     };

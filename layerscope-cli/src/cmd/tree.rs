@@ -4,6 +4,7 @@
 use crate::options::{Format, ImageArgs, filter, open_pipeline, parse_size, write_output};
 use crate::render;
 use anyhow::Result;
+use layerscope_core::ContentSha256;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,7 +34,12 @@ pub(crate) struct TreeArgs {
 
 pub(crate) fn run(args: TreeArgs) -> Result<ExitCode> {
     let filter = filter(args.path.as_deref(), args.min_size)?;
-    let opened = open_pipeline(args.image.options())?;
+    let mut options = args.image.options();
+    // The text tree shows no content digest; the JSON lists every file with its sha256.
+    if args.format == Format::Table {
+        options.analysis = options.analysis.content_sha256(ContentSha256::Omitted);
+    }
+    let opened = open_pipeline(options)?;
     // The layer count is in the metadata: a bad --layer is refused before reading layers.
     let layers = opened.pipeline.image().map_or(0, |i| i.layers().len());
     if let Some(n) = args.layer

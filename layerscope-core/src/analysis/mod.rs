@@ -38,13 +38,30 @@ pub struct AnalysisOptions {
     /// machine (what `zstd --long=31` writes). A decoder holds up to this many bytes (no more
     /// than the layer's size) while it reads a layer.
     pub zstd_window_log_max: Option<u32>,
-    /// Compute a file's content sha256 only when an output shows it, by reading its bytes
-    /// again, for layers stored as plain tars in a file (docker-archive, oci-archive, OCI
-    /// directory); other layers get every file's sha256 as they stream. Contents are compared
-    /// by a 128-bit identity either way (see `layer.rs`). Off by default: then every file's
-    /// sha256 is computed while reading, and [`Analysis::content_digest_error`] is always
-    /// `Ok`.
-    pub content_sha256_on_demand: bool,
+    /// Which files get a content sha256, and when (see [`ContentSha256`]). Contents are
+    /// compared by a 128-bit identity in every mode (see `layer.rs`); layer digests are
+    /// verified in every mode.
+    pub content_sha256: ContentSha256,
+}
+
+/// Which files get a content sha256 (the digest the JSON and HTML reports show for waste
+/// items, duplicate groups and file listings), and when it is computed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ContentSha256 {
+    /// Every file's sha256, while the layers stream: for outputs that list every file with
+    /// its digest. [`Analysis::content_digest_error`] is always `Ok`.
+    #[default]
+    Streamed,
+    /// Only the files an output shows, by reading their bytes again, for layers stored as
+    /// plain tars in a file (docker-archive, oci-archive, OCI directory); other layers get
+    /// every file's sha256 as they stream. Check [`Analysis::content_digest_error`] before
+    /// writing an output.
+    OnDemand,
+    /// None at all, for outputs that show no content digest: the `sha256` of waste items and
+    /// duplicate groups is empty and that of file records `None`. Saves a sha256 pass over
+    /// every file (or over the files shown).
+    Omitted,
 }
 
 impl AnalysisOptions {
@@ -68,10 +85,9 @@ impl AnalysisOptions {
         self.zstd_window_log_max = Some(log);
         self
     }
-    /// Compute content sha256 values only for the files an output shows (see
-    /// [`AnalysisOptions::content_sha256_on_demand`]).
-    pub fn content_sha256_on_demand(mut self, yes: bool) -> Self {
-        self.content_sha256_on_demand = yes;
+    /// Which files get a content sha256, and when (see [`ContentSha256`]).
+    pub fn content_sha256(mut self, mode: ContentSha256) -> Self {
+        self.content_sha256 = mode;
         self
     }
 }
@@ -118,8 +134,7 @@ fn read_layers(image: &Image, options: &AnalysisOptions) -> Result<Vec<Result<La
         }
         // A layer stored in a file is read through one open handle that is kept, so that
         // the files an output shows can be read again for their sha256.
-        let stored = options
-            .content_sha256_on_demand
+        let stored = (options.content_sha256 == ContentSha256::OnDemand)
             .then(|| image.layer_file_range(l))
             .flatten()
             .and_then(|(path, offset, size)| {
@@ -147,6 +162,7 @@ fn read_layers(image: &Image, options: &AnalysisOptions) -> Result<Vec<Result<La
             zstd_window_log_max: log_max,
             threads: hint(l).is_none_or(|s| s >= INLINE_HASH_BELOW),
             reread,
+            content_sha256: options.content_sha256 != ContentSha256::Omitted,
         };
         read_layer_with(reader, &layer_options).map_err(|f| {
             let digest = l.digest.clone().or_else(|| l.diff_id.clone());
@@ -204,6 +220,8 @@ pub struct Analysis {
     image_path: std::path::PathBuf,
     /// Content sha256 values read again on demand, by (layer, entry).
     sha_cache: Mutex<HashMap<(u32, u32), [u8; 32]>>,
+    /// Which content digests exist (none with [`ContentSha256::Omitted`]).
+    content_sha256: ContentSha256,
     /// The first failure to read a file's content again after `run` (on demand only).
     content_error: Mutex<Option<Error>>,
 }
@@ -381,8 +399,12 @@ impl Analysis {
             first_own_history,
             image_path: image.path().to_path_buf(),
             sha_cache: Mutex::new(HashMap::new()),
+            content_sha256: options.content_sha256,
             content_error: Mutex::new(None),
         };
+        if options.content_sha256 == ContentSha256::Omitted {
+            return Ok(analysis);
+        }
         analysis.resolve_sha256(sources.waste.iter().chain(&sources.duplicates).copied())?;
         let sha = |list: &[(u32, u32)]| -> Vec<[u8; 32]> {
             list.iter().map(|s| analysis.sha256_of(*s)).collect()
@@ -410,6 +432,9 @@ impl Analysis {
     /// Read again, in parallel, the contents of these (layer, entry) sources whose sha256 the
     /// layers did not keep, into the cache. In file order, so that reads move forward.
     fn resolve_sha256(&self, sources: impl Iterator<Item = (u32, u32)>) -> Result<()> {
+        if self.content_sha256 == ContentSha256::Omitted {
+            return Ok(());
+        }
         let mut todo: Vec<(u32, u32)> = sources
             .filter(|(l, _)| {
                 self.layers
@@ -466,6 +491,9 @@ impl Analysis {
 
     /// The content sha256 of a (layer, entry) source (zero for entries without content).
     fn sha256_of(&self, (l, e): (u32, u32)) -> [u8; 32] {
+        if self.content_sha256 == ContentSha256::Omitted {
+            return [0; 32];
+        }
         let Some(c) = self.layers.get(l as usize) else {
             return [0; 32];
         };
@@ -496,7 +524,7 @@ impl Analysis {
         }
     }
 
-    /// With [`AnalysisOptions::content_sha256_on_demand`], the listings and reports made
+    /// With [`ContentSha256::OnDemand`], the listings and reports made
     /// after [`Analysis::run`] read the files they show again for their sha256; a read that
     /// failed (the image file changed or became unreadable meanwhile) left a zero digest in
     /// that output and is reported here, once. Check it before writing such an output.
@@ -867,7 +895,7 @@ impl Analysis {
             kind: v.kind,
             size_bytes: if v.kind == EntryKind::File { v.size } else { 0 },
             layer: v.layer,
-            sha256: is_content.then(|| {
+            sha256: (is_content && self.content_sha256 != ContentSha256::Omitted).then(|| {
                 let sha = v.source.map_or([0; 32], |s| self.sha256_of(s));
                 format!("sha256:{}", to_hex(&sha))
             }),
