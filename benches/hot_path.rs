@@ -1,10 +1,12 @@
 //! criterion benches of the hot path: content hashing, tar walk (with and without gzip), the
-//! layer pipeline with its hashing on helper threads against the same work on one thread, and
-//! the merge of many layers with many whiteouts (linear, unlike dive's whiteouts x files).
+//! layer pipeline with its hashing on helper threads against the same work on one thread and
+//! without content sha256 (layer digests and content identities only), and the merge of many layers with many whiteouts (linear, unlike dive's whiteouts x files).
 //! Run: `cargo bench --bench hot_path`. The end-to-end comparison with dive is benches/e2e.sh.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use layerscope::testkit::{LayerBuilder, ParsedLayers, walk_layer, walk_layer_threads};
+use layerscope::testkit::{
+    LayerBuilder, ParsedLayers, walk_layer, walk_layer_threads, walk_layer_without_content_sha256,
+};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 
@@ -75,6 +77,12 @@ fn pipeline(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("one_thread", name), blob, |b, blob| {
             b.iter(|| walk_layer_threads(black_box(blob), false))
         });
+        // The layer digests and content identities only: outputs that show no file's sha256.
+        g.bench_with_input(
+            BenchmarkId::new("threads_no_content_sha256", name),
+            blob,
+            |b, blob| b.iter(|| walk_layer_without_content_sha256(black_box(blob))),
+        );
     }
     g.bench_function("sha256_of_tar_only", |b| {
         b.iter(|| Sha256::digest(black_box(&tar)))

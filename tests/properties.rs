@@ -472,6 +472,25 @@ proptest! {
             prop_assert_eq!(records(&lazy, Some(n)), records(&a, Some(n)));
         }
         prop_assert!(lazy.content_digest_error().is_ok());
+        // Without content digests the report is the same figure for figure: only the sha256
+        // fields are empty (waste items, duplicate groups) or null (file records).
+        let none = Analysis::run(&image, &AnalysisOptions::default().content_sha256(ContentSha256::Omitted))
+            .unwrap();
+        let mut with = serde_json::to_value(a.report()).unwrap();
+        let mut without = serde_json::to_value(none.report()).unwrap();
+        let mut blank = 0usize;
+        strip_sha256(&mut without, &mut |v| {
+            assert!(v.is_null() || v.as_str() == Some(""), "a digest was computed: {v}");
+            blank += 1;
+        });
+        let mut shown = 0usize;
+        strip_sha256(&mut with, &mut |_| shown += 1);
+        prop_assert_eq!(blank, shown);
+        prop_assert_eq!(with, without);
+        let listing = none.tree_view(None, false);
+        prop_assert!(listing.iter().all(|f| f.sha256.is_none()));
+        prop_assert_eq!(listing.len(), a.tree_view(None, false).len());
+        prop_assert!(none.content_digest_error().is_ok());
     }
 
     /// docker save (classic and Docker 25+), podman's docker-archive, oci-archive with gzip
@@ -527,5 +546,25 @@ proptest! {
             prop_assert_eq!(&tar_sizes, &tars, "{}", name);
             prop_assert_eq!(r.totals.compressed_size_bytes, want.iter().sum::<u64>(), "{}", name);
         }
+    }
+}
+
+/// Remove every `sha256` field of a JSON document, handing each removed value to `seen`.
+fn strip_sha256(v: &mut serde_json::Value, seen: &mut dyn FnMut(&serde_json::Value)) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let Some(s) = map.remove("sha256") {
+                seen(&s);
+            }
+            for child in map.values_mut() {
+                strip_sha256(child, seen);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for child in items {
+                strip_sha256(child, seen);
+            }
+        }
+        _ => {}
     }
 }

@@ -1743,6 +1743,33 @@ mod tests {
                 assert_eq!(c.blob_digest, crate::digest::sha256_of(&blob));
                 assert_eq!(c.blob_digest == c.diff_id, !compressed);
                 assert_eq!(file_digests(&c), want_digests(&files), "threads {threads}");
+                // Without content sha256: the same digests and identities, no file digest.
+                let ids_only = read_layer_with(
+                    &blob[..],
+                    &LayerOptions {
+                        threads,
+                        content_sha256: false,
+                        ..LayerOptions::default()
+                    },
+                )
+                .unwrap();
+                assert_eq!(ids_only.diff_id, c.diff_id);
+                assert_eq!(ids_only.blob_digest, c.blob_digest);
+                assert!(ids_only.shas.is_empty());
+                let ids = |c: &LayerContents| -> Vec<(String, ContentId)> {
+                    c.entries
+                        .iter()
+                        .map(|e| (c.path(e).to_string(), e.id))
+                        .collect()
+                };
+                assert_eq!(ids(&ids_only), ids(&c), "threads {threads}");
+                let big = ids_only
+                    .entries
+                    .iter()
+                    .position(|e| e.size > 0)
+                    .and_then(|i| u32::try_from(i).ok())
+                    .unwrap();
+                assert!(ids_only.content_sha256(big).is_err());
             }
         }
         // A plain tar stored in a file: no content sha256 in the stream; each is read again

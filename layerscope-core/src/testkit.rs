@@ -541,6 +541,20 @@ pub fn walk_layer_threads(blob: &[u8], threads: bool) -> usize {
         .len()
 }
 
+/// Stream one layer blob with the hashing on helper threads, computing each file's content
+/// identity but no content sha256 (how layers are read for outputs that show no content
+/// digest: [`crate::ContentSha256::Omitted`]); returns the entry count.
+pub fn walk_layer_without_content_sha256(blob: &[u8]) -> usize {
+    let options = crate::layer::LayerOptions {
+        content_sha256: false,
+        ..Default::default()
+    };
+    crate::layer::read_layer_with(blob, &options)
+        .expect("layer")
+        .entries
+        .len()
+}
+
 /// Stream one layer blob (sniff, decompress, walk, hash every file); returns the entry count.
 pub fn walk_layer(blob: &[u8]) -> usize {
     crate::layer::read_layer(blob, None)
