@@ -64,7 +64,9 @@ fn image_path() -> PathBuf {
 
 /// Open and analyse the image: what `layerscope explore` does before the explorer starts.
 fn pipeline(path: &Path) -> Pipeline {
-    Pipeline::run(&PipelineOptions::default().image(path)).expect("analyse the bench image")
+    let mut options = PipelineOptions::default().image(path);
+    options.analysis = layerscope_cli::explore::analysis_options(options.analysis);
+    Pipeline::run(&options).expect("analyse the bench image")
 }
 
 /// The background thread is off: here every layer is prepared before keys are measured

@@ -25,12 +25,13 @@ pub(crate) struct ExploreArgs {
 pub(crate) fn run(args: ExploreArgs) -> Result<ExitCode> {
     // Refuse before reading anything: a pipe or a file cannot show an interactive screen.
     layerscope_cli::explore::require_terminal()?;
-    let options = with_build_inputs(
+    let mut options = with_build_inputs(
         args.image.options(),
         &args.with_build_args,
         args.dockerfile.as_deref(),
         args.context.as_deref(),
     );
+    options.analysis = layerscope_cli::explore::analysis_options(options.analysis);
     let pipeline = run_pipeline(options, args.image.no_progress)?;
     let extract_dir = std::env::current_dir().context("cannot read the current directory")?;
     layerscope_cli::explore::run(pipeline, extract_dir)?;

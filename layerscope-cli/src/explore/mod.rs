@@ -97,6 +97,14 @@ pub(crate) fn test_panic(at: &str) {
     }
 }
 
+/// The explorer shows no file's content digest: the image is analysed without computing any
+/// (layer digests are verified as always), which saves a sha256 pass over every file.
+pub fn analysis_options(
+    options: layerscope_core::AnalysisOptions,
+) -> layerscope_core::AnalysisOptions {
+    options.content_sha256(layerscope_core::ContentSha256::Omitted)
+}
+
 /// Run the explorer on the terminal until Q or Ctrl+C.
 ///
 /// A panic on any of the explorer's threads puts the terminal back (raw mode off, main
