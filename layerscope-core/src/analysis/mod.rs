@@ -127,6 +127,13 @@ fn read_layers(image: &Image, options: &AnalysisOptions) -> Result<Vec<Result<La
             i,
         )
     });
+    // Layers known from a table of contents are compared by sha256 (see `Analysis::run`): the
+    // layers read in full beside them need every file's sha256 then, whatever the outputs show.
+    let listed = refs.iter().any(|l| {
+        image
+            .prefetched_layer(l.index)
+            .is_some_and(LayerContents::has_sha256_identity)
+    });
     let read_one = |l: &crate::source::LayerRef| -> Result<LayerContents> {
         // A layer read while its stream passed (docker-daemon) is not read again.
         if let Some(c) = image.prefetched_layer(l.index) {
@@ -162,7 +169,7 @@ fn read_layers(image: &Image, options: &AnalysisOptions) -> Result<Vec<Result<La
             zstd_window_log_max: log_max,
             threads: hint(l).is_none_or(|s| s >= INLINE_HASH_BELOW),
             reread,
-            content_sha256: options.content_sha256 != ContentSha256::Omitted,
+            content_sha256: options.content_sha256 != ContentSha256::Omitted || listed,
         };
         read_layer_with(reader, &layer_options).map_err(|f| {
             let digest = l.digest.clone().or_else(|| l.diff_id.clone());
