@@ -102,18 +102,40 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes on one line, joined with `": "` (as anyhow's `{:#}`), where the
-/// core's errors about an option name the flag that set it rather than the library option.
+/// The error and its causes on one line, joined with `": "` (as anyhow's `{:#}`), in the
+/// CLI's terms: where the core names one of its options or says what to try, the flag that
+/// sets it is named instead.
 fn error_text(e: &anyhow::Error) -> String {
-    let parts: Vec<String> = e
-        .chain()
-        .map(|c| match c.downcast_ref::<layerscope_core::Error>() {
-            Some(core) => core_error_text(core),
-            None => c.to_string(),
-        })
-        .collect();
+    let parts: Vec<String> = e.chain().map(link_text).collect();
     parts.join(": ")
 }
+
+/// One link of the chain, without the newline a parser's multi-line message (TOML's) ends
+/// with.
+fn link_text(link: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(core) = link.downcast_ref::<layerscope_core::Error>() {
+        core_error_text(core)
+    } else if let Some(hinted) = link.downcast_ref::<layerscope_core::Hinted>() {
+        hinted.text_with(hint_text(hinted.hint()))
+    } else if let Some(zstd) = link.downcast_ref::<layerscope_core::ZstdWindowTooLarge>() {
+        zstd.text("--zstd-window-log-max")
+    } else {
+        link.to_string().trim_end().to_string()
+    }
+}
+
+/// What to try, with the flag or command that does it.
+fn hint_text(hint: layerscope_core::Hint) -> String {
+    use layerscope_core::Hint;
+    match hint {
+        Hint::PlainHttpRegistry => "a plain-HTTP registry? use --insecure".to_string(),
+        Hint::RecommendationCodes => "`layerscope recommend --list-codes` lists them".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// What writes a report that `check --baseline` reads.
+const REPORT_COMMANDS: &str = "`analyze --format json` or `check --format json`";
 
 /// One core error's message in the CLI's terms (its causes follow in the chain).
 fn core_error_text(e: &layerscope_core::Error) -> String {
@@ -144,6 +166,20 @@ fn core_error_text(e: &layerscope_core::Error) -> String {
             image.display()
         ),
         Error::PlatformNotChosen { .. } => format!("{e} with --platform"),
+        Error::PushSize {
+            image,
+            index,
+            digest,
+            ..
+        } => format!(
+            "{}: layer {index} ({digest}): compressing for --push-size",
+            image.display()
+        ),
+        Error::Baseline {
+            source_name,
+            problem,
+            ..
+        } => format!("{source_name}: {}", problem.text(Some(REPORT_COMMANDS))),
         other => other.to_string(),
     }
 }

@@ -131,8 +131,63 @@ fn an_unknown_recommendation_code_in_the_gate_config_is_refused() {
     assert!(err.starts_with("layerscope: error: "), "{err}");
     assert!(err.contains("gate.toml"), "{err}");
     assert!(err.contains("line 3"), "{err}");
+    // The core says the code is unknown; the CLI names the command that lists them.
     assert!(
-        err.contains("\"delete-in-same-layer\" is not a recommendation code"),
+        err.ends_with(
+            "\"delete-in-same-layer\" is not a recommendation code \
+             (`layerscope recommend --list-codes` lists them)\n"
+        ),
         "{err}"
     );
+}
+
+#[test]
+fn a_baseline_that_is_not_a_report_names_the_commands_that_write_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("prev.json");
+    std::fs::write(&baseline, "{}").unwrap();
+    let demo = demo();
+    let (code, err) = run(
+        &[
+            "check",
+            demo.to_str().unwrap(),
+            "--baseline",
+            baseline.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    let b = baseline.display();
+    assert_eq!(
+        err,
+        format!(
+            "layerscope: error: --baseline {b}: {b}: not a layerscope report (from \
+             `analyze --format json` or `check --format json`): no schema_version\n"
+        )
+    );
+}
+
+/// A registry reached over HTTPS that answers in plain HTTP: the error suggests --insecure.
+#[test]
+fn a_plain_http_registry_suggests_insecure() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let image = format!("docker://127.0.0.1:{port}/app");
+    let (code, err) = run(&["analyze", &image], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.starts_with("layerscope: error: "), "{err}");
+    assert!(
+        err.ends_with(" (a plain-HTTP registry? use --insecure)\n"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

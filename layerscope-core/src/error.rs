@@ -97,6 +97,20 @@ pub enum Error {
         #[source]
         source: Option<Cause>,
     },
+    /// A layer could not be compressed to measure what a push sends
+    /// ([`push_sizes`](crate::push_sizes)).
+    #[error("{image}: layer {index} ({digest}): compressing to measure the push size")]
+    PushSize {
+        /// The image path given by the user.
+        image: PathBuf,
+        /// Index of the layer, 0 = base.
+        index: usize,
+        /// The layer's digest as recorded in the manifest.
+        digest: String,
+        /// The read or compression error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Several platforms are present and none was chosen.
     #[error("{image}: {reason}")]
     Platform {
@@ -177,6 +191,17 @@ pub enum Error {
         #[source]
         source: Option<Cause>,
     },
+    /// A baseline report ([`Baseline`](crate::Baseline)) could not be read as one.
+    #[error("{source_name}: {problem}")]
+    Baseline {
+        /// The file (or the name given for the text).
+        source_name: String,
+        /// What it is instead.
+        problem: BaselineProblem,
+        /// The JSON parser's error, if any (not repeated in the message).
+        #[source]
+        source: Option<Cause>,
+    },
     /// An image could not be fetched by name (registry, Docker Engine, containers-storage):
     /// connection, authentication, a status the source answered, or a cut it could not resume.
     #[error("{image}{}", colon(reason))]
@@ -189,6 +214,53 @@ pub enum Error {
         #[source]
         source: Option<Cause>,
     },
+}
+
+/// Why a baseline is not a report this release reads ([`Error::Baseline`]). Its text says
+/// what the file is in the library's terms; a front end can add which of its commands write
+/// a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BaselineProblem {
+    /// Not JSON at all.
+    NotJson,
+    /// JSON without a `schema_version`.
+    NoSchemaVersion,
+    /// JSON with a `schema_version` but not the report's fields (the parser's error says
+    /// which).
+    NotAReport,
+    /// A report of a newer schema version than this release reads.
+    NewerSchema {
+        /// The report's `schema_version`.
+        version: u64,
+        /// The newest version this release reads.
+        reads: u32,
+    },
+}
+
+impl BaselineProblem {
+    /// The text, with `made_by` (what writes a report, e.g. the commands of a front end)
+    /// said where the file is not a report.
+    pub fn text(&self, made_by: Option<&str>) -> String {
+        let not_a_report = match made_by {
+            Some(made_by) => format!("not a layerscope report (from {made_by})"),
+            None => "not a layerscope report".to_string(),
+        };
+        match self {
+            BaselineProblem::NotJson => "not JSON".to_string(),
+            BaselineProblem::NoSchemaVersion => format!("{not_a_report}: no schema_version"),
+            BaselineProblem::NotAReport => not_a_report,
+            BaselineProblem::NewerSchema { version, reads } => format!(
+                "report schema version {version} is newer than this layerscope reads ({reads})"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for BaselineProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text(None))
+    }
 }
 
 /// Which library option an [`Error::InvalidOption`] is about. Its text names the option in
@@ -230,14 +302,15 @@ fn colon(reason: &str) -> String {
 
 impl Error {
     /// The message followed by every error in its [`source`](std::error::Error::source)
-    /// chain, joined with `": "`: the one-line text a front end prints (the same as
-    /// `anyhow`'s `{:#}`).
+    /// chain, each without trailing whitespace, joined with `": "`: the one-line text a
+    /// front end prints.
     pub fn chain_text(&self) -> String {
-        let mut text = self.to_string();
+        let mut text = self.to_string().trim_end().to_string();
         let mut next = std::error::Error::source(self);
         while let Some(cause) = next {
             text.push_str(": ");
-            text.push_str(&cause.to_string());
+            // A parser's multi-line message (TOML's) ends in a newline: not part of one line.
+            text.push_str(cause.to_string().trim_end());
             next = cause.source();
         }
         text
@@ -251,29 +324,86 @@ impl Error {
     }
 }
 
-/// A lower-level error followed by a hint on what to try (`" (is dockerd running?)"`),
-/// shown as one link of the chain. Like [`std::io::Error`] wrapping a custom error, its
-/// message includes the wrapped error's, so `source()` continues below it; the wrapped error
-/// stays reachable as a value through [`Hinted::cause`].
-#[derive(Debug)]
-pub(crate) struct Hinted<E> {
-    cause: E,
-    hint: &'static str,
+/// What to try next, attached to a lower-level error by [`Hinted`]. [`Display`](std::fmt::Display)
+/// phrases it in the library's terms; a front end that has its own name for the setting
+/// (a flag) phrases that one itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Hint {
+    /// An HTTPS request to a registry got an answer that is not TLS: the registry may speak
+    /// plain HTTP ([`OpenOptions::insecure`](crate::OpenOptions::insecure)).
+    PlainHttpRegistry,
+    /// No socket at the Docker Engine's Unix socket path.
+    NoEngineSocket,
+    /// The Docker Engine's socket refused this user.
+    EngineSocketPermission,
+    /// Nothing listens at the Docker Engine's address.
+    EngineNotListening,
+    /// skopeo, which reads containers-storage, could not be run.
+    InstallSkopeo,
+    /// A name that is not a recommendation code; [`CODES`](crate::CODES) lists them.
+    RecommendationCodes,
 }
 
-impl<E> Hinted<E> {
-    pub(crate) fn new(cause: E, hint: &'static str) -> Self {
-        Hinted { cause, hint }
-    }
-}
-
-impl<E: std::fmt::Display> std::fmt::Display for Hinted<E> {
+impl std::fmt::Display for Hint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}{}", self.cause, self.hint)
+        f.write_str(match self {
+            Hint::PlainHttpRegistry => "a plain-HTTP registry? allow it with the insecure option",
+            Hint::NoEngineSocket => {
+                "no socket there: is dockerd running? DOCKER_HOST names another Engine"
+            }
+            Hint::EngineSocketPermission => {
+                "permission denied: run as root or as a member of the socket's group, \
+                 usually `docker`"
+            }
+            Hint::EngineNotListening => "nothing is listening: is dockerd running?",
+            Hint::InstallSkopeo => "install skopeo, or set LAYERSCOPE_SKOPEO",
+            Hint::RecommendationCodes => "`CODES` lists them",
+        })
     }
 }
 
-impl<E: std::error::Error> std::error::Error for Hinted<E> {
+/// A lower-level error followed by a [`Hint`] on what to try, shown as one link of the
+/// chain: `"{cause} ({hint})"`. Like [`std::io::Error`] wrapping a custom error, its message
+/// includes the wrapped error's (trailing whitespace, such as the newline that ends a TOML
+/// parser's message, trimmed), so `source()` continues below it.
+#[derive(Debug)]
+pub struct Hinted {
+    cause: Cause,
+    hint: Hint,
+}
+
+impl Hinted {
+    pub(crate) fn new(cause: impl Into<Cause>, hint: Hint) -> Self {
+        Hinted {
+            cause: cause.into(),
+            hint,
+        }
+    }
+
+    /// The wrapped error.
+    pub fn cause(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.cause
+    }
+
+    /// The hint.
+    pub fn hint(&self) -> Hint {
+        self.hint
+    }
+
+    /// The message with the hint phrased by `hint` (a front end's wording).
+    pub fn text_with(&self, hint: impl std::fmt::Display) -> String {
+        format!("{} ({hint})", self.cause.to_string().trim_end())
+    }
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text_with(self.hint))
+    }
+}
+
+impl std::error::Error for Hinted {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.cause.source()
     }

@@ -22,6 +22,7 @@
 //!   instead of giving a digest of other bytes.
 
 use crate::digest::sha256_string;
+use crate::error::Cause;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::cell::RefCell;
@@ -437,11 +438,14 @@ impl LayerContents {
     }
 }
 
-/// Why a layer could not be read: the entry (when known) and the reason.
+/// Why a layer could not be read: the entry (when known), the reason in the reader's words,
+/// and the lower-level error that caused it (kept as the [`Error::Layer`](crate::Error::Layer)
+/// source, not copied into the reason).
 #[derive(Debug)]
 pub(crate) struct LayerFailure {
     pub(crate) entry: Option<String>,
     pub(crate) reason: String,
+    pub(crate) source: Option<Cause>,
 }
 
 impl LayerFailure {
@@ -449,7 +453,34 @@ impl LayerFailure {
         LayerFailure {
             entry: entry.map(str::to_string),
             reason: reason.into(),
+            source: None,
         }
+    }
+
+    fn caused(entry: Option<&str>, reason: &str, source: impl Into<Cause>) -> LayerFailure {
+        LayerFailure {
+            entry: entry.map(str::to_string),
+            reason: reason.to_string(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The failure with its reason and its cause as one line, for readers that report
+    /// errors as text (the eStargz TOC member).
+    pub(crate) fn text(&self) -> String {
+        let mut text = self.reason.clone();
+        let mut next: Option<&(dyn std::error::Error + 'static)> = match &self.source {
+            Some(cause) => Some(&**cause),
+            None => None,
+        };
+        while let Some(cause) = next {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(cause.to_string().trim_end());
+            next = cause.source();
+        }
+        text
     }
 }
 
@@ -1170,19 +1201,53 @@ fn zstd_frame_window(head: &[u8]) -> Option<u64> {
     }
 }
 
-fn zstd_limit_message(window: Option<u64>, log_max: u32) -> String {
-    let asks = window.map_or_else(
-        || "a frame's window".to_string(),
-        |w| format!("the zstd frame's window of {w} bytes"),
-    );
-    if window.is_some_and(|w| w > 1u64 << ZSTD_WINDOW_LOG_LIMIT) {
-        format!("{asks} is larger than any zstd decoder accepts (2^{ZSTD_WINDOW_LOG_LIMIT} bytes)")
-    } else {
-        format!(
-            "{asks} is above the limit of 2^{log_max} bytes; raise it with \
-             --zstd-window-log-max (up to {ZSTD_WINDOW_LOG_LIMIT}, what `zstd --long=31` writes)"
-        )
+/// A zstd frame asks for a larger window than the decoder may use (RFC 8878 section
+/// 3.1.1.1.2, `Window_Size`): the layer is refused, not decoded. The cause of an
+/// [`Error::Layer`](crate::Error::Layer); its text names the library option that raises the
+/// limit ([`AnalysisOptions::zstd_window_log_max`](crate::AnalysisOptions::zstd_window_log_max)),
+/// and [`ZstdWindowTooLarge::text`] lets a front end name its own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.text("the zstd_window_log_max option"))]
+#[non_exhaustive]
+pub struct ZstdWindowTooLarge {
+    /// The window the frame asks for, in bytes, when its header says (a window found too
+    /// large while decoding is not reported by size).
+    pub window_bytes: Option<u64>,
+    /// The limit, as a power of two.
+    pub window_log_max: u32,
+}
+
+impl ZstdWindowTooLarge {
+    /// The message, naming `option` as what raises the limit (when raising it can help).
+    pub fn text(&self, option: &str) -> String {
+        let asks = self.window_bytes.map_or_else(
+            || "a frame's window".to_string(),
+            |w| format!("the zstd frame's window of {w} bytes"),
+        );
+        if self
+            .window_bytes
+            .is_some_and(|w| w > 1u64 << ZSTD_WINDOW_LOG_LIMIT)
+        {
+            format!(
+                "{asks} is larger than any zstd decoder accepts (2^{ZSTD_WINDOW_LOG_LIMIT} bytes)"
+            )
+        } else {
+            format!(
+                "{asks} is above the limit of 2^{} bytes; raise it with {option} (up to \
+                 {ZSTD_WINDOW_LOG_LIMIT}, what `zstd --long=31` writes)",
+                self.window_log_max
+            )
+        }
     }
+}
+
+/// A decompressor's error, shown in the chain as `"{tag} stream: {source}"`.
+#[derive(Debug, thiserror::Error)]
+#[error("{tag} stream")]
+struct StreamError {
+    tag: &'static str,
+    #[source]
+    source: ZstdWindowTooLarge,
 }
 
 /// Read one layer blob.
@@ -1196,15 +1261,19 @@ pub(crate) fn read_layer_with(
     };
     let raw_pool = Pool::new();
     let first = Chunk::fill(&mut raw, &raw_pool)
-        .map_err(|e| LayerFailure::at(None, format!("read error: {e}")))?
+        .map_err(|e| LayerFailure::caused(None, "read error", e))?
         .ok_or_else(|| LayerFailure::at(None, "the layer blob is empty"))?;
     let compression = Compression::sniff(first.bytes());
     if compression == Compression::Zstd {
         let window = zstd_frame_window(first.bytes());
         if window.is_some_and(|w| w > 1u64 << options.zstd_window_log_max) {
-            return Err(LayerFailure::at(
+            return Err(LayerFailure::caused(
                 None,
-                zstd_limit_message(window, options.zstd_window_log_max),
+                "",
+                ZstdWindowTooLarge {
+                    window_bytes: window,
+                    window_log_max: options.zstd_window_log_max,
+                },
             ));
         }
     }
@@ -1257,7 +1326,7 @@ pub(crate) fn read_layer_with(
                     off: 0,
                     hash: blob_hash,
                 };
-                let read_err = |e: io::Error| LayerFailure::at(None, format!("read error: {e}"));
+                let read_err = |e: io::Error| LayerFailure::caused(None, "read error", e);
                 let (hash, size, mut blob) = if compression == Compression::Gzip {
                     let dec = Tagged {
                         inner: flate2::bufread::MultiGzDecoder::new(blob),
@@ -1276,9 +1345,9 @@ pub(crate) fn read_layer_with(
                 } else {
                     let log_max = options.zstd_window_log_max;
                     let mut zstd = zstd::stream::read::Decoder::with_buffer(blob)
-                        .map_err(|e| LayerFailure::at(None, format!("zstd stream: {e}")))?;
+                        .map_err(|e| LayerFailure::caused(None, "zstd stream", e))?;
                     zstd.window_log_max(log_max)
-                        .map_err(|e| LayerFailure::at(None, format!("zstd stream: {e}")))?;
+                        .map_err(|e| LayerFailure::caused(None, "zstd stream", e))?;
                     let dec = ZstdLimit {
                         inner: zstd,
                         log_max,
@@ -1320,7 +1389,13 @@ impl<R: Read> Read for ZstdLimit<R> {
             if text.contains("too much memory") || text.contains("indowLog") {
                 io::Error::new(
                     e.kind(),
-                    format!("zstd stream: {}", zstd_limit_message(None, self.log_max)),
+                    StreamError {
+                        tag: "zstd",
+                        source: ZstdWindowTooLarge {
+                            window_bytes: None,
+                            window_log_max: self.log_max,
+                        },
+                    },
                 )
             } else {
                 io::Error::new(e.kind(), format!("zstd stream: {e}"))
@@ -1407,18 +1482,16 @@ fn walk<'s, R: Read>(
     {
         let entries = archive
             .entries_with_seek()
-            .map_err(|e| LayerFailure::at(None, format!("not a tar archive: {e}")))?;
+            .map_err(|e| LayerFailure::caused(None, "not a tar archive", e))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| {
                 if last_path.is_empty() {
-                    LayerFailure::at(
-                        None,
-                        format!("not a tar archive or corrupt first header: {e}"),
-                    )
+                    LayerFailure::caused(None, "not a tar archive or corrupt first header", e)
                 } else {
-                    LayerFailure::at(
+                    LayerFailure::caused(
                         Some(&last_path),
-                        format!("corrupt or truncated tar after this entry: {e}"),
+                        "corrupt or truncated tar after this entry",
+                        e,
                     )
                 }
             })?;
@@ -1448,14 +1521,14 @@ fn walk<'s, R: Read>(
             // Blank numeric fields read as 0, as Go's archive/tar (and so Docker) reads them;
             // anything else that is not a number is a corrupt header.
             let old = header.as_old();
-            let mode = numeric(header.mode(), &old.mode)
-                .map_err(|e| at(format!("bad mode field: {e}")))?;
-            let mut uid =
-                numeric(header.uid(), &old.uid).map_err(|e| at(format!("bad uid field: {e}")))?;
-            let mut gid =
-                numeric(header.gid(), &old.gid).map_err(|e| at(format!("bad gid field: {e}")))?;
-            let mut mtime = numeric(header.mtime(), &old.mtime)
-                .map_err(|e| at(format!("bad mtime field: {e}")))?;
+            let field = |name: &'static str| {
+                move |e: io::Error| LayerFailure::caused(Some(raw_path), name, e)
+            };
+            let mode = numeric(header.mode(), &old.mode).map_err(field("bad mode field"))?;
+            let mut uid = numeric(header.uid(), &old.uid).map_err(field("bad uid field"))?;
+            let mut gid = numeric(header.gid(), &old.gid).map_err(field("bad gid field"))?;
+            let mut mtime =
+                numeric(header.mtime(), &old.mtime).map_err(field("bad mtime field"))?;
             let mut xattrs = 0u64;
             if let Ok(Some(pax)) = entry.pax_extensions() {
                 let mut h = XattrHash::default();
@@ -1494,9 +1567,9 @@ fn walk<'s, R: Read>(
                     let mut x = Xxh3::new();
                     let mut buf = vec![0u8; 64 * 1024];
                     loop {
-                        let n = entry
-                            .read(&mut buf)
-                            .map_err(|e| at(format!("cannot read content: {e}")))?;
+                        let n = entry.read(&mut buf).map_err(|e| {
+                            LayerFailure::caused(Some(raw_path), "cannot read content", e)
+                        })?;
                         let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
                             break;
                         };
@@ -1552,8 +1625,7 @@ fn walk<'s, R: Read>(
     contents.entries.shrink_to_fit();
     contents.names.shrink_to_fit();
     let mut stream = archive.into_inner();
-    let at_end =
-        |e: io::Error| LayerFailure::at(None, format!("read error after the archive end: {e}"));
+    let at_end = |e: io::Error| LayerFailure::caused(None, "read error after the archive end", e);
     stream.drain().map_err(at_end)?;
     if stream.missed || !claims.borrow().is_empty() {
         let entry = claims
@@ -1564,6 +1636,7 @@ fn walk<'s, R: Read>(
         return Err(LayerFailure {
             entry,
             reason: "the layer ends inside this entry's content".into(),
+            source: None,
         });
     }
     Ok(stream)
@@ -1659,11 +1732,10 @@ mod tests {
         let mut gz = LayerBuilder::new().file("f", &vec![1u8; 100_000]).gzip();
         let n = gz.len();
         gz.truncate(n / 2);
-        let err = read_layer(&gz[..], None).unwrap_err();
+        let err = read_layer(&gz[..], None).unwrap_err().text();
         assert!(
-            err.reason.contains("gzip") || err.reason.contains("EOF") || err.reason.contains("eof"),
-            "{}",
-            err.reason
+            err.contains("gzip") || err.contains("EOF") || err.contains("eof"),
+            "{err}"
         );
         let mut zs = LayerBuilder::new().file("f", &vec![1u8; 100_000]).zstd();
         for b in zs.iter_mut().skip(20).take(10) {
@@ -1913,22 +1985,26 @@ mod tests {
         };
         let err =
             read_layer_with(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa8, 0, 0][..], &options).unwrap_err();
-        assert!(err.reason.contains("2147483648 bytes"), "{}", err.reason);
-        assert!(
-            err.reason.contains("--zstd-window-log-max"),
-            "{}",
-            err.reason
-        );
+        // The limit travels as a value, so that a front end can name its own option.
+        let limit = err
+            .source
+            .as_deref()
+            .and_then(|c| c.downcast_ref::<ZstdWindowTooLarge>())
+            .expect("a ZstdWindowTooLarge cause");
+        assert_eq!(limit.window_bytes, Some(1 << 31));
+        assert_eq!(limit.window_log_max, 27);
+        let text = err.text();
+        assert!(text.contains("2147483648 bytes"), "{text}");
+        assert!(text.contains("2^27"), "{text}");
+        assert!(text.contains("the zstd_window_log_max option"), "{text}");
+        assert!(limit.text("--flag").contains("raise it with --flag"));
         // 2^32 is beyond every decoder: no option helps, and the message says so.
         let err = read_layer_with(
             &[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xb0, 0, 0][..],
             &LayerOptions::default(),
         )
-        .unwrap_err();
-        assert!(
-            err.reason.contains("larger than any zstd decoder"),
-            "{}",
-            err.reason
-        );
+        .unwrap_err()
+        .text();
+        assert!(err.contains("larger than any zstd decoder"), "{err}");
     }
 }

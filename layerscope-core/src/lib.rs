@@ -277,13 +277,13 @@ mod version;
 #[rustfmt::skip]
 pub use crate::{
     // Errors.
-    error::{Cause, Error, OptionName, Result},
+    error::{BaselineProblem, Cause, Error, Hint, Hinted, OptionName, Result},
     // Open an image by path or name (source), and what its layers hold.
     source::{
         HistoryEntry, Image, ImageConfig, ImageFormat, LayerAvailability, LayerRef,
         OpenOptions, RootFs, RuntimeConfig, TocFormat, TocRead, Transport,
     },
-    layer::{Compression, EntryKind},
+    layer::{Compression, EntryKind, ZstdWindowTooLarge},
     tree::{ChangeKind, WasteKind},
     filter::FileFilter,
     extract::FileContent,
@@ -323,7 +323,7 @@ pub use crate::{
         Amount, Baseline, ByteSize, Comparison, ConfigFormat, ConfigInfo, Count, Delta,
         Figures, Gate, GateConfig, GateInput, GateOutcome, MaxWaste, Offender,
         Percent, Ratio, RecommendationAction, RecommendationResult, RuleId, RuleResult, RuleStatus,
-        Rules, Setting, SizeChange, Unit, Verdict, WasteEntry, describe_rule,
+        Rules, Setting, SizeChange, SkipReason, Unit, Verdict, WasteEntry, describe_rule,
     },
     // Many images at once.
     fleet::{

@@ -51,7 +51,7 @@ fn push_size(image: &Image, layer: &LayerRef) -> Result<Option<u64>> {
     let Some((reader, stored_bytes)) = image.open_layer(layer)? else {
         return Ok(None);
     };
-    let fail = |e: io::Error| Error::Layer {
+    let fail = |source: io::Error| Error::PushSize {
         image: image.path().to_path_buf(),
         index: layer.index,
         digest: layer
@@ -59,9 +59,7 @@ fn push_size(image: &Image, layer: &LayerRef) -> Result<Option<u64>> {
             .clone()
             .or_else(|| layer.diff_id.clone())
             .unwrap_or_default(),
-        entry: String::new(),
-        reason: "compressing for --push-size".into(),
-        source: Some(e.into()),
+        source,
     };
     let mut r = BufReader::with_capacity(1 << 20, reader);
     let head = r.fill_buf().map_err(fail)?;

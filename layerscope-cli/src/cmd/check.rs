@@ -217,6 +217,7 @@ pub(crate) fn run(args: CheckArgs, matches: Option<&ArgMatches>) -> Result<ExitC
     ) else {
         bail!("internal error: the image was not analysed");
     };
+    let outcome = render::gate::in_cli_terms(outcome);
     for (format, path) in &outputs {
         let text = match format {
             CheckFormat::Markdown => render::markdown::check(&outcome, &report),

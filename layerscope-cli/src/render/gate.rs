@@ -2,7 +2,7 @@
 
 use super::{human, percent};
 pub use layerscope_core::format_signed_percent as signed_percent;
-use layerscope_core::{Amount, GateOutcome, RuleId, RuleResult, Unit};
+use layerscope_core::{Amount, GateOutcome, RuleId, RuleResult, SkipReason, Unit};
 use layerscope_core::{format_number, format_signed_size};
 
 /// A change in bytes: `+1.2 MB`, `-3 B`; no change reads `0 B` (no sign) in every `check`
@@ -12,6 +12,28 @@ pub fn signed_bytes(change: i64) -> String {
         human(0)
     } else {
         format_signed_size(change)
+    }
+}
+
+/// The outcome in the CLI's terms: a rule skipped for want of an input says which flag
+/// gives it. Every `check` format (JSON included) writes the message phrased here.
+pub fn in_cli_terms(mut outcome: GateOutcome) -> GateOutcome {
+    for rule in &mut outcome.rules {
+        if let Some(reason) = rule.skip_reason {
+            rule.message = skip_reason(reason);
+        }
+    }
+    outcome
+}
+
+/// Why a rule was skipped, naming the flag that supplies what it needs.
+fn skip_reason(reason: SkipReason) -> String {
+    match reason {
+        SkipReason::NoBaseline => "needs a baseline report (--baseline)".to_string(),
+        SkipReason::NoDockerfile => {
+            "needs the Dockerfile (`dockerfile` in the config, or --dockerfile)".to_string()
+        }
+        other => other.to_string(),
     }
 }
 

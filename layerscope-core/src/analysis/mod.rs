@@ -268,7 +268,7 @@ impl Analysis {
                             .map(|e| format!(", entry {e:?}"))
                             .unwrap_or_default(),
                         reason: f.reason,
-                        source: None,
+                        source: f.source,
                     })?;
                 }
             }
@@ -823,7 +823,7 @@ fn layer_failure(image: &std::path::Path, index: usize, digest: String, f: Layer
             .map(|e| format!(", entry {e:?}"))
             .unwrap_or_default(),
         reason: f.reason,
-        source: None,
+        source: f.source,
     }
 }
 

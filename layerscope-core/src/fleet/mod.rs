@@ -32,7 +32,7 @@ pub use report::{
 };
 pub use summary::{EntrySummary, FileSummary, LayerSummary, SUMMARY_VERSION, SummaryDefect};
 
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 use crate::layer::read_layer;
 use crate::source::{Image, LayerAvailability};
 use cache::{Lookup, SummaryStore};
@@ -377,18 +377,19 @@ fn obtain(
             source: None,
         });
     };
-    let layer_error = |entry: Option<String>, reason: String| Error::Layer {
+    let layer_error = |entry: Option<String>, reason: String, source: Option<Cause>| Error::Layer {
         image: image.path().to_path_buf(),
         index: layer.index,
         digest: layer.digest.clone().unwrap_or_else(|| slot.diff_id.clone()),
         entry: entry.map(|e| format!(", entry {e:?}")).unwrap_or_default(),
         reason,
-        source: None,
+        source,
     };
     if layer.availability == LayerAvailability::MissingForeign {
         return Err(layer_error(
             None,
             "a foreign layer whose blob is not in the image: it cannot be summarised".into(),
+            None,
         ));
     }
     // A layer already read while its image streamed by (docker-daemon, containers-storage).
@@ -397,7 +398,11 @@ fn obtain(
         c.clone()
     } else {
         let Some((reader, _)) = image.open_layer(layer)? else {
-            return Err(layer_error(None, "the blob is not in the image".into()));
+            return Err(layer_error(
+                None,
+                "the blob is not in the image".into(),
+                None,
+            ));
         };
         let counter = Arc::new(AtomicU64::new(0));
         let contents = read_layer(
@@ -408,7 +413,7 @@ fn obtain(
             },
             None,
         )
-        .map_err(|f| layer_error(f.entry, f.reason))?;
+        .map_err(|f| layer_error(f.entry, f.reason, f.source))?;
         blob_bytes.fetch_add(counter.load(Ordering::Relaxed), Ordering::Relaxed);
         contents
     };

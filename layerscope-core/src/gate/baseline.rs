@@ -4,7 +4,7 @@
 //! Only the fields the gate compares are read, and unknown fields are ignored, so a baseline
 //! written by an older or newer release of the same schema version still reads.
 
-use crate::error::{Error, Result};
+use crate::error::{BaselineProblem, Cause, Error, Result};
 use crate::version::SCHEMA_VERSION;
 use serde::Deserialize;
 use std::path::Path;
@@ -72,16 +72,16 @@ impl Baseline {
     /// `report` member is that same report); `source_name` is named in errors.
     ///
     /// # Errors
-    /// [`Error::Config`] naming `source_name`: not JSON, not a layerscope report (a required
+    /// [`Error::Baseline`] naming `source_name`: not JSON, not a layerscope report (a required
     /// field missing), or a report of a newer schema version than this release reads.
     pub fn from_json(text: &str, source_name: &str) -> Result<Baseline> {
-        let bad = |reason: String| Error::Config {
+        let bad = |problem: BaselineProblem, source: Option<Cause>| Error::Baseline {
             source_name: source_name.to_string(),
-            reason,
-            source: None,
+            problem,
+            source,
         };
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| bad(BaselineProblem::NotJson, Some(e.into())))?;
         // The check report embeds the analyze report under `report`, next to `gate`.
         let value = match value {
             serde_json::Value::Object(mut map)
@@ -92,23 +92,20 @@ impl Baseline {
             other => other,
         };
         match value.get("schema_version").and_then(|v| v.as_u64()) {
-            None => {
+            None => return Err(bad(BaselineProblem::NoSchemaVersion, None)),
+            Some(version) if version > u64::from(SCHEMA_VERSION) => {
                 return Err(bad(
-                    "not a layerscope report (from `analyze --format json` or `check --format json`): no schema_version".into(),
+                    BaselineProblem::NewerSchema {
+                        version,
+                        reads: SCHEMA_VERSION,
+                    },
+                    None,
                 ));
-            }
-            Some(v) if v > u64::from(SCHEMA_VERSION) => {
-                return Err(bad(format!(
-                    "report schema version {v} is newer than this layerscope reads ({SCHEMA_VERSION})"
-                )));
             }
             Some(_) => {}
         }
-        let report: BaselineReport = serde_json::from_value(value).map_err(|e| {
-            bad(format!(
-                "not a layerscope report (from `analyze --format json` or `check --format json`): {e}"
-            ))
-        })?;
+        let report: BaselineReport = serde_json::from_value(value)
+            .map_err(|e| bad(BaselineProblem::NotAReport, Some(e.into())))?;
         Ok(Baseline {
             source: source_name.to_string(),
             report,

@@ -2,7 +2,7 @@
 //! dive's `.dive-ci` (YAML), read into one [`GateConfig`]. Unknown keys and bad values are
 //! errors that name the file, the key and (from the parsers) the line.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Hinted, Result};
 use crate::recommend::FindingCode;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
@@ -363,8 +363,12 @@ impl GateConfig {
     pub fn from_toml(text: &str, source_name: &str) -> Result<GateConfig> {
         let mut config: GateConfig = toml::from_str(text).map_err(|e| Error::Config {
             source_name: source_name.to_string(),
-            reason: e.to_string().trim_end().to_string(),
-            source: None,
+            reason: String::new(),
+            source: Some(if names_unknown_code(text, &e) {
+                Hinted::new(e, Hint::RecommendationCodes).into()
+            } else {
+                e.into()
+            }),
         })?;
         config.source = Some(source_name.to_string());
         config.format = ConfigFormat::Toml;
@@ -377,14 +381,12 @@ impl GateConfig {
     /// # Errors
     /// [`Error::Config`] naming the file: YAML syntax, an unknown key, a bad value.
     pub fn from_dive_ci(text: &str, source_name: &str) -> Result<GateConfig> {
-        let bad = |reason: String| Error::Config {
-            source_name: source_name.to_string(),
-            reason,
-            source: None,
-        };
         // An empty file (or one of comments only) is dive's defaults.
-        let file: Option<DiveCiFile> =
-            yaml_serde::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let file: Option<DiveCiFile> = yaml_serde::from_str(text).map_err(|e| Error::Config {
+            source_name: source_name.to_string(),
+            reason: String::new(),
+            source: Some(e.into()),
+        })?;
         let rules = file.and_then(|f| f.rules).unwrap_or_default();
         let mut config = GateConfig::dive_defaults();
         if let Some(v) = rules.lowest_efficiency {
@@ -450,4 +452,16 @@ impl GateConfig {
         }
         Ok(())
     }
+}
+
+/// Whether a TOML error is [`FindingCode`]'s refusal of a `[recommendations]` key: the span
+/// is the key, and the message is the one parsing that key as a code gives.
+fn names_unknown_code(text: &str, e: &toml::de::Error) -> bool {
+    let Some(key) = e.span().and_then(|s| text.get(s)) else {
+        return false;
+    };
+    let key = key.trim_matches(|c| c == '"' || c == '\'');
+    key.parse::<FindingCode>()
+        .err()
+        .is_some_and(|refusal| refusal == e.message())
 }

@@ -5,8 +5,8 @@
 
 use super::locate;
 use super::outcome::{
-    Amount, ConfigInfo, Figures, GateOutcome, Offender, RuleResult, RuleStatus, Unit, Verdict,
-    WasteEntry,
+    Amount, ConfigInfo, Figures, GateOutcome, Offender, RuleResult, RuleStatus, SkipReason, Unit,
+    Verdict, WasteEntry,
 };
 use super::rule::RuleId;
 use super::{ConfigFormat, Gate, GateInput, Setting};
@@ -237,19 +237,20 @@ pub(super) fn with_setting<T: Copy>(
 ) {
     match setting {
         None => {}
-        Some(Setting::Off) => out.push(skipped(id, unit, "disabled".into())),
+        Some(Setting::Off) => out.push(skipped(id, unit, SkipReason::Disabled)),
         Some(Setting::On(t)) => out.push(f(*t)),
     }
 }
 
-pub(super) fn skipped(id: RuleId, unit: Unit, message: String) -> RuleResult {
+pub(super) fn skipped(id: RuleId, unit: Unit, reason: SkipReason) -> RuleResult {
     RuleResult {
         id,
         status: RuleStatus::Skip,
         unit,
         threshold: None,
         measured: None,
-        message,
+        message: reason.to_string(),
+        skip_reason: Some(reason),
         offenders: Vec::new(),
         offenders_omitted: 0,
     }
@@ -277,6 +278,7 @@ pub(super) fn result(
         threshold: Some(threshold),
         measured,
         message,
+        skip_reason: None,
         offenders,
         offenders_omitted,
     }

@@ -5,7 +5,9 @@
 
 use super::evaluate::{Evaluation, clamp_i64, cut, kind_name, result, skipped, with_setting};
 use super::locate;
-use super::outcome::{Amount, Comparison, Delta, Offender, RuleResult, SizeChange, Unit};
+use super::outcome::{
+    Amount, Comparison, Delta, Offender, RuleResult, SizeChange, SkipReason, Unit,
+};
 use super::rule::RuleId;
 use super::{Baseline, ByteSize, Percent, Setting};
 use crate::dockerfile::Dockerfile;
@@ -117,17 +119,17 @@ impl Evaluation<'_, '_> {
     pub(super) fn growth_rules(&self, out: &mut Vec<RuleResult>, comparison: Option<&Comparison>) {
         let rules = &self.gate.config.rules;
         let floor = self.floor;
-        let skip_all = |out: &mut Vec<RuleResult>, reason: &str, ids: &[(RuleId, Unit, bool)]| {
+        let skip_all = |out: &mut Vec<RuleResult>, reason, ids: &[(RuleId, Unit, bool)]| {
             for (id, unit, configured) in ids {
                 if *configured {
-                    out.push(skipped(*id, *unit, reason.to_string()));
+                    out.push(skipped(*id, *unit, reason));
                 }
             }
         };
         let Some(cmp) = comparison else {
             skip_all(
                 out,
-                "needs a baseline report (--baseline)",
+                SkipReason::NoBaseline,
                 &[
                     (
                         RuleId::MaxGrowthBytes,
@@ -304,7 +306,7 @@ impl Evaluation<'_, '_> {
         } else {
             skip_all(
                 out,
-                "needs the Dockerfile (`dockerfile` in the config, or --dockerfile)",
+                SkipReason::NoDockerfile,
                 &[
                     (
                         RuleId::MaxInstructionGrowthBytes,

@@ -51,7 +51,7 @@ pub use config::{
 };
 pub use outcome::{
     Amount, Comparison, ConfigInfo, Delta, Figures, GateOutcome, Offender, RecommendationResult,
-    RuleResult, RuleStatus, SizeChange, Unit, Verdict, WasteEntry,
+    RuleResult, RuleStatus, SizeChange, SkipReason, Unit, Verdict, WasteEntry,
 };
 pub use rule::{RuleId, describe_rule};
 

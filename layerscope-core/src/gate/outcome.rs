@@ -32,6 +32,31 @@ pub enum RuleStatus {
     Skip,
 }
 
+/// Why a rule was not evaluated ([`RuleStatus::Skip`]). [`Display`](std::fmt::Display) is the
+/// [`RuleResult::message`] the gate writes, in the library's terms; a front end that takes the
+/// baseline or the Dockerfile from flags can phrase the reason with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// Turned off in the config (`"off"` / `"disabled"`).
+    Disabled,
+    /// A growth rule with no baseline report ([`GateInput::baseline`](crate::GateInput)).
+    NoBaseline,
+    /// A per-instruction rule with no Dockerfile (the config's `dockerfile`, or
+    /// [`GateInput::dockerfile`](crate::GateInput)).
+    NoDockerfile,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SkipReason::Disabled => "disabled",
+            SkipReason::NoBaseline => "needs a baseline report",
+            SkipReason::NoDockerfile => "needs the Dockerfile (`dockerfile` in the config)",
+        })
+    }
+}
+
 /// The unit of a rule's threshold and measured value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -90,8 +115,13 @@ pub struct RuleResult {
     pub threshold: Option<Amount>,
     /// The value measured (`null` when not measured).
     pub measured: Option<Amount>,
-    /// One sentence saying what was measured against what.
+    /// One sentence saying what was measured against what (for a skipped rule, its
+    /// [`SkipReason`]).
     pub message: String,
+    /// Why the rule was skipped (`None` unless `status` is `skip`). Not serialised: the
+    /// message says it.
+    #[serde(skip)]
+    pub skip_reason: Option<SkipReason>,
     /// What made it fail (also listed for a pass when the figure is below the byte floor).
     pub offenders: Vec<Offender>,
     /// Offenders beyond those listed.

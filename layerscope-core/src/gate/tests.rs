@@ -103,7 +103,7 @@ fn status(o: &GateOutcome, id: &str) -> RuleStatus {
 fn config_error(toml: &str) -> String {
     GateConfig::from_toml(toml, "ci/.layerscope.toml")
         .unwrap_err()
-        .to_string()
+        .chain_text()
 }
 
 #[test]
@@ -267,12 +267,12 @@ fn dive_ci_keys_values_and_defaults() {
     }
     let e = GateConfig::from_dive_ci("rules:\n  lowestEfficency: 0.9\n", "app/.dive-ci")
         .unwrap_err()
-        .to_string();
+        .chain_text();
     assert!(e.starts_with("app/.dive-ci: "), "{e}");
     assert!(e.contains("unknown field `lowestEfficency`"), "{e}");
     let e = GateConfig::from_dive_ci("rules:\n  lowestEfficiency: high\n", ".dive-ci")
         .unwrap_err()
-        .to_string();
+        .chain_text();
     assert!(e.contains("\"high\" is not a ratio"), "{e}");
     assert!(GateConfig::from_dive_ci("rules: [1, 2]\n", ".dive-ci").is_err());
     assert!(GateConfig::from_dive_ci(": :\n  - [", ".dive-ci").is_err());
@@ -651,13 +651,15 @@ fn baseline_rules_skip_without_their_inputs() {
     assert_eq!(o.rules.len(), 3);
     for r in &o.rules {
         assert_eq!(r.status, RuleStatus::Skip);
-        assert!(r.message.contains("--baseline"), "{}", r.message);
+        assert_eq!(r.skip_reason, Some(SkipReason::NoBaseline));
+        assert_eq!(r.message, "needs a baseline report");
     }
     let baseline = Baseline::from_report(&a.report, "b.json").unwrap();
     let o = gate(toml).evaluate(&GateInput::new(&a.figures).baseline(&baseline));
     assert_eq!(status(&o, "max-growth-bytes"), RuleStatus::Pass);
     let r = rule(&o, "max-instruction-growth-bytes");
     assert_eq!(r.status, RuleStatus::Skip);
+    assert_eq!(r.skip_reason, Some(SkipReason::NoDockerfile));
     assert!(r.message.contains("Dockerfile"));
 }
 
@@ -687,7 +689,7 @@ fn baselines_read_analyze_and_check_json() {
     ] {
         let e = Baseline::from_json(text, "prev.json")
             .unwrap_err()
-            .to_string();
+            .chain_text();
         assert!(e.starts_with("prev.json: "), "{e}");
         assert!(e.contains(expect), "{text}: {e}");
     }
@@ -812,7 +814,7 @@ mod no_panics {
                 GateConfig::from_dive_ci(&text, "f").err(),
                 Baseline::from_json(&text, "f").err(),
             ].into_iter().flatten() {
-                prop_assert!(e.to_string().starts_with("f: "));
+                prop_assert!(e.chain_text().starts_with("f: "));
             }
         }
 
@@ -820,7 +822,7 @@ mod no_panics {
         fn arbitrary_values(key in prop::sample::select(KEYS), v in value()) {
             let toml = format!("[rules]\n{key} = {v}\n");
             if let Err(e) = GateConfig::from_toml(&toml, "f") {
-                prop_assert!(e.to_string().starts_with("f: "));
+                prop_assert!(e.chain_text().starts_with("f: "));
             }
             let yaml = format!("rules:\n  {key}: {v}\n");
             let _ = GateConfig::from_dive_ci(&yaml, "f");
@@ -835,7 +837,7 @@ fn unknown_recommendation_codes_are_refused_with_their_line() {
         "ci/.layerscope.toml",
     )
     .unwrap_err()
-    .to_string();
+    .chain_text();
     assert!(e.starts_with("ci/.layerscope.toml: "), "{e}");
     assert!(e.contains("line 6"), "{e}");
     assert!(

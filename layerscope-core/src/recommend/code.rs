@@ -187,11 +187,7 @@ impl std::str::FromStr for FindingCode {
             .iter()
             .map(|c| c.code)
             .find(|c| c.as_str() == code)
-            .ok_or_else(|| {
-                format!(
-                    "{code:?} is not a recommendation code (`layerscope recommend --list-codes` lists them)"
-                )
-            })
+            .ok_or_else(|| format!("{code:?} is not a recommendation code"))
     }
 }
 

@@ -13,7 +13,7 @@
 //! when the Engine closes the connection (no chunked encoding; RFC 9112 section 6.3).
 
 use super::store::{Store, clean_member};
-use crate::error::{Cause, Error, Hinted, Result};
+use crate::error::{Cause, Error, Hint, Hinted, Result};
 use crate::layer::{LayerContents, LayerFailure, read_layer};
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -99,19 +99,17 @@ fn request(host: &EngineHost, raw_host: &str, path: &str, display: &Path) -> Res
     };
     let mut stream = connect(host).map_err(|e| {
         let hint = match (host, e.kind()) {
-            (EngineHost::Unix(_), io::ErrorKind::NotFound) => {
-                " (no socket there: is dockerd running? DOCKER_HOST names another Engine)"
-            }
-            (_, io::ErrorKind::PermissionDenied) => {
-                " (permission denied: run as root or as a member of the socket's group, \
-                 usually `docker`)"
-            }
-            (_, io::ErrorKind::ConnectionRefused) => " (nothing is listening: is dockerd running?)",
-            _ => "",
+            (EngineHost::Unix(_), io::ErrorKind::NotFound) => Some(Hint::NoEngineSocket),
+            (_, io::ErrorKind::PermissionDenied) => Some(Hint::EngineSocketPermission),
+            (_, io::ErrorKind::ConnectionRefused) => Some(Hint::EngineNotListening),
+            _ => None,
         };
         fail(
             format!("cannot connect to the Docker Engine at {raw_host}"),
-            Some(Hinted::new(e, hint).into()),
+            Some(match hint {
+                Some(hint) => Hinted::new(e, hint).into(),
+                None => e.into(),
+            }),
         )
     })?;
     let req = format!(

@@ -234,7 +234,7 @@ impl Image {
                 (store, resolved)
             }
             name::ImageName::DockerDaemon(_) | name::ImageName::ContainersStorage(_) => {
-                let exported = match &parsed {
+                let mut exported = match &parsed {
                     name::ImageName::ContainersStorage(n) => storage::export(n, path)?,
                     _ => Self::engine_export(&parsed, path)?,
                 };
@@ -255,7 +255,10 @@ impl Image {
                         Some(Ok(c)) => {
                             prefetched.insert(l.index, c.clone());
                         }
-                        Some(Err(f)) => {
+                        Some(Err(_)) => {
+                            let Some(Err(f)) = exported.layers.remove(&member) else {
+                                continue;
+                            };
                             return Err(Error::Layer {
                                 image: path.to_path_buf(),
                                 index: l.index,
@@ -269,8 +272,8 @@ impl Image {
                                     .as_ref()
                                     .map(|e| format!(", entry {e:?}"))
                                     .unwrap_or_default(),
-                                reason: f.reason.clone(),
-                                source: None,
+                                reason: f.reason,
+                                source: f.source,
                             });
                         }
                         None => {}

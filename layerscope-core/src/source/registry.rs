@@ -18,7 +18,7 @@
 use super::auth::{Challenge, Credentials};
 use super::name::RegistryRef;
 use crate::digest;
-use crate::error::{Cause, Error, Hinted, Result};
+use crate::error::{Cause, Error, Hint, Hinted, Result};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -407,16 +407,15 @@ impl Inner {
             let outcome = match build(auth.as_deref()) {
                 Err(e) if transient(&e) => Outcome::Retry(delay, e.into()),
                 Err(e) => {
-                    let hint = if self.base.starts_with("https:")
-                        && matches!(&e, ureq::Error::Io(io) if io.kind() == io::ErrorKind::InvalidData)
-                    {
-                        " (a plain-HTTP registry? use --insecure)"
-                    } else {
-                        ""
-                    };
+                    let plain_http = self.base.starts_with("https:")
+                        && matches!(&e, ureq::Error::Io(io) if io.kind() == io::ErrorKind::InvalidData);
                     return Err(self.error_from(
                         format!("{what}: {}", self.base),
-                        Some(Hinted::new(e, hint).into()),
+                        Some(if plain_http {
+                            Hinted::new(e, Hint::PlainHttpRegistry).into()
+                        } else {
+                            e.into()
+                        }),
                     ));
                 }
                 Ok(resp) => {

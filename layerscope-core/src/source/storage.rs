@@ -8,7 +8,7 @@
 //! and podman.
 
 use super::daemon::{Exported, read_save_stream};
-use crate::error::{Cause, Error, Hinted, Result};
+use crate::error::{Cause, Error, Hint, Hinted, Result};
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -40,7 +40,7 @@ pub(crate) fn export(name: &str, display: &Path) -> Result<Exported> {
         .map_err(|e| {
             fail(
                 format!("cannot run {program} to read the containers-storage store"),
-                Some(Hinted::new(e, " (install skopeo, or set LAYERSCOPE_SKOPEO)").into()),
+                Some(Hinted::new(e, Hint::InstallSkopeo).into()),
             )
         })?;
     // Drain stderr on its own thread so that a chatty skopeo never blocks on a full pipe.

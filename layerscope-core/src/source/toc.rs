@@ -188,8 +188,11 @@ fn estargz(
     let toc_entry = read_layer_with(tar.as_slice(), &LayerOptions::default()).map_err(|f| {
         format!(
             "the TOC member at byte {toc_at} is not a tar: {}{}",
-            f.entry.map(|e| format!("{e}: ")).unwrap_or_default(),
-            f.reason
+            f.entry
+                .as_deref()
+                .map(|e| format!("{e}: "))
+                .unwrap_or_default(),
+            f.text()
         )
     })?;
     let [entry] = toc_entry.entries.as_slice() else {
@@ -204,7 +207,7 @@ fn estargz(
             toc_entry.path(entry)
         ));
     }
-    let sha = toc_entry.content_sha256(0).map_err(|f| f.reason)?;
+    let sha = toc_entry.content_sha256(0).map_err(|f| f.text())?;
     let actual = crate::digest::to_hex(&sha);
     if actual != want {
         return Err(format!(
