@@ -3,7 +3,7 @@
 
 use crate::analysis::ImageInfo;
 use crate::analysis::{Analysis, tree_order};
-use crate::layer::EntryKind;
+use crate::layer::{ContentId, EntryKind};
 use crate::units::signed_difference;
 use crate::version::SCHEMA_VERSION;
 use serde::Serialize;
@@ -97,7 +97,11 @@ pub struct FileDelta {
 }
 
 impl ImageDiff {
-    /// Compare image `a` (before) with image `b` (after).
+    /// Compare image `a` (before) with image `b` (after). File contents are compared by
+    /// their identity, which needs no content sha256 ([`crate::ContentSha256::Omitted`] is
+    /// enough), except when only one of the images was read from tables of contents (its
+    /// contents are known by sha256 only): then by sha256, which both analyses must have
+    /// kept (any mode but `Omitted`).
     pub fn compute(a: &Analysis, b: &Analysis) -> ImageDiff {
         let ra = a.figures();
         let rb = b.figures();
@@ -142,19 +146,20 @@ impl ImageDiff {
                 }
             })
             .collect();
-        let fa: BTreeMap<String, crate::FileRecord> = a
-            .final_files()
-            .into_iter()
-            .map(|f| (f.path.clone(), f))
-            .collect();
-        let fb: BTreeMap<String, crate::FileRecord> = b
-            .final_files()
-            .into_iter()
-            .map(|f| (f.path.clone(), f))
-            .collect();
+        // Contents compare by their identity when both images identify them the same way
+        // (XXH3-128 of the bytes, or the sha256 prefix of layers known from a table of
+        // contents), otherwise by sha256.
+        let by_identity = a.identifies_by_sha256() == b.identifies_by_sha256();
+        let files_of = |x: &Analysis| -> BTreeMap<String, (crate::FileRecord, ContentId)> {
+            x.final_files_with_identity()
+                .into_iter()
+                .map(|(f, id)| (f.path.clone(), (f, id)))
+                .collect()
+        };
+        let (fa, fb) = (files_of(a), files_of(b));
         let (la, lb) = (a.final_symlink_targets(), b.final_symlink_targets());
         let mut files = FileDeltas::default();
-        for (path, x) in &fa {
+        for (path, (x, x_id)) in &fa {
             match fb.get(path) {
                 None => files.removed.push(FileDelta {
                     path: path.clone(),
@@ -165,12 +170,17 @@ impl ImageDiff {
                     a_link_target: None,
                     b_link_target: None,
                 }),
-                Some(y) => {
+                Some((y, y_id)) => {
                     let mut what = Vec::new();
+                    let same_content = if by_identity {
+                        x_id == y_id
+                    } else {
+                        x.sha256 == y.sha256
+                    };
                     if x.kind != y.kind {
                         what.push("type".to_string());
                     } else if matches!(x.kind, EntryKind::File | EntryKind::Hardlink)
-                        && x.sha256 != y.sha256
+                        && !same_content
                     {
                         what.push("content".to_string());
                     }
@@ -205,7 +215,7 @@ impl ImageDiff {
                 }
             }
         }
-        for (path, y) in &fb {
+        for (path, (y, _)) in &fb {
             if !fa.contains_key(path) {
                 files.added.push(FileDelta {
                     path: path.clone(),
@@ -239,5 +249,68 @@ impl ImageDiff {
             layers,
             files,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{ImageBuilder, LayerBuilder, Layout};
+    use crate::{AnalysisOptions, ContentSha256, Image};
+
+    fn analysed(
+        dir: &std::path::Path,
+        name: &str,
+        layer: LayerBuilder,
+        mode: ContentSha256,
+    ) -> Analysis {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            ImageBuilder::new()
+                .layer(layer)
+                .archive(Layout::DockerClassic),
+        )
+        .unwrap();
+        let image = Image::open(&path).unwrap();
+        Analysis::run(&image, &AnalysisOptions::default().content_sha256(mode)).unwrap()
+    }
+
+    /// Contents compared by identity (no content sha256 computed) give the diff that sha256
+    /// gives: a same-size content change is seen, an unchanged file is not.
+    #[test]
+    fn identities_find_the_changes_sha256_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = || {
+            LayerBuilder::new()
+                .dir("etc")
+                .file("etc/same", b"unchanged")
+                .file("etc/edited", b"aaaa")
+                .file("etc/gone", b"x")
+        };
+        let after = || {
+            LayerBuilder::new()
+                .dir("etc")
+                .file("etc/same", b"unchanged")
+                .file("etc/edited", b"bbbb")
+                .file("etc/new", b"y")
+        };
+        let diff = |mode| {
+            let a = analysed(dir.path(), "a.tar", before(), mode);
+            let b = analysed(dir.path(), "b.tar", after(), mode);
+            let mut d = serde_json::to_value(ImageDiff::compute(&a, &b)).unwrap();
+            // The image paths are the same; nothing else may differ.
+            d.as_object_mut().unwrap().remove("a");
+            d.as_object_mut().unwrap().remove("b");
+            d
+        };
+        let by_identity = diff(ContentSha256::Omitted);
+        assert_eq!(by_identity, diff(ContentSha256::Streamed));
+        let changed = &by_identity["files"]["changed"];
+        assert_eq!(changed.as_array().unwrap().len(), 1, "{changed}");
+        assert_eq!(changed[0]["path"], "etc/edited");
+        assert_eq!(changed[0]["what"][0], "content");
+        assert_eq!(by_identity["files"]["added"][0]["path"], "etc/new");
+        assert_eq!(by_identity["files"]["removed"][0]["path"], "etc/gone");
     }
 }

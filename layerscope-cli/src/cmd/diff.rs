@@ -5,7 +5,7 @@ use crate::options::{
 };
 use crate::render;
 use anyhow::{Context, Result};
-use layerscope_core::{AnalysisOptions, ImageDiff, Pipeline};
+use layerscope_core::{AnalysisOptions, ContentSha256, ImageDiff, Pipeline};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -35,8 +35,18 @@ pub(crate) struct DiffArgs {
 pub(crate) fn run(args: DiffArgs) -> Result<ExitCode> {
     check_html_destination(args.format == ReportFormat::Html, args.output.as_deref())?;
     let run = |image: &Path| -> Result<Pipeline> {
+        // Contents are compared by identity and no output shows a content digest: none is
+        // computed, unless layers may be known from tables of contents (`--toc`), whose
+        // contents compare with the others' by sha256 only.
+        let digests = if crate::TOC.get().copied().unwrap_or(false) {
+            ContentSha256::Streamed
+        } else {
+            ContentSha256::Omitted
+        };
         let options = image_options(image, args.platform.as_deref()).analysis_options(
-            AnalysisOptions::default().allow_digest_mismatch(args.allow_digest_mismatch),
+            AnalysisOptions::default()
+                .allow_digest_mismatch(args.allow_digest_mismatch)
+                .content_sha256(digests),
         );
         run_pipeline(options, false)
     };

@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::filter::FileFilter;
 use crate::history::{HistoryAlignment, align_history};
 use crate::layer::{
-    EntryKind, LayerContents, LayerFailure, LayerOptions, RangeReader, Reread, read_layer_with,
+    ContentId, EntryKind, LayerContents, LayerFailure, LayerOptions, RangeReader, Reread,
+    read_layer_with,
 };
 use crate::source::{Image, LayerAvailability};
 use crate::tree::{ChangeKind, Tree};
@@ -617,6 +618,31 @@ impl Analysis {
             .into_iter()
             .map(|v| self.file_record(v, None))
             .collect()
+    }
+
+    /// As [`Analysis::final_files`], each with the identity of its content (zero for entries
+    /// without content): what [`crate::ImageDiff`] compares, so that two images can be
+    /// compared without any content sha256.
+    pub(crate) fn final_files_with_identity(&self) -> Vec<(FileRecord, ContentId)> {
+        let visible = self.tree.visible(&self.layers);
+        self.prefetch_sha256(visible.iter().filter_map(|v| v.source));
+        visible
+            .into_iter()
+            .map(|v| {
+                let id = v
+                    .source
+                    .and_then(|(l, e)| self.layers.get(l as usize)?.entries.get(e as usize))
+                    .map(|e| e.id)
+                    .unwrap_or_default();
+                (self.file_record(v, None), id)
+            })
+            .collect()
+    }
+
+    /// Are contents identified by sha256 prefixes (layers known from a table of contents)
+    /// rather than XXH3-128? Two analyses' identities compare only when this agrees.
+    pub(crate) fn identifies_by_sha256(&self) -> bool {
+        self.layers.iter().any(LayerContents::has_sha256_identity)
     }
 
     /// Visit the filesystem as it stands after `layer`, directories included, in tree order,
