@@ -52,6 +52,22 @@ fn report(home: &Path, image: &str, extra: &[&str]) -> Value {
     run(home, image, extra).0
 }
 
+/// `analyze` with its tables (which compute no content digest): standard output.
+fn tables(home: &Path, image: &str, extra: &[&str]) -> String {
+    let out = layerscope(home)
+        .args(["analyze", "--insecure"])
+        .args(extra)
+        .arg(image)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "analyze {image}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The report without what names the source, without the per-layer `toc` marks and without
 /// the warnings: every figure.
 fn figures(mut r: Value) -> Value {
@@ -212,12 +228,7 @@ fn buildkit_estargz_read_from_its_toc_equals_the_full_read() {
         warnings(&toc)
     );
     // The table output says so too.
-    let out = layerscope(&s.home)
-        .args(["analyze", "--insecure", "--toc", &name])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = tables(&s.home, &name, &["--toc"]);
     assert!(
         text.contains("warning: layer 0 was read from its eStargz table of contents"),
         "{text}"
@@ -327,27 +338,16 @@ fn a_bad_toc_or_footer_falls_back_to_the_whole_blob() {
     assert_eq!(toc["layers"][1]["toc"]["format"], "estargz");
     // The tables compute no content digest, except where a layer read in full must be
     // compared with one known from its TOC (by sha256): the same figures.
-    let out = layerscope(&s.home)
-        .args(["analyze", "--insecure", "--toc", &name])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let full_table = layerscope(&s.home)
-        .args(["analyze", "--insecure", &name])
-        .output()
-        .unwrap();
-    let layer_rows = |o: &std::process::Output| -> Vec<String> {
-        String::from_utf8_lossy(&o.stdout)
-            .lines()
+    let rows = |text: String| -> Vec<String> {
+        text.lines()
             .filter(|l| l.contains("Files") || l.contains("waste") || l.contains("Size"))
             .map(str::to_string)
             .collect()
     };
-    assert_eq!(layer_rows(&out), layer_rows(&full_table));
+    assert_eq!(
+        rows(tables(&s.home, &name, &["--toc"])),
+        rows(tables(&s.home, &name, &[]))
+    );
     let w = warnings(&toc);
     assert!(
         w.iter().any(

@@ -1332,15 +1332,8 @@ pub(crate) fn read_layer_with(
                         inner: flate2::bufread::MultiGzDecoder::new(blob),
                         tag: "gzip",
                     };
-                    let (h, n, dec) = decompressed(
-                        scope,
-                        threads,
-                        options.content_sha256,
-                        dec,
-                        tar_pool,
-                        &claims,
-                        &mut contents,
-                    )?;
+                    let (h, n, dec) =
+                        decompressed(scope, options, dec, tar_pool, &claims, &mut contents)?;
                     (h, n, dec.inner.into_inner())
                 } else {
                     let log_max = options.zstd_window_log_max;
@@ -1352,15 +1345,8 @@ pub(crate) fn read_layer_with(
                         inner: zstd,
                         log_max,
                     };
-                    let (h, n, dec) = decompressed(
-                        scope,
-                        threads,
-                        options.content_sha256,
-                        dec,
-                        tar_pool,
-                        &claims,
-                        &mut contents,
-                    )?;
+                    let (h, n, dec) =
+                        decompressed(scope, options, dec, tar_pool, &claims, &mut contents)?;
                     (h, n, dec.inner.finish())
                 };
                 contents.diff_id = sha256_string(&hash);
@@ -1404,13 +1390,11 @@ impl<R: Read> Read for ZstdLimit<R> {
     }
 }
 
-/// Walk the decompressed tar of a compressed blob (every file's sha256 in the stream when
-/// `sha` is set); the DiffID, tar size and the decoder back.
-#[allow(clippy::too_many_arguments)]
+/// Walk the decompressed tar of a compressed blob, hashing as `options` say; the DiffID, tar
+/// size and the decoder back.
 fn decompressed<'s, 'e, D: Read>(
     scope: &'s thread::Scope<'s, 'e>,
-    threads: bool,
-    sha: bool,
+    options: &LayerOptions,
     dec: D,
     pool: Arc<Pool>,
     claims: &Rc<RefCell<VecDeque<Claim>>>,
@@ -1422,8 +1406,8 @@ fn decompressed<'s, 'e, D: Read>(
         cur: None,
         cur_start: 0,
         off: 0,
-        diff_id: StreamHash::new(scope, threads),
-        content: ContentHash::new(scope, threads, sha),
+        diff_id: StreamHash::new(scope, options.threads),
+        content: ContentHash::new(scope, options.threads, options.content_sha256),
         claims: Rc::clone(claims),
         missed: false,
     };
@@ -1435,7 +1419,7 @@ fn decompressed<'s, 'e, D: Read>(
         ..
     } = stream;
     let (hash, size) = diff_id.finish()?;
-    apply_content(contents, content.finish()?, sha);
+    apply_content(contents, content.finish()?, options.content_sha256);
     Ok((hash, size, src))
 }
 
