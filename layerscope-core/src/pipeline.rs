@@ -380,6 +380,27 @@ impl Pipeline {
         Some(report)
     }
 
+    /// As [`Pipeline::report`], consuming the pipeline: the figures' lists and `findings`
+    /// move into the report instead of being copied ([`Analysis::into_report_with`]).
+    /// `Ok(None)` without an analysed image.
+    ///
+    /// # Errors
+    /// As [`Analysis::into_report_with`].
+    pub fn into_report(
+        self,
+        options: &ReportOptions,
+        findings: Vec<Finding>,
+    ) -> Result<Option<Report>> {
+        let Some(analysis) = self.analysis else {
+            return Ok(None);
+        };
+        let mut report = analysis.into_report_with(options)?;
+        report.attribution = self.attribution;
+        report.total_bytes_saved = crate::recommend::total_bytes_saved(&findings);
+        report.recommendations = findings;
+        Ok(Some(report))
+    }
+
     /// Evaluate `gate` on the image's figures, the attribution and `findings`, against
     /// `baseline` when given. `None` without an analysed image.
     pub fn check(

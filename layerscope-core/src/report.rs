@@ -2,8 +2,8 @@
 //! CI scripts: add fields, never rename or remove them without bumping [`SCHEMA_VERSION`].
 
 use crate::analysis::{
-    Analysis, BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageInfo, LayerReport, Totals,
-    WasteItem,
+    Analysis, BaseSplit, DuplicateGroup, FileRecord, HistoryInfo, ImageFigures, ImageInfo,
+    LayerReport, Totals, WasteItem,
 };
 use crate::filter::FileFilter;
 use crate::version::SCHEMA_VERSION;
@@ -121,47 +121,91 @@ impl Analysis {
     pub fn report_with(&self, options: &ReportOptions) -> Report {
         let f = self.figures();
         let top = options.top.unwrap_or(usize::MAX);
-        let waste: Vec<WasteItem> = f
-            .waste
-            .iter()
-            .filter(|w| options.filter.matches(&w.path, w.bytes))
-            .take(top)
-            .cloned()
-            .collect();
-        let duplicates: Vec<DuplicateGroup> = f
-            .duplicates
-            .iter()
-            .filter(|g| {
-                g.paths
-                    .iter()
-                    .any(|p| options.filter.matches(p, g.size_bytes))
-            })
-            .take(top)
-            .cloned()
-            .collect();
-        let want = options.top.unwrap_or(DEFAULT_LARGEST_FILES);
-        Report {
-            schema_version: SCHEMA_VERSION,
-            tool: ToolInfo {
-                name: "layerscope".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-            },
+        // Only the items the report keeps are copied.
+        let figures = ImageFigures {
             image: f.image.clone(),
             layers: f.layers.clone(),
             totals: f.totals.clone(),
             base: f.base.clone(),
             history: f.history.clone(),
-            waste,
-            duplicates,
-            largest_files: self.largest_files(want, &options.filter),
-            filter: options.filter.describe(),
-            attribution: None,
-            recommendations: Vec::new(),
-            total_bytes_saved: 0,
+            waste: f
+                .waste
+                .iter()
+                .filter(|w| keep_waste(options, w))
+                .take(top)
+                .cloned()
+                .collect(),
+            duplicates: f
+                .duplicates
+                .iter()
+                .filter(|g| keep_group(options, g))
+                .take(top)
+                .cloned()
+                .collect(),
             warnings: f.warnings.clone(),
-            compat_dive: None,
-        }
+        };
+        let want = options.top.unwrap_or(DEFAULT_LARGEST_FILES);
+        assemble(figures, self.largest_files(want, &options.filter), options)
     }
+
+    /// As [`Analysis::report_with`], consuming the analysis: the figures and their lists move
+    /// into the report instead of being copied (an image of 200,000 files can have tens of
+    /// thousands of waste items), and the layers and the merged view are freed on return.
+    ///
+    /// # Errors
+    /// A file of the largest-files list whose content had to be read again for its sha256
+    /// could not be (see [`Analysis::content_digest_error`]).
+    pub fn into_report_with(self, options: &ReportOptions) -> crate::error::Result<Report> {
+        let want = options.top.unwrap_or(DEFAULT_LARGEST_FILES);
+        let largest_files = self.largest_files(want, &options.filter);
+        self.content_digest_error()?;
+        Ok(assemble(self.into_figures(), largest_files, options))
+    }
+}
+
+/// The report of `figures`, their lists filtered and cut as `options` says (in place: the
+/// items kept are moved, not copied).
+fn assemble(f: ImageFigures, largest_files: Vec<FileRecord>, options: &ReportOptions) -> Report {
+    let top = options.top.unwrap_or(usize::MAX);
+    let mut waste = f.waste;
+    waste.retain(|w| keep_waste(options, w));
+    waste.truncate(top);
+    let mut duplicates = f.duplicates;
+    duplicates.retain(|g| keep_group(options, g));
+    duplicates.truncate(top);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "layerscope".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        image: f.image,
+        layers: f.layers,
+        totals: f.totals,
+        base: f.base,
+        history: f.history,
+        waste,
+        duplicates,
+        largest_files,
+        filter: options.filter.describe(),
+        attribution: None,
+        recommendations: Vec::new(),
+        total_bytes_saved: 0,
+        warnings: f.warnings,
+        compat_dive: None,
+    }
+}
+
+/// Does the report list this waste item?
+fn keep_waste(options: &ReportOptions, w: &WasteItem) -> bool {
+    options.filter.matches(&w.path, w.bytes)
+}
+
+/// Does the report list this duplicate group (any of its paths passes the filter)?
+fn keep_group(options: &ReportOptions, g: &DuplicateGroup) -> bool {
+    g.paths
+        .iter()
+        .any(|p| options.filter.matches(p, g.size_bytes))
 }
 
 impl crate::gate::Baseline {

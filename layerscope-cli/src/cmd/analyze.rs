@@ -98,31 +98,48 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
 
     let pipeline = run_pipeline(options, args.image.no_progress)?;
     let findings = pipeline.recommendations(None)?.recommendations;
-    let (Some(analysis), Some(mut report)) = (
-        pipeline.analysis(),
-        pipeline.report(&report_options, &findings),
-    ) else {
+    let Some(analysis) = pipeline.analysis() else {
         anyhow::bail!("internal error: the image was not analysed");
     };
-    if args.compat == Some(Compat::Dive) {
-        report.compat_dive = Some(analysis.dive_compat());
-    }
-    if args.push_size
-        && let Some(image) = pipeline.image()
-    {
-        report.set_push_sizes(&layerscope_core::push_sizes(image)?);
-    }
-    // A file read again for its sha256 that failed (the image changed meanwhile) fails here,
-    // before anything is written.
-    analysis.content_digest_error()?;
+    let compat_dive = (args.compat == Some(Compat::Dive)).then(|| analysis.dive_compat());
+    let push_sizes = match pipeline.image() {
+        Some(image) if args.push_size => Some(layerscope_core::push_sizes(image)?),
+        _ => None,
+    };
+    let complete = |report: &mut layerscope_core::Report| {
+        report.compat_dive = compat_dive;
+        if let Some(sizes) = &push_sizes {
+            report.set_push_sizes(sizes);
+        }
+    };
 
     let text = match args.format {
-        ReportFormat::Json => {
-            // Streamed: a report of a 200k-file image need not exist twice in memory.
-            render::json::write(args.output.as_deref(), &report)?;
-            return Ok(ExitCode::SUCCESS);
+        ReportFormat::Json | ReportFormat::Table => {
+            // The report takes the analysis's lists over rather than copying them: a report
+            // of a 200k-file image need not exist twice in memory. A file read again for its
+            // sha256 that failed (the image changed meanwhile) fails here, before anything is
+            // written.
+            let Some(mut report) = pipeline.into_report(&report_options, findings)? else {
+                anyhow::bail!("internal error: the image was not analysed");
+            };
+            complete(&mut report);
+            if args.format == ReportFormat::Json {
+                // Streamed, without building the text first.
+                render::json::write(args.output.as_deref(), &report)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            render::table::analyze(
+                &report,
+                top.unwrap_or(10),
+                render::term_for(args.output.is_some()),
+            )
         }
         ReportFormat::Html => {
+            let Some(mut report) = pipeline.report(&report_options, &findings) else {
+                anyhow::bail!("internal error: the image was not analysed");
+            };
+            complete(&mut report);
+            analysis.content_digest_error()?;
             let mut page = render::html::Page::analysis(&report, analysis)?.recommendations(
                 render::html_views::recommendations(&report.recommendations),
                 report.total_bytes_saved,
@@ -136,11 +153,6 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             }
             page.render()?
         }
-        ReportFormat::Table => render::table::analyze(
-            &report,
-            top.unwrap_or(10),
-            render::term_for(args.output.is_some()),
-        ),
     };
     write_output(args.output.as_deref(), &text)?;
     if args.format == ReportFormat::Html

@@ -12,6 +12,7 @@ use crate::tree::{ChangeKind, Tree, WasteKind};
 use crate::units::ratio;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Everything [`super::Analysis::run`] measured about an image, unfiltered. The lists of a
 /// [`crate::Report`] are cut from these; the figures themselves are never filtered.
@@ -193,12 +194,12 @@ pub struct WasteItem {
     pub kind: WasteKind,
     /// Layer that shipped it.
     pub added_by_layer: usize,
-    /// The instruction of that layer.
-    pub added_by: Option<String>,
+    /// The instruction of that layer (one string per layer, shared by its items).
+    pub added_by: Option<Arc<str>>,
     /// Layer that hid it.
     pub hidden_by_layer: usize,
-    /// The instruction of that layer.
-    pub hidden_by: Option<String>,
+    /// The instruction of that layer (shared as `added_by`).
+    pub hidden_by: Option<Arc<str>>,
     /// sha256 of the content.
     pub sha256: String,
 }
@@ -287,6 +288,11 @@ pub(super) fn measure(
     let mut per_layer_hides = vec![0u64; n];
     let mut by_kind: BTreeMap<WasteKind, u64> = BTreeMap::new();
     let mut waste: Vec<(WasteItem, (u32, u32))> = Vec::with_capacity(p.tree.hidden.len());
+    // Each layer's instruction once: an image can have tens of thousands of waste items.
+    let instructions: Vec<Option<Arc<str>>> = (0..n)
+        .map(|i| created_by(p.alignment, p.history, i).map(Arc::from))
+        .collect();
+    let instruction = |layer: usize| instructions.get(layer).cloned().flatten();
     for h in &p.tree.hidden {
         if let Some(x) = per_layer_introduced.get_mut(h.added_by) {
             *x += h.bytes;
@@ -301,9 +307,9 @@ pub(super) fn measure(
                 bytes: h.bytes,
                 kind: h.kind,
                 added_by_layer: h.added_by,
-                added_by: created_by(p.alignment, p.history, h.added_by).map(str::to_string),
+                added_by: instruction(h.added_by),
                 hidden_by_layer: h.hidden_by,
-                hidden_by: created_by(p.alignment, p.history, h.hidden_by).map(str::to_string),
+                hidden_by: instruction(h.hidden_by),
                 sha256: String::new(),
             },
             h.source,

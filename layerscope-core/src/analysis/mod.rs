@@ -557,6 +557,11 @@ impl Analysis {
         &self.figures
     }
 
+    /// The figures, the rest of the analysis dropped.
+    pub(crate) fn into_figures(self) -> ImageFigures {
+        self.figures
+    }
+
     /// Take the base-image boundary from a Dockerfile attribution: the layers below the first
     /// instruction of the target's stage chain that made a layer are the base image's. BuildKit
     /// copies the base image's history into the image without marking where it ends (no

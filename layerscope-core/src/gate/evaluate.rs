@@ -144,7 +144,7 @@ impl<'g, 'a> Evaluation<'g, 'a> {
         Offender {
             path: Some(w.path.clone()),
             layer: Some(w.added_by_layer),
-            instruction: w.added_by.clone(),
+            instruction: w.added_by.as_deref().map(str::to_string),
             line: self.line_of(w.added_by_layer),
             bytes: Some(w.bytes),
             message: format!(
