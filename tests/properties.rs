@@ -14,7 +14,9 @@
 //! names it lost in the layer that hid it (which one is the implementation's choice).
 
 use layerscope::testkit::{Blob, ImageBuilder, LayerBuilder, Layout};
-use layerscope::{Analysis, AnalysisOptions, ContentSha256, EntryKind, Image, Report, WasteKind};
+use layerscope::{
+    Analysis, AnalysisOptions, ContentSha256, EntryKind, Image, Report, ReportOptions, WasteKind,
+};
 use proptest::prelude::*;
 use sha2::Digest as _;
 use std::collections::BTreeMap;
@@ -491,6 +493,12 @@ proptest! {
         prop_assert!(listing.iter().all(|f| f.sha256.is_none()));
         prop_assert_eq!(listing.len(), a.tree_view(None, false).len());
         prop_assert!(none.content_digest_error().is_ok());
+        // The consuming report moves the lists the borrowing one copies: the same report,
+        // whole and cut to one item per list.
+        let top = ReportOptions::default().top(1);
+        let cut = json(&a.report_with(&top));
+        prop_assert_eq!(json(&a.into_report_with(&ReportOptions::default()).unwrap()), json(&r));
+        prop_assert_eq!(json(&lazy.into_report_with(&top).unwrap()), cut);
     }
 
     /// docker save (classic and Docker 25+), podman's docker-archive, oci-archive with gzip

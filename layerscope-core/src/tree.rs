@@ -207,7 +207,21 @@ impl Tree {
         for (i, l) in layers.iter().enumerate() {
             t.apply(i, l, layers);
         }
+        t.shrink_to_fit();
         t
+    }
+
+    /// Give back what the merge reserved and did not use: the node count above is an upper
+    /// bound (whiteouts and directories seen again make no node) and the lists grow by
+    /// doubling. The merged view is kept for the whole analysis.
+    fn shrink_to_fit(&mut self) {
+        self.nodes.shrink_to_fit();
+        self.names.shrink_to_fit();
+        self.inodes.shrink_to_fit();
+        self.hidden.shrink_to_fit();
+        for l in &mut self.layers {
+            l.changes.shrink_to_fit();
+        }
     }
 
     fn name_of(&self, id: u32) -> &str {
@@ -750,12 +764,12 @@ impl Tree {
             }
             let e = layers
                 .get(n.layer as usize)
-                .and_then(|l| l.entries.get(n.entry as usize));
+                .and_then(|l| Some((l, l.entries.get(n.entry as usize)?)));
             let is_dir = n.is_dir;
-            let (mode, uid, gid, mtime, has_xattrs) = e
-                .map_or((if is_dir { 0o755 } else { 0 }, 0, 0, 0, false), |e| {
-                    (e.mode, e.uid, e.gid, e.mtime, e.xattrs != 0)
-                });
+            let (mode, uid, gid, mtime, has_xattrs) = e.map_or(
+                (if is_dir { 0o755 } else { 0 }, 0, 0, 0, false),
+                |(l, e)| (e.mode, e.uid, e.gid, e.mtime, l.xattrs(e) != 0),
+            );
             let inode = (n.inode != NONE).then_some(n.inode);
             let (size, source) = inode
                 .and_then(|i| self.inodes.get(i as usize))

@@ -578,7 +578,7 @@ mod tests {
         );
         assert_eq!(c.entries[0].mtime, 1_704_164_645);
         assert_eq!(c.entries[1].uid, 1000);
-        assert_ne!(c.entries[1].xattrs, 0);
+        assert_ne!(c.xattrs(&c.entries[1]), 0);
         assert_eq!(c.link(&c.entries[2]), Some("a/f"));
         assert_eq!(c.content_sha256(4).unwrap(), SHA256_EMPTY);
         assert_eq!(
