@@ -2,6 +2,7 @@
 //! dive's `.dive-ci` (YAML), read into one [`GateConfig`]. Unknown keys and bad values are
 //! errors that name the file, the key and (from the parsers) the line.
 
+use super::rule::RuleId;
 use crate::error::{Error, Hint, Hinted, Result};
 use crate::recommend::FindingCode;
 use serde::de::{self, Deserializer, Visitor};
@@ -213,9 +214,9 @@ pub enum RecommendationAction {
 }
 
 /// The `[rules]` table. A rule left out is not evaluated; a rule set to `"off"` is listed as
-/// skipped. `docs/gate.md` documents each rule.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+/// skipped. `docs/gate.md` documents each rule. Its keys are the [`RuleId`] names (see
+/// [`RulesKey`]).
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Rules {
     /// dive's `lowestEfficiency`: fail when efficiency is below this ratio.
@@ -233,15 +234,12 @@ pub struct Rules {
     /// Fail when any layer is larger.
     pub max_layer_size: Option<Setting<ByteSize>>,
     /// Per-kind waste limits.
-    #[serde(default)]
     pub max_waste: MaxWaste,
     /// Percentage rules never fail when the bytes behind the percentage are below this.
     pub percent_floor: Option<ByteSize>,
     /// Globs of paths that must not be in any layer of the image.
-    #[serde(default)]
     pub deny_paths: Vec<String>,
     /// Globs of paths whose waste every waste rule ignores.
-    #[serde(default)]
     pub ignore_waste_paths: Vec<String>,
     /// Against `--baseline`: fail when the image grew by more bytes.
     pub max_growth_bytes: Option<Setting<ByteSize>>,
@@ -266,9 +264,9 @@ pub struct Rules {
     pub max_new_waste_bytes: Option<Setting<ByteSize>>,
 }
 
-/// `[rules.max-waste]`: a limit per waste kind (the kinds of `totals.waste_by_kind`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+/// `[rules.max-waste]`: a limit per waste kind (the kinds of `totals.waste_by_kind`). Its keys
+/// are the `max-waste.*` [`RuleId`] names without the table's prefix.
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct MaxWaste {
     /// Copies replaced by different content.
@@ -279,6 +277,313 @@ pub struct MaxWaste {
     pub deleted: Option<Setting<ByteSize>>,
     /// Copies hidden by opaque directories.
     pub hidden_by_opaque: Option<Setting<ByteSize>>,
+}
+
+/// A key of the `[rules]` table: a rule, named by its [`RuleId`] (the one place rule names
+/// are written), the `[rules.max-waste]` table of the `max-waste.*` rules, or a setting that
+/// is not a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RulesKey {
+    Rule(RuleId),
+    MaxWaste,
+    PercentFloor,
+    IgnoreWastePaths,
+}
+
+/// The `[rules.max-waste]` table's prefix in the names of its rules (`max-waste.deleted`).
+const MAX_WASTE: &str = "max-waste";
+
+impl RulesKey {
+    fn name(self) -> &'static str {
+        match self {
+            RulesKey::Rule(id) => id.as_str(),
+            RulesKey::MaxWaste => MAX_WASTE,
+            RulesKey::PercentFloor => "percent-floor",
+            RulesKey::IgnoreWastePaths => "ignore-waste-paths",
+        }
+    }
+
+    /// Every key, in the order an unknown key's error lists them: the rules in [`RuleId`]
+    /// order, the `max-waste.*` rules as their one table, the two path-glob settings and the
+    /// percentage floor beside `deny-paths`; `recommendations` is a table of its own.
+    fn all() -> &'static [RulesKey] {
+        static KEYS: std::sync::LazyLock<Vec<RulesKey>> = std::sync::LazyLock::new(|| {
+            let mut keys: Vec<RulesKey> = RuleId::all()
+                .flat_map(|id| match id {
+                    RuleId::Recommendations => vec![],
+                    RuleId::DenyPaths => vec![
+                        RulesKey::PercentFloor,
+                        RulesKey::Rule(id),
+                        RulesKey::IgnoreWastePaths,
+                    ],
+                    id if max_waste_key(id).is_some() => vec![RulesKey::MaxWaste],
+                    id => vec![RulesKey::Rule(id)],
+                })
+                .collect();
+            keys.dedup();
+            keys
+        });
+        &KEYS
+    }
+}
+
+/// The key of a `max-waste.*` rule in `[rules.max-waste]` (`deleted`).
+fn max_waste_key(id: RuleId) -> Option<&'static str> {
+    id.as_str()
+        .strip_prefix(MAX_WASTE)
+        .and_then(|k| k.strip_prefix('.'))
+}
+
+/// Names for serde's unknown-field error, which wants a `'static` list.
+fn key_names(keys: impl Iterator<Item = &'static str>) -> &'static [&'static str] {
+    keys.collect::<Vec<_>>().leak()
+}
+
+fn rules_key_names() -> &'static [&'static str] {
+    static NAMES: std::sync::LazyLock<&'static [&'static str]> =
+        std::sync::LazyLock::new(|| key_names(RulesKey::all().iter().map(|k| k.name())));
+    &NAMES
+}
+
+fn max_waste_key_names() -> &'static [&'static str] {
+    static NAMES: std::sync::LazyLock<&'static [&'static str]> =
+        std::sync::LazyLock::new(|| key_names(RuleId::all().filter_map(max_waste_key)));
+    &NAMES
+}
+
+/// A table key read as `K`: unknown keys are refused while the key is read, so that the
+/// parser points at the key and lists the keys allowed there.
+#[derive(Clone, Copy)]
+struct TableKey<K> {
+    find: fn(&str) -> Option<K>,
+    names: fn() -> &'static [&'static str],
+}
+
+impl<'de, K> de::DeserializeSeed<'de> for TableKey<K> {
+    type Value = K;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<K, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<K> Visitor<'_> for TableKey<K> {
+    type Value = K;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("field identifier")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<K, E> {
+        (self.find)(v).ok_or_else(|| E::unknown_field(v, (self.names)()))
+    }
+}
+
+/// The values of a table read as a map (`key = value`) or, as serde's derive also reads a
+/// struct, as an array of the values in key order.
+trait Values<'de> {
+    type Error: de::Error;
+    /// The next value; `None` when an array ends.
+    fn next<T: Deserialize<'de>>(&mut self) -> std::result::Result<Option<T>, Self::Error>;
+}
+
+struct MapValues<A>(A);
+
+impl<'de, A: de::MapAccess<'de>> Values<'de> for MapValues<A> {
+    type Error = A::Error;
+    fn next<T: Deserialize<'de>>(&mut self) -> std::result::Result<Option<T>, A::Error> {
+        self.0.next_value().map(Some)
+    }
+}
+
+struct SeqValues<A>(A);
+
+impl<'de, A: de::SeqAccess<'de>> Values<'de> for SeqValues<A> {
+    type Error = A::Error;
+    fn next<T: Deserialize<'de>>(&mut self) -> std::result::Result<Option<T>, A::Error> {
+        self.0.next_element()
+    }
+}
+
+/// Read the next value into `field`; false when there is none. The value is read as the
+/// field's `Option` type, as serde's derive reads it (the parser then points at the value).
+fn put<'de, T: Deserialize<'de>, S: Values<'de>>(
+    field: &mut Option<T>,
+    values: &mut S,
+) -> std::result::Result<bool, S::Error> {
+    Ok(values.next::<Option<T>>()?.map(|v| *field = v).is_some())
+}
+
+/// As [`put`], for a field whose absence is its default (an empty list or table).
+fn put_or_default<'de, T: Deserialize<'de>, S: Values<'de>>(
+    field: &mut T,
+    values: &mut S,
+) -> std::result::Result<bool, S::Error> {
+    if let Some(v) = values.next()? {
+        *field = v;
+    }
+    Ok(true)
+}
+
+impl<'de> Deserialize<'de> for Rules {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Rules, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Rules;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("struct Rules")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Rules, A::Error> {
+                let key = TableKey {
+                    find: |name| RulesKey::all().iter().copied().find(|k| k.name() == name),
+                    names: rules_key_names,
+                };
+                let mut rules = Rules::default();
+                while let Some(k) = map.next_key_seed(key)? {
+                    let mut values = MapValues(&mut map);
+                    rules.read(k, &mut values)?;
+                }
+                Ok(rules)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<Rules, A::Error> {
+                let mut rules = Rules::default();
+                let mut values = SeqValues(seq);
+                let keys = RulesKey::all();
+                for (i, k) in keys.iter().enumerate() {
+                    if !rules.read(*k, &mut values)? {
+                        let expected = format!("struct Rules with {} elements", keys.len());
+                        return Err(de::Error::invalid_length(i, &expected.as_str()));
+                    }
+                }
+                Ok(rules)
+            }
+        }
+        d.deserialize_struct("Rules", rules_key_names(), V)
+    }
+}
+
+impl Rules {
+    /// Read the value of `key` into its field; false when there is none.
+    fn read<'de, S: Values<'de>>(
+        &mut self,
+        key: RulesKey,
+        values: &mut S,
+    ) -> std::result::Result<bool, S::Error> {
+        let id = match key {
+            RulesKey::MaxWaste => return put_or_default(&mut self.max_waste, values),
+            RulesKey::PercentFloor => return put(&mut self.percent_floor, values),
+            RulesKey::IgnoreWastePaths => {
+                return put_or_default(&mut self.ignore_waste_paths, values);
+            }
+            RulesKey::Rule(id) => id,
+        };
+        match id {
+            RuleId::LowestEfficiency => put(&mut self.lowest_efficiency, values),
+            RuleId::HighestWastedBytes => put(&mut self.highest_wasted_bytes, values),
+            RuleId::HighestUserWastedPercent => put(&mut self.highest_user_wasted_percent, values),
+            RuleId::MaxSize => put(&mut self.max_size, values),
+            RuleId::MaxCompressedSize => put(&mut self.max_compressed_size, values),
+            RuleId::MaxLayers => put(&mut self.max_layers, values),
+            RuleId::MaxLayerSize => put(&mut self.max_layer_size, values),
+            RuleId::DenyPaths => put_or_default(&mut self.deny_paths, values),
+            RuleId::MaxGrowthBytes => put(&mut self.max_growth_bytes, values),
+            RuleId::MaxGrowthPercent => put(&mut self.max_growth_percent, values),
+            RuleId::MaxCompressedGrowthBytes => put(&mut self.max_compressed_growth_bytes, values),
+            RuleId::MaxCompressedGrowthPercent => {
+                put(&mut self.max_compressed_growth_percent, values)
+            }
+            RuleId::MaxLayerGrowthBytes => put(&mut self.max_layer_growth_bytes, values),
+            RuleId::MaxLayerGrowthPercent => put(&mut self.max_layer_growth_percent, values),
+            RuleId::MaxInstructionGrowthBytes => {
+                put(&mut self.max_instruction_growth_bytes, values)
+            }
+            RuleId::MaxInstructionGrowthPercent => {
+                put(&mut self.max_instruction_growth_percent, values)
+            }
+            RuleId::MaxNewWasteItems => put(&mut self.max_new_waste_items, values),
+            RuleId::MaxNewWasteBytes => put(&mut self.max_new_waste_bytes, values),
+            // Not keys of [rules] (RulesKey::all leaves them out): the [rules.max-waste]
+            // table and the [recommendations] table hold them.
+            RuleId::MaxWasteOverwritten
+            | RuleId::MaxWasteMetadataCopyUp
+            | RuleId::MaxWasteDeleted
+            | RuleId::MaxWasteHiddenByOpaque
+            | RuleId::Recommendations => {
+                Err(de::Error::unknown_field(id.as_str(), rules_key_names()))
+            }
+        }
+    }
+}
+
+impl MaxWaste {
+    /// Read the value of rule `id` (a `max-waste.*` rule) into its field; false when there
+    /// is none.
+    fn read<'de, S: Values<'de>>(
+        &mut self,
+        id: RuleId,
+        values: &mut S,
+    ) -> std::result::Result<bool, S::Error> {
+        let field = match id {
+            RuleId::MaxWasteOverwritten => &mut self.overwritten,
+            RuleId::MaxWasteMetadataCopyUp => &mut self.metadata_copy_up,
+            RuleId::MaxWasteDeleted => &mut self.deleted,
+            RuleId::MaxWasteHiddenByOpaque => &mut self.hidden_by_opaque,
+            other => {
+                return Err(de::Error::unknown_field(
+                    other.as_str(),
+                    max_waste_key_names(),
+                ));
+            }
+        };
+        put(field, values)
+    }
+}
+
+impl<'de> Deserialize<'de> for MaxWaste {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<MaxWaste, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaxWaste;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("struct MaxWaste")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<MaxWaste, A::Error> {
+                let key = TableKey {
+                    find: |name| RuleId::all().find(|id| max_waste_key(*id) == Some(name)),
+                    names: max_waste_key_names,
+                };
+                let mut max_waste = MaxWaste::default();
+                while let Some(id) = map.next_key_seed(key)? {
+                    max_waste.read(id, &mut MapValues(&mut map))?;
+                }
+                Ok(max_waste)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<MaxWaste, A::Error> {
+                let mut max_waste = MaxWaste::default();
+                let mut values = SeqValues(seq);
+                let ids: Vec<RuleId> = RuleId::all()
+                    .filter(|id| max_waste_key(*id).is_some())
+                    .collect();
+                for (i, id) in ids.iter().enumerate() {
+                    if !max_waste.read(*id, &mut values)? {
+                        let expected = format!("struct MaxWaste with {} elements", ids.len());
+                        return Err(de::Error::invalid_length(i, &expected.as_str()));
+                    }
+                }
+                Ok(max_waste)
+            }
+        }
+        d.deserialize_struct("MaxWaste", max_waste_key_names(), V)
+    }
 }
 
 /// Where a configuration came from.

@@ -190,6 +190,28 @@ fn config_errors_name_the_file_the_key_and_the_line() {
     assert!(e.contains("unknown field `max-sise`"), "{e}");
     assert!(e.contains("line 3"), "{e}");
     assert!(e.contains("max-size"), "lists the keys allowed: {e}");
+    // The keys come from RuleId; the list (and its order) is what serde's derive wrote.
+    assert!(
+        e.ends_with(
+            "unknown field `max-sise`, expected one of `lowest-efficiency`, \
+             `highest-wasted-bytes`, `highest-user-wasted-percent`, `max-size`, \
+             `max-compressed-size`, `max-layers`, `max-layer-size`, `max-waste`, \
+             `percent-floor`, `deny-paths`, `ignore-waste-paths`, `max-growth-bytes`, \
+             `max-growth-percent`, `max-compressed-growth-bytes`, \
+             `max-compressed-growth-percent`, `max-layer-growth-bytes`, \
+             `max-layer-growth-percent`, `max-instruction-growth-bytes`, \
+             `max-instruction-growth-percent`, `max-new-waste-items`, `max-new-waste-bytes`"
+        ),
+        "{e}"
+    );
+    let e = config_error("[rules.max-waste]\ndeletd = 1\n");
+    assert!(
+        e.ends_with(
+            "unknown field `deletd`, expected one of `overwritten`, `metadata-copy-up`, \
+             `deleted`, `hidden-by-opaque`"
+        ),
+        "{e}"
+    );
     // Rules put at the top level instead of under [rules].
     let e = config_error("max-size = \"1GB\"\n");
     assert!(
