@@ -91,16 +91,17 @@ fi
 # Unit, integration, CLI, example-build and doc tests of every package.
 cargo test --workspace --locked "$@"
 
-# A time-boxed fuzz round (tests/fuzz.rs): every target runs new random cases for
-# LAYERSCOPE_FUZZ_SECS seconds (default 12; six targets on two test threads, about 40 s in
-# all; 0 skips the round). A failure is shrunk and kept under tests/fuzz/regressions/; the
-# seed is printed so that LAYERSCOPE_FUZZ_SEED=S replays the round.
+# A time-boxed fuzz round (layerscope-core/tests/fuzz.rs): every target runs new random
+# cases for LAYERSCOPE_FUZZ_SECS seconds (default 12; six targets on two test threads, about
+# 40 s in all; 0 skips the round). A failure is shrunk and kept under
+# layerscope-core/tests/fuzz/regressions/; the seed is printed so that LAYERSCOPE_FUZZ_SEED=S
+# replays the round.
 fuzz_secs=${LAYERSCOPE_FUZZ_SECS:-12}
 if [ "$fuzz_secs" != 0 ]; then
   echo "test.sh: fuzz round, ${fuzz_secs} s per target"
   fuzz_log=$(mktemp "${TMPDIR:-/tmp}/layerscope-fuzz.XXXXXX")
   fuzz_status=0
-  LAYERSCOPE_FUZZ_SECS=$fuzz_secs cargo test -p layerscope --test fuzz --locked -- \
+  LAYERSCOPE_FUZZ_SECS=$fuzz_secs cargo test -p layerscope-core --test fuzz --locked -- \
     --test-threads=2 --nocapture >"$fuzz_log" 2>&1 || fuzz_status=$?
   # The shrinking prints every panic it meets: show the summaries, and the end on failure.
   grep -E '^(fuzz |test |test result)|kept as' "$fuzz_log" || true

@@ -40,10 +40,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-#[path = "support/scenarios.rs"]
-mod scenarios;
+mod support {
+    pub mod scenarios;
+}
 
-use scenarios::{
+use support::scenarios::{
     BASE, SCENARIOS, Scenario, apply, judge, named_owner, predict, split_build_dir, split_edit,
     split_proposal, table, write_file,
 };

@@ -36,11 +36,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-#[path = "support/scenarios.rs"]
-mod scenarios;
+mod support {
+    pub mod scenarios;
+}
 
-use scenarios::{
-    BASE, Kind, Prediction, SCENARIOS, Scenario, apply, judge, predict, split_build_dir,
+use support::scenarios::{
+    self, BASE, Kind, Prediction, SCENARIOS, Scenario, apply, judge, predict, split_build_dir,
     split_edit, split_proposal, table, write_file,
 };
 

@@ -1,6 +1,7 @@
 //! Real images built by buildah (tests/fixtures/real, each next to its Dockerfile; rebuilt by
 //! tests/fixtures/rebuild.sh), with figures worked out by hand from `tar tvf` of each layer.
 
+use layerscope::testkit::waste_rows;
 use layerscope::{Analysis, AnalysisOptions, Image, Report, WasteKind};
 use std::path::PathBuf;
 
@@ -64,21 +65,8 @@ fn check_overwrite_opaque(r: &Report) {
     assert_eq!(introduced, vec![0, 1_572_871, 0, 0, 0, 0, 0]);
     let hides: Vec<u64> = r.layers.iter().map(|l| l.hides_bytes).collect();
     assert_eq!(hides, vec![0, 0, 3, 4, 524_288, 1_048_576, 0]);
-    let items: Vec<(&str, u64, WasteKind, usize, usize)> = r
-        .waste
-        .iter()
-        .map(|w| {
-            (
-                w.path.as_str(),
-                w.bytes,
-                w.kind,
-                w.added_by_layer,
-                w.hidden_by_layer,
-            )
-        })
-        .collect();
     assert_eq!(
-        items,
+        waste_rows(&r),
         vec![
             ("data/big.bin", 1_048_576, WasteKind::MetadataCopyUp, 1, 5),
             ("data/blob.bin", 524_288, WasteKind::Deleted, 1, 4),

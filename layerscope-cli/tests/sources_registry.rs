@@ -5,13 +5,14 @@
 //! (a cut blob resumed with Range, a corrupt byte rejected, 429 then 200, a redirect to
 //! another host without credentials). Errors exit 2 with the cause and print no report.
 
-#[path = "support/registry.rs"]
-mod registry;
+mod support {
+    pub mod registry;
+}
 
 use assert_cmd::Command;
-use registry::{Auth, Fault, FaultProxy, Registry, TokenServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use support::registry::{self, Auth, Fault, FaultProxy, Registry, TokenServer};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,16 +7,16 @@
 //! zstd:chunked layer written by skopeo 1.9 (whose manifest carries no tar size: read in
 //! full).
 
-#[path = "support/estargz.rs"]
-mod estargz;
-#[path = "support/registry.rs"]
-mod registry;
+mod support {
+    pub mod estargz;
+    pub mod registry;
+}
 
 use assert_cmd::Command;
-use estargz::Item;
-use registry::{Fault, FaultProxy, Logged, Registry};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use support::estargz::{self, Item};
+use support::registry::{self, Fault, FaultProxy, Logged, Registry};
 
 /// The layerscope binary with a private HOME and no ambient credentials.
 fn layerscope(home: &Path) -> Command {

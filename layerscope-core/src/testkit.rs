@@ -1,6 +1,6 @@
-//! Builders for in-memory layers and images in every supported layout, for tests (this
-//! crate's unit tests and the workspace's integration tests, via the `testkit` feature).
-//! Not part of the stable API.
+//! Builders for in-memory layers and images in every supported layout, and the assertions
+//! the dive cross-checks share, for tests (this crate's unit and integration tests, and the
+//! workspace's integration tests, via the `testkit` feature). Not part of the stable API.
 
 use crate::digest::{sha256_of, to_hex};
 use std::io::Write;
@@ -561,4 +561,60 @@ pub fn walk_layer(blob: &[u8]) -> usize {
         .expect("layer")
         .entries
         .len()
+}
+
+/// The waste items of a report as (path, bytes, kind, added by layer, hidden by layer), in
+/// the report's order: one line per item for `assert_eq!`.
+pub fn waste_rows(r: &crate::Report) -> Vec<(&str, u64, crate::WasteKind, usize, usize)> {
+    r.waste
+        .iter()
+        .map(|w| {
+            (
+                w.path.as_str(),
+                w.bytes,
+                w.kind,
+                w.added_by_layer,
+                w.hidden_by_layer,
+            )
+        })
+        .collect()
+}
+
+/// What dive 0.13.1 printed for one image (`dive --json` and `CI=true dive`), recorded by
+/// the dive cross-checks: this crate's on synthetic images, the workspace's on its fixtures.
+#[derive(Debug, Clone)]
+pub struct DiveRecord {
+    /// `efficiencyScore` of `--json` (full precision; the CI summary prints 4 decimals).
+    pub efficiency: f64,
+    /// `inefficientBytes` / `wastedBytes`.
+    pub wasted_bytes: u64,
+    /// The `%-user-wasted-bytes=` ratio; `None` where dive prints `NaN`.
+    pub user_wasted: Option<f64>,
+    /// `sizeBytes`.
+    pub size_bytes: u64,
+    /// `fileReference` / "Inefficient Files", in dive's order: (path, count, bytes).
+    pub files: &'static [(&'static str, u64, u64)],
+}
+
+/// Compare `--compat dive` figures with dive's, exactly, and with dive's printed text;
+/// panics naming `name` and the first figure that differs.
+pub fn assert_matches_dive(name: &str, f: &crate::DiveFigures, d: &DiveRecord) {
+    assert_eq!(f.efficiency, d.efficiency, "{name}: efficiency");
+    assert_eq!(
+        format!("{:.4}", f.efficiency * 100.0),
+        format!("{:.4}", d.efficiency * 100.0),
+        "{name}: efficiency as dive prints it"
+    );
+    assert_eq!(f.wasted_bytes, d.wasted_bytes, "{name}: wastedBytes");
+    assert_eq!(
+        f.user_wasted_percent, d.user_wasted,
+        "{name}: userWastedPercent"
+    );
+    assert_eq!(f.size_bytes, d.size_bytes, "{name}: sizeBytes");
+    let files: Vec<(&str, u64, u64)> = f
+        .inefficient_files
+        .iter()
+        .map(|i| (i.path.as_str(), i.count, i.cumulative_size_bytes))
+        .collect();
+    assert_eq!(files, d.files, "{name}: inefficient files");
 }

@@ -7,8 +7,8 @@
 //! so (`Kind::Differs`), and layerscope follows BuildKit's documented cache rules
 //! (<https://docs.docker.com/build/cache/invalidation/>).
 //!
-//! Included by both tier files with `#[path = "support/scenarios.rs"] mod scenarios;`; each
-//! tier uses a part of it, hence `dead_code` is allowed.
+//! Included by both tier files with `mod support { pub mod scenarios; }`; each tier uses a
+//! part of it, hence `dead_code` is allowed.
 #![allow(dead_code)]
 
 use layerscope::{Analysis, BuildContext, Change, Dockerfile, FindingCode, Simulator};

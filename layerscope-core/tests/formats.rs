@@ -1,7 +1,7 @@
 //! Every supported layout, built in memory by the test kit, gives the same figures.
 
-use layerscope::testkit::{Blob, ImageBuilder, LayerBuilder, Layout, gzip_bytes};
-use layerscope::{Analysis, AnalysisOptions, Error, Image, OpenOptions, Report};
+use layerscope_core::testkit::{Blob, ImageBuilder, LayerBuilder, Layout, gzip_bytes};
+use layerscope_core::{Analysis, AnalysisOptions, Error, Image, OpenOptions, Report};
 use std::path::Path;
 
 fn sample() -> ImageBuilder {

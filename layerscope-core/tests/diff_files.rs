@@ -1,7 +1,7 @@
 //! `diff`'s per-file changes on in-memory images, each expected change written out by hand.
 
-use layerscope::testkit::{ImageBuilder, LayerBuilder, Layout};
-use layerscope::{Analysis, AnalysisOptions, Image, ImageDiff};
+use layerscope_core::testkit::{ImageBuilder, LayerBuilder, Layout};
+use layerscope_core::{Analysis, AnalysisOptions, Image, ImageDiff};
 
 fn analysis(dir: &std::path::Path, name: &str, img: &ImageBuilder) -> Analysis {
     let p = dir.join(name);
@@ -37,7 +37,7 @@ fn per_file_changes() {
         &analysis(dir.path(), "a.tar", &a),
         &analysis(dir.path(), "b.tar", &b),
     );
-    let list = |l: &[layerscope::FileDelta]| -> Vec<(String, i64, Vec<String>)> {
+    let list = |l: &[layerscope_core::FileDelta]| -> Vec<(String, i64, Vec<String>)> {
         l.iter()
             .map(|f| (f.path.clone(), f.delta_bytes, f.what.clone()))
             .collect()

@@ -1,7 +1,7 @@
 //! One small synthetic image per layer rule, with the figures worked out by hand.
 
-use layerscope::testkit::{ImageBuilder, LayerBuilder, Layout};
-use layerscope::{Analysis, AnalysisOptions, Image, Report, WasteKind};
+use layerscope_core::testkit::{ImageBuilder, LayerBuilder, Layout, waste_rows};
+use layerscope_core::{Analysis, AnalysisOptions, Image, Report, WasteKind};
 
 fn report(layers: Vec<LayerBuilder>) -> Report {
     let mut b = ImageBuilder::new();
@@ -14,21 +14,6 @@ fn report(layers: Vec<LayerBuilder>) -> Report {
     Analysis::run(&Image::open(&p).unwrap(), &AnalysisOptions::default())
         .unwrap()
         .report()
-}
-
-fn kinds(r: &Report) -> Vec<(String, u64, WasteKind, usize, usize)> {
-    r.waste
-        .iter()
-        .map(|w| {
-            (
-                w.path.clone(),
-                w.bytes,
-                w.kind,
-                w.added_by_layer,
-                w.hidden_by_layer,
-            )
-        })
-        .collect()
 }
 
 const K: usize = 1000;
@@ -49,7 +34,7 @@ fn overwrite() {
         (140, 40, 100)
     );
     assert_eq!(
-        kinds(&r),
+        waste_rows(&r),
         vec![("a".into(), 100, WasteKind::Overwritten, 0, 1)]
     );
     assert!((r.totals.efficiency - 40.0 / 140.0).abs() < 1e-12);
@@ -68,7 +53,7 @@ fn chmod_readd() {
     ]);
     assert_eq!(r.totals.wasted_bytes, 400);
     assert_eq!(
-        kinds(&r),
+        waste_rows(&r),
         vec![("bin/tool".into(), 400, WasteKind::MetadataCopyUp, 0, 1)]
     );
     assert_eq!(
@@ -85,7 +70,7 @@ fn file_whiteout() {
     ]);
     assert_eq!((r.totals.wasted_bytes, r.totals.final_files), (K as u64, 1));
     assert_eq!(
-        kinds(&r),
+        waste_rows(&r),
         vec![("a".into(), K as u64, WasteKind::Deleted, 0, 1)]
     );
     assert_eq!(r.layers[1].files_deleted, 1);
@@ -142,7 +127,7 @@ fn whiteout_of_missing_path_then_overwrite_in_same_layer() {
         LayerBuilder::new().whiteout("ghost").file("x", &[2; 60]),
     ]);
     assert_eq!(
-        kinds(&r),
+        waste_rows(&r),
         vec![("x".into(), 50, WasteKind::Overwritten, 0, 1)]
     );
     assert_eq!(r.totals.final_size_bytes, 60);
@@ -197,7 +182,7 @@ fn path_listed_twice_in_one_layer() {
     assert_eq!(r.layers[0].size_bytes, 100);
     assert_eq!((r.totals.final_size_bytes, r.totals.wasted_bytes), (20, 80));
     assert_eq!(
-        kinds(&r),
+        waste_rows(&r),
         vec![("f".into(), 80, WasteKind::Overwritten, 0, 0)]
     );
     assert_eq!(r.layers[0].files_added, 1);

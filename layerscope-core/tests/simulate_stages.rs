@@ -2,7 +2,7 @@
 //! evaluated once (the simulation is linear in the number of stages; timed in
 //! `benches/simulate_context.sh`, never here), with the answers of the per-stage rules.
 
-use layerscope::{BuildContext, Change, Dockerfile, MissReason, Simulator};
+use layerscope_core::{BuildContext, Change, Dockerfile, MissReason, Simulator};
 use std::collections::BTreeMap;
 
 fn chain_dockerfile(n: usize) -> String {
@@ -13,7 +13,7 @@ fn chain_dockerfile(n: usize) -> String {
     text
 }
 
-fn simulate(text: &str, change: Change) -> (Vec<usize>, layerscope::ChangeOutcome) {
+fn simulate(text: &str, change: Change) -> (Vec<usize>, layerscope_core::ChangeOutcome) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("app.txt"), "v1\n").unwrap();
     std::fs::write(dir.path().join("other.txt"), "o\n").unwrap();
@@ -102,9 +102,9 @@ fn certain_and_conditional_bytes_are_told_apart() {
         label: ps.join(","),
         changes: ps
             .iter()
-            .map(|p| layerscope::ContextChange {
+            .map(|p| layerscope_core::ContextChange {
                 path: p.to_string(),
-                kind: layerscope::ContextChangeKind::ContentChanged,
+                kind: layerscope_core::ContextChangeKind::ContentChanged,
             })
             .collect(),
     };

@@ -13,8 +13,8 @@
 //! bytes) or `overwritten` (anything else); with hardlinks it is listed under one of the
 //! names it lost in the layer that hid it (which one is the implementation's choice).
 
-use layerscope::testkit::{Blob, ImageBuilder, LayerBuilder, Layout};
-use layerscope::{
+use layerscope_core::testkit::{Blob, ImageBuilder, LayerBuilder, Layout};
+use layerscope_core::{
     Analysis, AnalysisOptions, ContentSha256, EntryKind, Image, Report, ReportOptions, WasteKind,
 };
 use proptest::prelude::*;
@@ -527,7 +527,7 @@ proptest! {
         std::fs::write(&p, zstd.archive(Layout::OciArchive)).unwrap();
         paths.push(p);
         let p = dir.path().join("classic.tar.gz");
-        std::fs::write(&p, layerscope::testkit::gzip_bytes(&img.archive(Layout::DockerClassic))).unwrap();
+        std::fs::write(&p, layerscope_core::testkit::gzip_bytes(&img.archive(Layout::DockerClassic))).unwrap();
         paths.push(p);
 
         let reports: Vec<Report> = paths.iter().map(|p| analyze(p).report()).collect();

@@ -5,7 +5,8 @@
 //! inside one member of the archive), and check that the reader never panics, that its
 //! errors say something, and that what it accepts keeps the report's arithmetic.
 //!
-//! - Every input in `tests/fuzz/regressions/<target>/` runs in the normal test suite.
+//! - Every input in `layerscope-core/tests/fuzz/regressions/<target>/` runs in the normal
+//!   test suite.
 //! - A failing input is shrunk by proptest and written there (the file name is a prefix of
 //!   its sha256), so it stays a regression case once committed.
 //! - Without `LAYERSCOPE_FUZZ_SECS`, each target runs a fixed, seeded set of cases (the
@@ -13,8 +14,8 @@
 //!   N seconds (`scripts/test.sh` runs such a round; the seed is printed, and
 //!   `LAYERSCOPE_FUZZ_SEED=S` replays it).
 
-use layerscope::testkit::{Hist, ImageBuilder, Layout};
-use layerscope::{
+use layerscope_core::testkit::{Hist, ImageBuilder, Layout};
+use layerscope_core::{
     Analysis, AnalysisOptions, BuildContext, Change, DockerIgnore, Dockerfile, Gate, GateConfig,
     GateInput, Image, Simulator,
 };
@@ -140,7 +141,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// An error must say something and name no more than one line of text per cause.
-fn error_ok(e: &layerscope::Error) -> Result<(), String> {
+fn error_ok(e: &layerscope_core::Error) -> Result<(), String> {
     let msg = e.to_string();
     if msg.trim().is_empty() {
         return Err("an error with an empty message".into());
@@ -719,7 +720,7 @@ fn check_dockerfile(bytes: &[u8]) -> Result<(), String> {
     let df = match Dockerfile::parse(&text) {
         Ok(df) => df,
         Err(e) => {
-            if let layerscope::Error::Dockerfile { line, .. } = &e {
+            if let layerscope_core::Error::Dockerfile { line, .. } = &e {
                 let lines = text.split('\n').count();
                 if *line == 0 || *line > lines + 1 {
                     return Err(format!("error on line {line} of a {lines}-line file: {e}"));
@@ -996,7 +997,7 @@ fn dive_ci() -> impl Strategy<Value = Vec<u8>> {
 fn sample_analysis() -> &'static Analysis {
     static A: OnceLock<Analysis> = OnceLock::new();
     A.get_or_init(|| {
-        use layerscope::testkit::LayerBuilder;
+        use layerscope_core::testkit::LayerBuilder;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("i.tar");
         let archive = ImageBuilder::new()
@@ -1016,7 +1017,7 @@ fn sample_analysis() -> &'static Analysis {
     })
 }
 
-fn check_gate(config: layerscope::Result<GateConfig>) -> Result<(), String> {
+fn check_gate(config: layerscope_core::Result<GateConfig>) -> Result<(), String> {
     let config = match config {
         Ok(c) => c,
         Err(e) => return error_ok(&e),

@@ -1,11 +1,11 @@
 //! Bad input gets a clear error naming the file, layer or entry, never a panic; hostile but
 //! parseable layers are analyzed or refused cleanly, write nothing, and stay bounded.
 
-use layerscope::testkit::{ImageBuilder, LayerBuilder, Layout};
-use layerscope::{Analysis, AnalysisOptions, Error, Image};
+use layerscope_core::testkit::{ImageBuilder, LayerBuilder, Layout};
+use layerscope_core::{Analysis, AnalysisOptions, Error, Image};
 use std::path::Path;
 
-fn run(p: &Path) -> Result<layerscope::Report, Error> {
+fn run(p: &Path) -> Result<layerscope_core::Report, Error> {
     let image = Image::open(p)?;
     Ok(Analysis::run(&image, &AnalysisOptions::default())?.report())
 }
@@ -95,11 +95,11 @@ fn corrupt_gzip_and_zstd_layers() {
         let img = match layout_blob {
             "gzip" => ImageBuilder::new().layer_as(
                 LayerBuilder::new().file("a", &vec![1u8; 100_000]),
-                layerscope::testkit::Blob::Gzip,
+                layerscope_core::testkit::Blob::Gzip,
             ),
             _ => ImageBuilder::new().layer_as(
                 LayerBuilder::new().file("a", &vec![1u8; 100_000]),
-                layerscope::testkit::Blob::Zstd,
+                layerscope_core::testkit::Blob::Zstd,
             ),
         };
         // Damage the layer blob but keep the digests in the manifest: the stream error must
