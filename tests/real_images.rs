@@ -66,7 +66,7 @@ fn check_overwrite_opaque(r: &Report) {
     let hides: Vec<u64> = r.layers.iter().map(|l| l.hides_bytes).collect();
     assert_eq!(hides, vec![0, 0, 3, 4, 524_288, 1_048_576, 0]);
     assert_eq!(
-        waste_rows(&r),
+        waste_rows(r),
         vec![
             ("data/big.bin", 1_048_576, WasteKind::MetadataCopyUp, 1, 5),
             ("data/blob.bin", 524_288, WasteKind::Deleted, 1, 4),

@@ -35,7 +35,7 @@ fn overwrite() {
     );
     assert_eq!(
         waste_rows(&r),
-        vec![("a".into(), 100, WasteKind::Overwritten, 0, 1)]
+        vec![("a", 100, WasteKind::Overwritten, 0, 1)]
     );
     assert!((r.totals.efficiency - 40.0 / 140.0).abs() < 1e-12);
     assert_eq!(
@@ -54,7 +54,7 @@ fn chmod_readd() {
     assert_eq!(r.totals.wasted_bytes, 400);
     assert_eq!(
         waste_rows(&r),
-        vec![("bin/tool".into(), 400, WasteKind::MetadataCopyUp, 0, 1)]
+        vec![("bin/tool", 400, WasteKind::MetadataCopyUp, 0, 1)]
     );
     assert_eq!(
         (r.layers[1].files_modified, r.layers[1].files_metadata_only),
@@ -71,7 +71,7 @@ fn file_whiteout() {
     assert_eq!((r.totals.wasted_bytes, r.totals.final_files), (K as u64, 1));
     assert_eq!(
         waste_rows(&r),
-        vec![("a".into(), K as u64, WasteKind::Deleted, 0, 1)]
+        vec![("a", K as u64, WasteKind::Deleted, 0, 1)]
     );
     assert_eq!(r.layers[1].files_deleted, 1);
 }
@@ -128,7 +128,7 @@ fn whiteout_of_missing_path_then_overwrite_in_same_layer() {
     ]);
     assert_eq!(
         waste_rows(&r),
-        vec![("x".into(), 50, WasteKind::Overwritten, 0, 1)]
+        vec![("x", 50, WasteKind::Overwritten, 0, 1)]
     );
     assert_eq!(r.totals.final_size_bytes, 60);
 }
@@ -183,7 +183,7 @@ fn path_listed_twice_in_one_layer() {
     assert_eq!((r.totals.final_size_bytes, r.totals.wasted_bytes), (20, 80));
     assert_eq!(
         waste_rows(&r),
-        vec![("f".into(), 80, WasteKind::Overwritten, 0, 0)]
+        vec![("f", 80, WasteKind::Overwritten, 0, 0)]
     );
     assert_eq!(r.layers[0].files_added, 1);
 }
