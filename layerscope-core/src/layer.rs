@@ -893,15 +893,30 @@ struct Segment {
     last: bool,
 }
 
-/// What the content hasher learned about one file: its identity, and its sha256 when asked.
-type ContentDone = (u32, ContentId, Option<[u8; 32]>);
+/// What the content hasher learned: each file's identity by entry index, and, when asked,
+/// each one's sha256 in the same order (kept apart: 20 bytes a file when no sha256 is
+/// computed, not 56).
+#[derive(Default)]
+struct ContentDone {
+    ids: Vec<(u32, ContentId)>,
+    shas: Vec<[u8; 32]>,
+}
+
+impl ContentDone {
+    fn push(&mut self, entry: u32, id: ContentId, sha: Option<[u8; 32]>) {
+        self.ids.push((entry, id));
+        if let Some(sha) = sha {
+            self.shas.push(sha);
+        }
+    }
+}
 
 /// Per-file identity (and sha256, when `sha` is set) over segments that arrive in stream
 /// order.
 struct ContentHasher {
     sha: bool,
     current: Option<(u32, Xxh3, Option<Sha256>)>,
-    done: Vec<ContentDone>,
+    done: ContentDone,
 }
 
 impl ContentHasher {
@@ -909,7 +924,7 @@ impl ContentHasher {
         ContentHasher {
             sha,
             current: None,
-            done: Vec::new(),
+            done: ContentDone::default(),
         }
     }
 
@@ -923,7 +938,7 @@ impl ContentHasher {
             // A whole file in one segment (most files): one-shot hashes, no streaming state.
             None if s.last => {
                 let sha = self.sha.then(|| Sha256::digest(bytes).into());
-                self.done.push((s.entry, ContentId::of(bytes), sha));
+                self.done.push(s.entry, ContentId::of(bytes), sha);
             }
             current => {
                 let (entry, mut id, mut sha) =
@@ -933,11 +948,11 @@ impl ContentHasher {
                     h.update(bytes);
                 }
                 if s.last {
-                    self.done.push((
+                    self.done.push(
                         entry,
                         ContentId(id.digest128().to_le_bytes()),
                         sha.map(|h| h.finalize().into()),
-                    ));
+                    );
                 } else {
                     self.current = Some((entry, id, sha));
                 }
@@ -952,7 +967,7 @@ enum ContentHash<'s> {
     Thread {
         batch: Vec<Segment>,
         tx: mpsc::Sender<Vec<Segment>>,
-        handle: thread::ScopedJoinHandle<'s, Vec<ContentDone>>,
+        handle: thread::ScopedJoinHandle<'s, ContentDone>,
     },
 }
 
@@ -1000,7 +1015,7 @@ impl<'s> ContentHash<'s> {
         }
     }
 
-    fn finish(mut self) -> Result<Vec<ContentDone>, LayerFailure> {
+    fn finish(mut self) -> Result<ContentDone, LayerFailure> {
         self.flush();
         match self {
             ContentHash::Inline(h) => Ok(h.done),
@@ -1478,7 +1493,7 @@ fn decompressed<'s, 'e, D: Read>(
 
 /// Record what the content hasher learned: identities, and (when the stream computed them,
 /// `streamed`) every file's sha256, empty and sparse files included.
-fn apply_content(contents: &mut LayerContents, hashes: Vec<ContentDone>, streamed: bool) {
+fn apply_content(contents: &mut LayerContents, hashes: ContentDone, streamed: bool) {
     if streamed {
         contents.shas = vec![[0; 32]; contents.entries.len()];
         for (e, s) in contents.entries.iter().zip(contents.shas.iter_mut()) {
@@ -1492,11 +1507,13 @@ fn apply_content(contents: &mut LayerContents, hashes: Vec<ContentDone>, streame
             }
         }
     }
-    for (i, id, sha) in hashes {
+    for &(i, id) in &hashes.ids {
         if let Some(e) = contents.entries.get_mut(i as usize) {
             e.id = id;
         }
-        if let (Some(sha), Some(s)) = (sha, contents.shas.get_mut(i as usize)) {
+    }
+    for (&(i, _), sha) in hashes.ids.iter().zip(hashes.shas) {
+        if let Some(s) = contents.shas.get_mut(i as usize) {
             *s = sha;
         }
     }
