@@ -351,29 +351,79 @@ fn max_waste_key_names() -> &'static [&'static str] {
     &NAMES
 }
 
-/// A table key read as `K`: unknown keys are refused while the key is read, so that the
-/// parser points at the key and lists the keys allowed there.
-#[derive(Clone, Copy)]
-struct TableKey<K> {
-    find: fn(&str) -> Option<K>,
-    names: fn() -> &'static [&'static str],
+/// A config table read key by key into its fields (`[rules]`, `[rules.max-waste]`), as a
+/// map or, as serde's derive also reads a struct, as an array of its values in key order.
+trait Table: Default {
+    type Key: Copy + 'static;
+    /// serde's name for it (`Rules`), said in type errors.
+    const NAME: &'static str;
+    /// Its keys, in order.
+    fn keys() -> &'static [Self::Key];
+    /// The name of each key, for serde's unknown-field error.
+    fn names() -> &'static [&'static str];
+    /// The key named `name`.
+    fn find(name: &str) -> Option<Self::Key>;
+    /// Read the value of `key` into its field; false when there is none.
+    fn read<'de, S: Values<'de>>(
+        &mut self,
+        key: Self::Key,
+        values: &mut S,
+    ) -> std::result::Result<bool, S::Error>;
 }
 
-impl<'de, K> de::DeserializeSeed<'de> for TableKey<K> {
-    type Value = K;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<K, D::Error> {
+/// Reads a [`Table`]'s key: unknown keys are refused while the key is read, so that the
+/// parser points at the key and lists the keys allowed there.
+struct KeySeed<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Table> de::DeserializeSeed<'de> for KeySeed<T> {
+    type Value = T::Key;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<T::Key, D::Error> {
         d.deserialize_identifier(self)
     }
 }
 
-impl<K> Visitor<'_> for TableKey<K> {
-    type Value = K;
+impl<T: Table> Visitor<'_> for KeySeed<T> {
+    type Value = T::Key;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("field identifier")
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<K, E> {
-        (self.find)(v).ok_or_else(|| E::unknown_field(v, (self.names)()))
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<T::Key, E> {
+        T::find(v).ok_or_else(|| E::unknown_field(v, T::names()))
     }
+}
+
+struct TableVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Table> Visitor<'de> for TableVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "struct {}", T::NAME)
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<T, A::Error> {
+        let mut table = T::default();
+        while let Some(key) = map.next_key_seed(KeySeed::<T>(std::marker::PhantomData))? {
+            table.read(key, &mut MapValues(&mut map))?;
+        }
+        Ok(table)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> std::result::Result<T, A::Error> {
+        let mut table = T::default();
+        let mut values = SeqValues(seq);
+        let keys = T::keys();
+        for (i, key) in keys.iter().enumerate() {
+            if !table.read(*key, &mut values)? {
+                let expected = format!("struct {} with {} elements", T::NAME, keys.len());
+                return Err(de::Error::invalid_length(i, &expected.as_str()));
+            }
+        }
+        Ok(table)
+    }
+}
+
+fn deserialize_table<'de, T: Table, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<T, D::Error> {
+    d.deserialize_struct(T::NAME, T::names(), TableVisitor(std::marker::PhantomData))
 }
 
 /// The values of a table read as a map (`key = value`) or, as serde's derive also reads a
@@ -424,49 +474,26 @@ fn put_or_default<'de, T: Deserialize<'de>, S: Values<'de>>(
 
 impl<'de> Deserialize<'de> for Rules {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Rules, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Rules;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("struct Rules")
-            }
-            fn visit_map<A: de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Rules, A::Error> {
-                let key = TableKey {
-                    find: |name| RulesKey::all().iter().copied().find(|k| k.name() == name),
-                    names: rules_key_names,
-                };
-                let mut rules = Rules::default();
-                while let Some(k) = map.next_key_seed(key)? {
-                    let mut values = MapValues(&mut map);
-                    rules.read(k, &mut values)?;
-                }
-                Ok(rules)
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(
-                self,
-                seq: A,
-            ) -> std::result::Result<Rules, A::Error> {
-                let mut rules = Rules::default();
-                let mut values = SeqValues(seq);
-                let keys = RulesKey::all();
-                for (i, k) in keys.iter().enumerate() {
-                    if !rules.read(*k, &mut values)? {
-                        let expected = format!("struct Rules with {} elements", keys.len());
-                        return Err(de::Error::invalid_length(i, &expected.as_str()));
-                    }
-                }
-                Ok(rules)
-            }
-        }
-        d.deserialize_struct("Rules", rules_key_names(), V)
+        deserialize_table(d)
     }
 }
 
-impl Rules {
-    /// Read the value of `key` into its field; false when there is none.
+impl Table for Rules {
+    type Key = RulesKey;
+    const NAME: &'static str = "Rules";
+
+    fn keys() -> &'static [RulesKey] {
+        RulesKey::all()
+    }
+
+    fn names() -> &'static [&'static str] {
+        rules_key_names()
+    }
+
+    fn find(name: &str) -> Option<RulesKey> {
+        RulesKey::all().iter().copied().find(|k| k.name() == name)
+    }
+
     fn read<'de, S: Values<'de>>(
         &mut self,
         key: RulesKey,
@@ -518,9 +545,27 @@ impl Rules {
     }
 }
 
-impl MaxWaste {
-    /// Read the value of rule `id` (a `max-waste.*` rule) into its field; false when there
-    /// is none.
+impl Table for MaxWaste {
+    type Key = RuleId;
+    const NAME: &'static str = "MaxWaste";
+
+    fn keys() -> &'static [RuleId] {
+        static IDS: std::sync::LazyLock<Vec<RuleId>> = std::sync::LazyLock::new(|| {
+            RuleId::all()
+                .filter(|id| max_waste_key(*id).is_some())
+                .collect()
+        });
+        &IDS
+    }
+
+    fn names() -> &'static [&'static str] {
+        max_waste_key_names()
+    }
+
+    fn find(name: &str) -> Option<RuleId> {
+        RuleId::all().find(|id| max_waste_key(*id) == Some(name))
+    }
+
     fn read<'de, S: Values<'de>>(
         &mut self,
         id: RuleId,
@@ -544,45 +589,7 @@ impl MaxWaste {
 
 impl<'de> Deserialize<'de> for MaxWaste {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<MaxWaste, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = MaxWaste;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("struct MaxWaste")
-            }
-            fn visit_map<A: de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<MaxWaste, A::Error> {
-                let key = TableKey {
-                    find: |name| RuleId::all().find(|id| max_waste_key(*id) == Some(name)),
-                    names: max_waste_key_names,
-                };
-                let mut max_waste = MaxWaste::default();
-                while let Some(id) = map.next_key_seed(key)? {
-                    max_waste.read(id, &mut MapValues(&mut map))?;
-                }
-                Ok(max_waste)
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(
-                self,
-                seq: A,
-            ) -> std::result::Result<MaxWaste, A::Error> {
-                let mut max_waste = MaxWaste::default();
-                let mut values = SeqValues(seq);
-                let ids: Vec<RuleId> = RuleId::all()
-                    .filter(|id| max_waste_key(*id).is_some())
-                    .collect();
-                for (i, id) in ids.iter().enumerate() {
-                    if !max_waste.read(*id, &mut values)? {
-                        let expected = format!("struct MaxWaste with {} elements", ids.len());
-                        return Err(de::Error::invalid_length(i, &expected.as_str()));
-                    }
-                }
-                Ok(max_waste)
-            }
-        }
-        d.deserialize_struct("MaxWaste", max_waste_key_names(), V)
+        deserialize_table(d)
     }
 }
 
