@@ -572,7 +572,13 @@ impl Tree {
                             }
                         }
                         let old_inode = self.nodes.get(id as usize).map_or(NONE, |n| n.inode);
-                        if old_inode != NONE && old_inode != inode {
+                        if old_inode != NONE && old_inode == inode {
+                            // Linked again to the inode it held: `resolve_entry` counted the
+                            // new link, and the old one goes.
+                            if let Some(i) = self.inodes.get_mut(inode as usize) {
+                                i.refs = i.refs.saturating_sub(1);
+                            }
+                        } else if old_inode != NONE {
                             let same = kind == EntryKind::File
                                 && self.inodes.get(old_inode as usize).map(|i| i.id) == Some(e.id);
                             let waste = if same {
@@ -914,6 +920,24 @@ mod tests {
         assert_eq!(paths(&t, &c), vec!["b"]);
         assert_eq!(t.visible_bytes(), 6);
         assert!(t.hidden.is_empty());
+    }
+
+    /// A path hardlinked twice to the same file holds one link, not two: once it becomes a
+    /// symlink, the file's last copy is its own, and rewriting it hides the old bytes.
+    #[test]
+    fn hardlink_written_twice_counts_once() {
+        let (t, _) = merge(vec![
+            LayerBuilder::new()
+                .dir("a")
+                .file("a/c", b"x")
+                .hardlink("b", "a/c")
+                .hardlink("b", "a/c")
+                .symlink("b", "t"),
+            LayerBuilder::new().dir("a").file("a/c", b"x"),
+        ]);
+        assert_eq!(t.hidden.len(), 1);
+        assert_eq!(t.hidden[0].kind, WasteKind::MetadataCopyUp);
+        assert_eq!(t.hidden[0].bytes, 1);
     }
 
     #[test]
