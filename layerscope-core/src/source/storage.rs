@@ -52,7 +52,16 @@ pub(crate) fn export(name: &str, display: &Path) -> Result<Exported> {
         })
     });
     let result = match child.stdout.take() {
-        Some(out) => read_save_stream(out, "the stream from skopeo", display),
+        Some(mut out) => {
+            let read = read_save_stream(&mut out, "the stream from skopeo", display);
+            if read.is_ok() {
+                // The reader stops at the archive's end marker; skopeo may still be writing
+                // the rest of it. Read to the end, so that skopeo never writes into a closed
+                // pipe and fails ("write /dev/stdout: broken pipe").
+                let _ = std::io::copy(&mut out, &mut std::io::sink());
+            }
+            read
+        }
         None => Err(fail("skopeo's output could not be read".into(), None)),
     };
     let status = child
