@@ -190,18 +190,15 @@ pub(crate) fn run(args: CheckArgs, matches: Option<&ArgMatches>) -> Result<ExitC
         .map(|p| Baseline::load(p).with_context(|| format!("--baseline {}", p.display())))
         .transpose()?;
     let mut options = args.image.options();
-    // Content digests only for the outputs that show them: the JSON report (a few files,
-    // read again) and the HTML page (every file, hashed in the stream).
-    options.analysis =
-        options
-            .analysis
-            .content_sha256(if outputs.iter().any(|(f, _)| *f == CheckFormat::Html) {
-                ContentSha256::Streamed
-            } else if outputs.iter().any(|(f, _)| *f == CheckFormat::Json) {
-                ContentSha256::OnDemand
-            } else {
-                ContentSha256::Omitted
-            });
+    // Content digests only for the outputs that show them (the JSON report and the HTML
+    // page, which list many files: hashed in the stream, cheaper here than reading each file
+    // again); the Markdown, SARIF and JUnit outputs show none.
+    if !outputs
+        .iter()
+        .any(|(f, _)| matches!(f, CheckFormat::Json | CheckFormat::Html))
+    {
+        options.analysis = options.analysis.content_sha256(ContentSha256::Omitted);
+    }
     if let Some(df) = dockerfile_path(args.dockerfile.as_deref(), &config) {
         options = options.dockerfile(df);
     }

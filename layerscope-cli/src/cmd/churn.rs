@@ -28,10 +28,8 @@ pub(crate) fn run(args: ChurnArgs) -> Result<ExitCode> {
         anyhow::bail!("--git-history must be at least 1");
     }
     let mut options = args.build.options();
-    options.analysis = options.analysis.content_sha256(match args.format {
-        Format::Table => ContentSha256::Omitted,
-        Format::Json => ContentSha256::OnDemand,
-    });
+    // Neither output shows a content digest.
+    options.analysis = options.analysis.content_sha256(ContentSha256::Omitted);
     let pipeline = run_pipeline(options, false)?;
     let Some(context) = pipeline.context() else {
         anyhow::bail!("internal error: the Dockerfile was not read");

@@ -46,11 +46,11 @@ pub(crate) fn run(args: SimulateArgs) -> Result<ExitCode> {
     }
     check_html_destination(args.format == ReportFormat::Html, args.output.as_deref())?;
     let mut options = args.build.options();
-    // Content digests only where an output shows them: the HTML page lists every file.
+    // Content digests only where an output shows them: the HTML page lists every file; the
+    // table and the JSON show none.
     options.analysis = options.analysis.content_sha256(match args.format {
-        ReportFormat::Table => ContentSha256::Omitted,
-        ReportFormat::Json => ContentSha256::OnDemand,
         ReportFormat::Html => ContentSha256::Streamed,
+        ReportFormat::Table | ReportFormat::Json => ContentSha256::Omitted,
     });
     let pipeline = run_pipeline(options, false)?;
     let (Some(dockerfile), Some(context)) = (pipeline.dockerfile(), pipeline.context()) else {
