@@ -9,10 +9,11 @@ mod support {
     pub mod registry;
 }
 
-use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use support::registry::{self, Auth, Fault, FaultProxy, Registry, TokenServer};
+use support::registry::{
+    self, Auth, Fault, FaultProxy, Registry, TokenServer, analyze_ok, layerscope,
+};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,30 +22,8 @@ fn fixture(name: &str) -> PathBuf {
         .join("image.docker.tar")
 }
 
-/// The layerscope binary with a private HOME and no ambient credentials.
-fn layerscope(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("layerscope").unwrap();
-    c.env("HOME", home)
-        .env("DOCKER_CONFIG", home.join(".docker"))
-        .env("XDG_RUNTIME_DIR", home.join("run"))
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env("LAYERSCOPE_REGISTRY_BACKOFF_MS", "20")
-        .env("NO_COLOR", "1");
-    c
-}
-
 fn report(home: &Path, image: &str, extra: &[&str]) -> Value {
-    let out = layerscope(home)
-        .args(["analyze", "--format", "json", "--insecure"])
-        .args(extra)
-        .arg(image)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "analyze {image}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = analyze_ok(home, image, &[&["--format", "json"], extra].concat());
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

@@ -12,36 +12,13 @@ mod support {
     pub mod registry;
 }
 
-use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use support::estargz::{self, Item};
-use support::registry::{self, Fault, FaultProxy, Logged, Registry};
-
-/// The layerscope binary with a private HOME and no ambient credentials.
-fn layerscope(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("layerscope").unwrap();
-    c.env("HOME", home)
-        .env("DOCKER_CONFIG", home.join(".docker"))
-        .env("XDG_RUNTIME_DIR", home.join("run"))
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env("LAYERSCOPE_REGISTRY_BACKOFF_MS", "20")
-        .env("NO_COLOR", "1");
-    c
-}
+use support::registry::{self, Fault, FaultProxy, Logged, Registry, analyze_ok};
 
 fn run(home: &Path, image: &str, extra: &[&str]) -> (Value, String) {
-    let out = layerscope(home)
-        .args(["analyze", "--format", "json", "--insecure"])
-        .args(extra)
-        .arg(image)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "analyze {image}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = analyze_ok(home, image, &[&["--format", "json"], extra].concat());
     (
         serde_json::from_slice(&out.stdout).unwrap(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -54,18 +31,7 @@ fn report(home: &Path, image: &str, extra: &[&str]) -> Value {
 
 /// `analyze` with its tables (which compute no content digest): standard output.
 fn tables(home: &Path, image: &str, extra: &[&str]) -> String {
-    let out = layerscope(home)
-        .args(["analyze", "--insecure"])
-        .args(extra)
-        .arg(image)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "analyze {image}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&analyze_ok(home, image, extra).stdout).into_owned()
 }
 
 /// The report without what names the source, without the per-layer `toc` marks and without

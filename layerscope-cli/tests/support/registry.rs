@@ -607,3 +607,32 @@ impl TokenServer {
         format!("http://127.0.0.1:{}/token", self.server.port)
     }
 }
+
+/// The layerscope binary as the registry tests run it: a private HOME (no credentials or
+/// configuration from the host), quick retries, no colour.
+pub fn layerscope(home: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("layerscope").unwrap();
+    c.env("HOME", home)
+        .env("DOCKER_CONFIG", home.join(".docker"))
+        .env("XDG_RUNTIME_DIR", home.join("run"))
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env("LAYERSCOPE_REGISTRY_BACKOFF_MS", "20")
+        .env("NO_COLOR", "1");
+    c
+}
+
+/// `layerscope analyze --insecure ARGS IMAGE`, which must succeed: its output.
+pub fn analyze_ok(home: &Path, image: &str, args: &[&str]) -> std::process::Output {
+    let out = layerscope(home)
+        .args(["analyze", "--insecure"])
+        .args(args)
+        .arg(image)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "analyze {image}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
