@@ -214,8 +214,9 @@ pub enum RecommendationAction {
 }
 
 /// The `[rules]` table. A rule left out is not evaluated; a rule set to `"off"` is listed as
-/// skipped. `docs/gate.md` documents each rule. Its keys are the [`RuleId`] names (see
-/// [`RulesKey`]).
+/// skipped. `docs/gate.md` documents each rule. Its keys are the [`RuleId`] names (those of
+/// the `max-waste.*` rules in the `[rules.max-waste]` table), plus `percent-floor` and
+/// `ignore-waste-paths`.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Rules {
