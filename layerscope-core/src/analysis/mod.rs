@@ -617,11 +617,9 @@ impl Analysis {
 
     /// Every visible non-directory of the final image, in tree order.
     pub fn final_files(&self) -> Vec<FileRecord> {
-        let visible = self.tree.visible(&self.layers);
-        self.prefetch_sha256(visible.iter().filter_map(|v| v.source));
-        visible
+        self.final_files_with_identity()
             .into_iter()
-            .map(|v| self.file_record(v, None))
+            .map(|(f, _)| f)
             .collect()
     }
 
